@@ -1,0 +1,1 @@
+"""The monitor: plans and places test calls, folds provider events into outcomes, reports on them."""

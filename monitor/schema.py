@@ -1,0 +1,117 @@
+"""The monitor's versioned schema: attempts, provider events, reviews, disputes, alerts."""
+
+MIGRATIONS = [
+    # 1: attempts and their events.
+    """
+    -- One row per planned test call. It exists (and its id goes into every callback URL) before any
+    -- provider is asked to dial. state only moves forward (state_rank), see monitor/attempts.py.
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES units(id),
+        number TEXT NOT NULL,                 -- the number dialled, as stored in hotlines.number then
+        planned_at TEXT NOT NULL,             -- when it is due
+        band TEXT NOT NULL,                   -- office | lunch | evening | night | weekend | holiday
+        purpose TEXT NOT NULL DEFAULT 'scheduled' CHECK (purpose IN ('scheduled','retest','manual')),
+        retest_of INTEGER REFERENCES attempts(id),
+        plan_key TEXT UNIQUE,                 -- idempotent planning: one attempt per planned slot
+        state TEXT NOT NULL DEFAULT 'planned'
+            CHECK (state IN ('planned','dialing','unknown','placed','ringing','answered','ended')),
+        state_rank INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_expires_at TEXT,
+        provider TEXT,
+        call_sid TEXT UNIQUE,
+        dial_requested_at TEXT,               -- set once, in the same transaction as state=dialing
+        placed_at TEXT,
+        ringing_at TEXT,
+        answered_at TEXT,
+        ended_at TEXT,
+        answer_seconds REAL,
+        duration_seconds INTEGER,
+        call_status TEXT,                     -- provider's final CallStatus
+        answered_by TEXT,                     -- AMD result
+        sip_code INTEGER,
+        q850_cause INTEGER,
+        forwarded_from TEXT,
+        transcript TEXT,
+        speech_confidence REAL,
+        recording_url TEXT,
+        outcome TEXT CHECK (outcome IS NULL OR outcome IN
+            ('answered','machine','no_answer','busy','unreachable','redirected','provider_error')),
+        outcome_detail TEXT NOT NULL DEFAULT '',
+        original_outcome TEXT,                -- the automatic outcome, kept when an inspector overrides
+        confirmed INTEGER,                    -- failures: 1 retest failed too, 0 retest passed, NULL pending
+        error TEXT,
+        created_at TEXT NOT NULL,
+        CHECK ((outcome IS NULL) = (state != 'ended'))
+    );
+    CREATE INDEX attempts_due ON attempts(state, planned_at);
+    CREATE INDEX attempts_unit ON attempts(unit_id, planned_at);
+    CREATE INDEX attempts_number ON attempts(number, planned_at);
+    CREATE INDEX attempts_ended ON attempts(ended_at);
+    -- Every provider event, stored once. dedupe_key: the idempotency token, else CallSid:SequenceNumber.
+    CREATE TABLE call_events (
+        id INTEGER PRIMARY KEY,
+        attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+        dedupe_key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,                   -- status | amd | gather | recording | reconcile | sim
+        call_status TEXT,
+        sequence INTEGER,
+        received_at TEXT NOT NULL,
+        payload TEXT NOT NULL                 -- JSON of the form fields
+    );
+    CREATE INDEX call_events_attempt ON call_events(attempt_id);
+    -- Inspector reviews: the outcome an inspector set, why, and what it was before. Append-only.
+    CREATE TABLE outcome_reviews (
+        id INTEGER PRIMARY KEY,
+        attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+        at TEXT NOT NULL,
+        user_id INTEGER REFERENCES users(id),
+        old_outcome TEXT,
+        new_outcome TEXT NOT NULL,
+        reason TEXT NOT NULL CHECK (length(trim(reason)) > 0)
+    );
+    CREATE TRIGGER outcome_reviews_no_update BEFORE UPDATE ON outcome_reviews
+    BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+    CREATE TRIGGER outcome_reviews_no_delete BEFORE DELETE ON outcome_reviews
+    BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+    -- Scheduler heartbeat and per-week planning marks (so a restart does not plan twice).
+    CREATE TABLE scheduler_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
+    # 2: disputes and alerts (accountability).
+    """
+    CREATE TABLE disputes (
+        id INTEGER PRIMARY KEY,
+        attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+        unit_id INTEGER NOT NULL REFERENCES units(id),
+        opened_by INTEGER REFERENCES users(id),
+        opened_at TEXT NOT NULL,
+        explanation TEXT NOT NULL CHECK (length(trim(explanation)) > 0),
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','accepted','rejected')),
+        decided_by INTEGER REFERENCES users(id),
+        decided_at TEXT,
+        decision_reason TEXT
+    );
+    -- at most one open-or-accepted dispute per attempt; a rejected one may be followed by a new one
+    CREATE UNIQUE INDEX disputes_one_live ON disputes(attempt_id) WHERE status != 'rejected';
+    CREATE INDEX disputes_unit ON disputes(unit_id, status);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER REFERENCES units(id),
+        kind TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','sent','failed','suppressed')),
+        sent_at TEXT,
+        error TEXT,
+        trigger_attempt_id INTEGER REFERENCES attempts(id)
+    );
+    CREATE INDEX alerts_unit ON alerts(unit_id, created_at);
+    """,
+]

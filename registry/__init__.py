@@ -1,0 +1,1 @@
+"""The hotline registry: units, their single hotline, change history, accounts, public directory."""

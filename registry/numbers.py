@@ -1,0 +1,273 @@
+"""Read a hotline number as Vietnamese officials write it, refuse the wrong ones kindly, and print it back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+# phonenumbers knows only 113-115 and turns "1022" into a meaningless +841022, so short numbers are ours:
+# 1022 dịch vụ công, 111 bảo vệ trẻ em, 112 cứu nạn, 113 công an, 114 cứu hỏa, 115 cấp cứu.
+SHORT_CODES = ("1022", "111", "112", "113", "114", "115")
+
+# Area codes changed in 2017 (subscriber digits kept); a number still printed with the old code is refused
+# with the new form. Only the province's own and neighbouring / most-seen codes are listed.
+OLD_AREA_CODES = {
+    "067": ("0277", "Đồng Tháp"),
+    "073": ("0273", "Tiền Giang"),
+    "04": ("024", "Hà Nội"),
+    "08": ("028", "TP Hồ Chí Minh"),
+    "0710": ("0292", "Cần Thơ"),
+    "0711": ("0293", "Hậu Giang"),
+    "076": ("0296", "An Giang"),
+    "070": ("0270", "Vĩnh Long"),
+    "072": ("0272", "Long An"),
+    "074": ("0294", "Trà Vinh"),
+    "075": ("0275", "Bến Tre"),
+}
+
+# 11-digit mobile prefixes converted to 10 digits in 2018 (rest of the number unchanged).
+OLD_MOBILE_PREFIXES = {
+    "0120": "070", "0121": "079", "0122": "077", "0126": "076", "0128": "078",
+    "0123": "083", "0124": "084", "0125": "085", "0127": "081", "0129": "082",
+    "0162": "032", "0163": "033", "0164": "034", "0165": "035", "0166": "036",
+    "0167": "037", "0168": "038", "0169": "039", "0186": "056", "0188": "058", "0199": "059",
+}
+
+_KIND_BY_TYPE = {
+    PhoneNumberType.FIXED_LINE: "landline",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.TOLL_FREE: "tollfree",
+    PhoneNumberType.PREMIUM_RATE: "premium",
+}
+
+# Where one number ends and another may begin. Runs of letters count too: labels ("ĐT:", "anh Nam") and
+# the words "hoặc"/"và" then never lend their digits ("P.2", "máy lẻ 12") to the number beside them.
+_SEPARATORS = re.compile(r"[;,/|\n\r]|\s[-–—]\s|[^\W\d_]+")
+
+_RULE_MULTIPLE = "Mỗi cơ quan, đơn vị chỉ được đăng ký duy nhất một số điện thoại đường dây nóng"
+
+
+class NumberError(ValueError):
+    """A written number we refuse; .message is Vietnamese text for the user, .code a short machine code.
+
+    Codes: empty, invalid, too_short, too_long, multiple, old_area_code, old_mobile, foreign.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Hotline:
+    """One parsed hotline: stored number, its kind, the Vietnamese written form, and the input as given."""
+
+    number: str
+    kind: str
+    display: str
+    raw: str
+
+
+def normalize_digits(text: str) -> str:
+    """Only the ASCII digits of text, with '+' in front if a '+' comes before the first digit."""
+    digits = re.sub(r"[^0-9]", "", text)
+    if digits and re.match(r"[^0-9]*\+", text):
+        return "+" + digits
+    return digits
+
+
+def _valid(national: str) -> phonenumbers.PhoneNumber | None:
+    """The phonenumbers object for digits dialled in Vietnam, if phonenumbers calls it valid."""
+    try:
+        parsed = phonenumbers.parse(national, "VN")
+    except NumberParseException:
+        return None
+    return parsed if phonenumbers.is_valid_number(parsed) else None
+
+
+def _kind(parsed: phonenumbers.PhoneNumber) -> str | None:
+    """Our kind for a valid number, None for kinds that are no hotline (VoIP, pager, …)."""
+    nsn = phonenumbers.national_significant_number(parsed)
+    kind = _KIND_BY_TYPE.get(phonenumbers.number_type(parsed))
+    if phonenumbers.number_type(parsed) == PhoneNumberType.FIXED_LINE_OR_MOBILE:
+        kind = "landline" if nsn.startswith("2") else "mobile"
+    # phonenumbers also accepts 9-digit 1800/1900 numbers; those are not issued, only 8 or 10 digits.
+    if kind in ("tollfree", "premium") and len(nsn) not in (8, 10):
+        return None
+    return kind
+
+
+def _lookup(national: str) -> tuple[str, str] | None:
+    """(E.164, kind) for national digits that make a landline, mobile, 1800 or 1900 number."""
+    parsed = _valid(national)
+    kind = parsed and _kind(parsed)
+    if not kind:
+        return None
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.E164), kind
+
+
+def _is_area_code(code: str) -> bool:
+    """True for a current area code (024, 028, 02xx): phonenumbers accepts a landline under it."""
+    if not re.fullmatch(r"02\d{1,2}", code):
+        return False
+    # The area-code length check stops "0241" passing as Hà Nội 024 followed by a subscriber 1…
+    parsed = _valid(code + "3".ljust(11 - len(code), "0"))
+    return (
+        parsed is not None
+        and phonenumbers.number_type(parsed) == PhoneNumberType.FIXED_LINE
+        and phonenumbers.length_of_geographical_area_code(parsed) == len(code) - 1
+    )
+
+
+def _split_short(digits: str) -> tuple[str, str] | None:
+    """(area code or '', short code) when digits are a short number, alone or after an area code."""
+    for short in SHORT_CODES:
+        area = digits[: -len(short)]
+        if digits.endswith(short) and (area == "" or _is_area_code(area)):
+            return area, short
+    return None
+
+
+def display_number(number: str, kind: str | None = None) -> str:
+    """The Vietnamese written form of a stored number ('+842773851234' -> '0277 3851 234')."""
+    if kind is None:
+        found = _lookup(number) if number.startswith("+") else None
+        kind = found[1] if found else "short"
+    if kind == "short":
+        split = _split_short(number)
+        if split is None:
+            raise NumberError("invalid", f"«{number}» không phải là số ngắn (1022, 111–115).")
+        return " ".join(part for part in split if part)
+    parsed = _valid(number)
+    if parsed is None:
+        raise NumberError("invalid", f"«{number}» không phải là số điện thoại Việt Nam hợp lệ.")
+    if kind in ("tollfree", "premium"):
+        # phonenumbers prints "1800 123456"; the operators advertise "1800 123 456".
+        nsn = phonenumbers.national_significant_number(parsed)
+        rest = nsn[4:] if len(nsn) <= 8 else f"{nsn[4:7]} {nsn[7:]}"
+        return f"{nsn[:4]} {rest}"
+    # phonenumbers' national format is already what officials print: '0277 3851 234' (area, 4, 3),
+    # '024 3825 1234' for Hà Nội / TP HCM, mobiles '0912 345 678' (4, 3, 3).
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)
+
+
+def _multiple(raw: str, numbers: list[str]) -> NumberError:
+    listed = ", ".join(f"«{n}»" for n in numbers)
+    return NumberError(
+        "multiple",
+        f"{_RULE_MULTIPLE}; ô này có {len(numbers)} số: {listed}. Vui lòng chỉ giữ lại một số.",
+    )
+
+
+def _national(digits: str, raw: str) -> str:
+    """The digits as dialled inside Vietnam: '+84 (0) 277…', '84 277…', '0084 277…' -> '0277…'."""
+    if digits.startswith("+84"):
+        rest = digits[3:]
+    elif digits.startswith("0084"):
+        rest = digits[4:]
+    elif digits.startswith(("+", "00")):
+        raise NumberError(
+            "foreign", f"Chỉ nhận số điện thoại Việt Nam (mã quốc gia +84); «{raw}» là số nước ngoài."
+        )
+    elif digits.startswith("84") and len(digits) >= 11:  # no national number starts with 84 and is this long
+        rest = digits[2:]
+    else:
+        return digits
+    return rest if rest.startswith("0") else "0" + rest
+
+
+def _refuse(national: str, raw: str) -> NumberError:
+    """The most helpful error for digits that are no usable Vietnamese number."""
+    prefix = national[:4]
+    if len(national) == 11 and prefix in OLD_MOBILE_PREFIXES:
+        new = OLD_MOBILE_PREFIXES[prefix] + national[4:]
+        return NumberError(
+            "old_mobile",
+            f"Số di động 11 số đã được chuyển sang 10 số từ năm 2018: {prefix} {national[4:7]} {national[7:]} "
+            f"nay là {new[:4]} {new[4:7]} {new[7:]} (đầu số {prefix} đổi thành {OLD_MOBILE_PREFIXES[prefix]}). "
+            "Vui lòng nhập số mới.",
+        )
+    for old, (new_code, province) in OLD_AREA_CODES.items():
+        found = national.startswith(old) and _lookup(new_code + national[len(old):])
+        if found:
+            return NumberError(
+                "old_area_code",
+                f"Mã vùng {old} ({province}) không còn dùng: từ năm 2017 {province} dùng mã vùng {new_code}. "
+                f"Hãy viết {display_number(*found)}.",
+            )
+    # Two numbers typed one after the other without a separator.
+    if 11 < len(national) <= 24:
+        for cut in range(8, len(national) - 7):
+            first, second = _lookup(national[:cut]), _lookup(national[cut:])
+            if first and second:
+                return _multiple(raw, [display_number(*first), display_number(*second)])
+    if national.startswith("02"):
+        expected, rule = (11,), "số cố định có 11 chữ số, bắt đầu bằng 02 (ví dụ 0277 3851 234)"
+    elif re.match(r"0[35789]", national):
+        expected, rule = (10,), "số di động có 10 chữ số (ví dụ 0912 345 678)"
+    elif national.startswith(("1800", "1900")):
+        expected, rule = (8, 10), "số 1800/1900 có 8 hoặc 10 chữ số (ví dụ 1800 1234, 1900 123 456)"
+    else:
+        expected, rule = (10, 11), "số cố định có 11 chữ số bắt đầu bằng 02, số di động có 10 chữ số"
+    count = len(national)
+    if count not in expected:
+        code = "too_short" if count < min(expected) else "too_long" if count > max(expected) else "invalid"
+        return NumberError(code, f"«{raw}»: đọc được {count} chữ số ({national}), trong khi {rule}.")
+    return NumberError(
+        "invalid",
+        f"«{raw}» (đọc được {national}) không phải là số điện thoại Việt Nam hợp lệ. "
+        "Vui lòng kiểm tra lại từng chữ số.",
+    )
+
+
+def _parse_one(text: str, raw: str, default_area: str) -> Hotline:
+    """Parse text as exactly one number; messages quote raw, the whole field as the user wrote it."""
+    digits = normalize_digits(text)
+    if not digits:
+        raise NumberError(
+            "invalid",
+            f"Không đọc được chữ số nào trong «{raw}». Vui lòng nhập một số điện thoại, ví dụ 0277 3851 234.",
+        )
+    national = _national(digits, raw)
+    split = _split_short(national)
+    if split:
+        return Hotline(national, "short", " ".join(part for part in split if part), raw)
+    # A landline written without its area code ("3.851.234") is local to the given province.
+    if national[0] not in "01" and _lookup(default_area + national):
+        national = default_area + national
+    found = _lookup(national)
+    if found is None:
+        raise _refuse(national, raw)
+    return Hotline(found[0], found[1], display_number(*found), raw)
+
+
+def parse_hotline(text: str, *, default_area: str = "0277") -> Hotline:
+    """Read one hotline number from a field as officials write it; NumberError says what is wrong."""
+    raw = text.strip()
+    if not raw:
+        raise NumberError("empty", "Chưa nhập số điện thoại đường dây nóng.")
+    candidates: list[tuple[str, Hotline | None, NumberError | None]] = []
+    for chunk in _SEPARATORS.split(raw):
+        try:
+            candidates.append((chunk, _parse_one(chunk, raw, default_area), None))
+        except NumberError as error:
+            # A refused chunk still counts as a number when it is long enough to be meant as one.
+            if len(re.sub(r"[^0-9]", "", chunk)) >= 7:
+                candidates.append((chunk, None, error))
+    if len(candidates) > 1:
+        raise _multiple(raw, [h.display if h else c.strip() for c, h, _ in candidates])
+    # The whole field first, so " - " or a label inside one number ("0273 - 3851234") cannot cut it;
+    # only if that fails, the one chunk that looks like a number, without the label's digits.
+    try:
+        return _parse_one(raw, raw, default_area)
+    except NumberError:
+        if not candidates:
+            raise
+        chunk, hotline, error = candidates[0]
+        if hotline is None:
+            raise error from None
+        return replace(hotline, raw=raw)

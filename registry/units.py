@@ -1,0 +1,278 @@
+"""Units, groups and each unit's single hotline, with every change written to the append-only history."""
+import re
+import sqlite3
+from datetime import datetime
+
+from .clock import iso, utcnow
+from .errors import NotFound, NumberTaken, RegistryError
+from .numbers import NumberError, parse_hotline
+
+KINDS = {
+    "agency": "Cơ quan, đơn vị",
+    "department": "Sở, ban, ngành",
+    "district": "Cấp huyện",
+    "commune": "Xã",
+    "ward": "Phường",
+    "vertical": "Cơ quan ngành dọc",
+    "other": "Khác",
+}
+HOURS = {"24/7": "24/24 giờ", "office": "Giờ hành chính"}
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Unit fields an editor or inspector may change, and who may change them.
+EDITOR_FIELDS = ("contact_name", "contact_email", "address")
+INSPECTOR_FIELDS = ("name", "kind", "group_code", "parent_id", "valid_from", "valid_to") + EDITOR_FIELDS
+
+UNIT_SELECT = """
+SELECT u.*, g.name AS group_name, g.sort_order AS group_order,
+       h.number, h.kind AS number_kind, h.display, h.raw, h.hours, h.shared, h.shared_note, h.is_demo,
+       h.flagged_at, h.flag_reason, h.updated_at AS number_updated_at,
+       p.code AS parent_code, p.name AS parent_name
+FROM units u
+JOIN groups g ON g.code = u.group_code
+LEFT JOIN hotlines h ON h.unit_id = u.id
+LEFT JOIN units p ON p.id = u.parent_id
+"""
+
+
+def list_groups(db) -> list[dict]:
+    return db.execute_returning_dicts("SELECT * FROM groups ORDER BY sort_order, code")
+
+
+def list_units(db, *, query: str = "", group: str = "", current_only: bool = False, on: str | None = None):
+    """Units with their hotline, ordered by group then name; query matches name, code or number."""
+    where, params = [], []
+    if group:
+        where.append("u.group_code = ?")
+        params.append(group)
+    if query:
+        like = f"%{query.strip().lower()}%"
+        digits = re.sub(r"\D", "", query)
+        clause = "(lower(u.name) LIKE ? OR lower(u.code) LIKE ? OR vi_fold(u.name) LIKE vi_fold(?)"
+        params += [like, like, like]
+        if len(digits) >= 3:
+            clause += " OR replace(h.display, ' ', '') LIKE ? OR h.number LIKE ?"
+            params += [f"%{digits}%", f"%{digits}%"]
+        where.append(clause + ")")
+    if current_only:
+        day = on or iso(utcnow())[:10]
+        where.append("(u.valid_from IS NULL OR u.valid_from <= ?) AND (u.valid_to IS NULL OR u.valid_to >= ?)")
+        params += [day, day]
+    sql = UNIT_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY g.sort_order, g.code, u.name COLLATE NOCASE, u.code"
+    return db.execute_returning_dicts(sql, params)
+
+
+def get_unit(db, code: str) -> dict:
+    rows = db.execute_returning_dicts(UNIT_SELECT + " WHERE u.code = ?", [code])
+    if not rows:
+        raise NotFound(f"Không có đơn vị mã “{code}”.")
+    return rows[0]
+
+
+def get_unit_by_id(db, unit_id: int) -> dict:
+    rows = db.execute_returning_dicts(UNIT_SELECT + " WHERE u.id = ?", [unit_id])
+    if not rows:
+        raise NotFound()
+    return rows[0]
+
+
+def _clean_unit_fields(db, data: dict, *, unit_id: int | None = None) -> dict:
+    """Validate unit fields; raise RegistryError naming the field, in Vietnamese."""
+    out = {}
+    for key, value in data.items():
+        out[key] = value.strip() if isinstance(value, str) else value
+    if "name" in out and not out["name"]:
+        raise RegistryError("Tên đơn vị không được để trống.", field="name")
+    if "kind" in out and out["kind"] not in KINDS:
+        raise RegistryError(f"Loại đơn vị “{out['kind']}” không hợp lệ.", field="kind")
+    if "group_code" in out:
+        if not db.execute("SELECT 1 FROM groups WHERE code = ?", [out["group_code"]]).fetchone():
+            raise RegistryError(f"Không có nhóm “{out['group_code']}”.", field="group_code")
+    for key in ("valid_from", "valid_to"):
+        if key in out:
+            out[key] = out[key] or None
+            if out[key] and not DATE_RE.match(out[key]):
+                raise RegistryError("Ngày phải viết theo dạng NNNN-TT-NN, ví dụ 2025-07-01.", field=key)
+    if out.get("valid_from") and out.get("valid_to") and out["valid_to"] < out["valid_from"]:
+        raise RegistryError("Ngày hết hiệu lực phải sau ngày bắt đầu.", field="valid_to")
+    if out.get("contact_email"):
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", out["contact_email"]):
+            raise RegistryError(f"Thư điện tử liên hệ không hợp lệ: “{out['contact_email']}”.", field="contact_email")
+    if "parent_id" in out:
+        out["parent_id"] = out["parent_id"] or None
+        if out["parent_id"] is not None:
+            if out["parent_id"] == unit_id:
+                raise RegistryError("Một đơn vị không thể là đơn vị cấp trên của chính nó.", field="parent_id")
+            if not db.execute("SELECT 1 FROM units WHERE id = ?", [out["parent_id"]]).fetchone():
+                raise RegistryError("Đơn vị cấp trên không tồn tại.", field="parent_id")
+    return out
+
+
+def create_unit(db, data: dict, *, actor: dict | None = None, now: datetime | None = None) -> int:
+    """Create a unit (inspectors and imports only); logs the creation in the history."""
+    code = (data.get("code") or "").strip()
+    if not CODE_RE.match(code):
+        raise RegistryError(
+            f"Mã đơn vị “{code}” không hợp lệ: dùng chữ không dấu, số, dấu chấm, gạch ngang (tối đa 40 ký tự).",
+            field="code",
+        )
+    if db.execute("SELECT 1 FROM units WHERE code = ?", [code]).fetchone():
+        raise RegistryError(f"Mã đơn vị “{code}” đã có.", field="code")
+    fields = _clean_unit_fields(db, {k: v for k, v in data.items() if k in INSPECTOR_FIELDS})
+    fields.setdefault("name", "")
+    if not fields["name"]:
+        raise RegistryError("Tên đơn vị không được để trống.", field="name")
+    fields.setdefault("group_code", "A")
+    now = now or utcnow()
+    with db.atomic():
+        unit_id = db.table("units").insert({"code": code, "created_at": iso(now), **fields}).last_pk
+        _log(db, unit_id, "unit", None, fields["name"], "Tạo đơn vị", actor, now)
+    return unit_id
+
+
+def update_unit(db, unit_id: int, data: dict, *, actor: dict, reason: str = "", now: datetime | None = None):
+    """Change unit fields allowed to the actor's role; each changed field goes into the history."""
+    allowed = INSPECTOR_FIELDS if actor and actor["role"] == "inspector" else EDITOR_FIELDS
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise RegistryError("Bạn không có quyền sửa trường này: " + ", ".join(sorted(unknown)) + ".")
+    fields = _clean_unit_fields(db, data, unit_id=unit_id)
+    current = db.execute_returning_dicts("SELECT * FROM units WHERE id = ?", [unit_id])
+    if not current:
+        raise NotFound()
+    now = now or utcnow()
+    changed = {k: v for k, v in fields.items() if (current[0][k] or None) != (v or None)}
+    with db.atomic():
+        if changed:
+            db.table("units").update(unit_id, changed)
+        for key, value in changed.items():
+            _log(db, unit_id, key, current[0][key], value, reason, actor, now)
+    return changed
+
+
+def set_hotline(
+    db, unit_id: int, raw: str, *, actor: dict | None, reason: str = "", hours: str | None = None,
+    is_demo: bool | None = None, now: datetime | None = None,
+) -> dict:
+    """Register or change the unit's one hotline (parsing the written form); logs old → new with the reason."""
+    try:
+        parsed = parse_hotline(raw)
+    except NumberError as exc:
+        raise RegistryError(exc.message, field="number", code=exc.code) from exc
+    if hours is not None and hours not in HOURS:
+        raise RegistryError("Thời gian trực phải là 24/24 giờ hoặc giờ hành chính.", field="hours")
+    now = now or utcnow()
+    old = db.execute_returning_dicts("SELECT * FROM hotlines WHERE unit_id = ?", [unit_id])
+    old = old[0] if old else None
+    row = {
+        "unit_id": unit_id,
+        "number": parsed.number,
+        "kind": parsed.kind,
+        "display": parsed.display,
+        "raw": parsed.raw,
+        "hours": hours or (old["hours"] if old else "24/7"),
+        "updated_at": iso(now),
+        "updated_by": actor["id"] if actor else None,
+    }
+    if is_demo is not None:
+        row["is_demo"] = int(is_demo)
+    try:
+        with db.atomic():
+            if old:
+                if old["number"] != parsed.number:
+                    # A new number starts unflagged and unshared: the inspector's decisions were about the old one.
+                    row.update(flagged_at=None, flag_reason=None, shared=0, shared_note="")
+                db.table("hotlines").update(old["id"], row)
+                if old["number"] != parsed.number:
+                    _log(db, unit_id, "number", old["display"], parsed.display, reason, actor, now)
+                if old["hours"] != row["hours"]:
+                    _log(db, unit_id, "hours", HOURS[old["hours"]], HOURS[row["hours"]], reason, actor, now)
+            else:
+                db.table("hotlines").insert(row)
+                _log(db, unit_id, "number", None, parsed.display, reason, actor, now)
+                if hours and hours != "24/7":
+                    _log(db, unit_id, "hours", None, HOURS[hours], reason, actor, now)
+    except sqlite3.IntegrityError as exc:
+        if "number_taken" in str(exc):
+            holder = db.execute(
+                "SELECT u.name FROM hotlines h JOIN units u ON u.id = h.unit_id WHERE h.number = ? AND h.unit_id != ?",
+                [parsed.number, unit_id],
+            ).fetchone()
+            raise NumberTaken(
+                f"Số {parsed.display} đã được đăng ký cho “{holder[0] if holder else 'đơn vị khác'}”. "
+                "Mỗi số chỉ thuộc một đơn vị, trừ khi Văn phòng UBND xác nhận đây là số dùng chung."
+            ) from exc
+        raise
+    return row
+
+
+def set_shared(db, unit_id: int, shared: bool, note: str, *, actor: dict, now: datetime | None = None):
+    """Inspector marks the unit's number as deliberately shared with other units (or not)."""
+    if shared and not note.strip():
+        raise RegistryError("Hãy ghi lý do số này được dùng chung.", field="shared_note")
+    now = now or utcnow()
+    old = db.execute("SELECT shared, display FROM hotlines WHERE unit_id = ?", [unit_id]).fetchone()
+    if not old:
+        raise RegistryError("Đơn vị chưa có số đường dây nóng.")
+    try:
+        with db.atomic():
+            db.execute(
+                "UPDATE hotlines SET shared = ?, shared_note = ? WHERE unit_id = ?",
+                [int(shared), note.strip(), unit_id],
+            )
+            _log(db, unit_id, "shared", str(old[0]), str(int(shared)), note, actor, now)
+    except sqlite3.IntegrityError as exc:
+        raise NumberTaken(
+            f"Số {old[1]} cũng đang được đơn vị khác dùng: hãy bỏ đánh dấu dùng chung ở các đơn vị đó trước."
+        ) from exc
+
+
+def flag_hotline(db, unit_id: int, reason: str, *, now: datetime | None = None, actor_name: str = "monitor"):
+    """Flag the unit's hotline (e.g. unreachable in a test call) so the registry shows it needs attention."""
+    now = now or utcnow()
+    with db.atomic():
+        cur = db.execute(
+            "UPDATE hotlines SET flagged_at = ?, flag_reason = ? WHERE unit_id = ? AND flagged_at IS NULL",
+            [iso(now), reason, unit_id],
+        )
+        if cur.rowcount:
+            db.execute(
+                "INSERT INTO changes (unit_id, at, user_id, actor, field, old, new, reason) VALUES (?,?,?,?,?,?,?,?)",
+                [unit_id, iso(now), None, actor_name, "flag", None, reason, reason],
+            )
+
+
+def clear_flag(db, unit_id: int, *, actor: dict, reason: str = "", now: datetime | None = None):
+    now = now or utcnow()
+    with db.atomic():
+        cur = db.execute("UPDATE hotlines SET flagged_at = NULL, flag_reason = NULL WHERE unit_id = ?", [unit_id])
+        if cur.rowcount:
+            _log(db, unit_id, "flag", "1", None, reason or "Gỡ cờ", actor, now)
+
+
+def _log(db, unit_id, field, old, new, reason, actor, now):
+    db.execute(
+        "INSERT INTO changes (unit_id, at, user_id, actor, field, old, new, reason) VALUES (?,?,?,?,?,?,?,?)",
+        [
+            unit_id, iso(now), actor["id"] if actor else None,
+            (actor.get("email") if actor else "") or "hệ thống",
+            field, None if old is None else str(old), None if new is None else str(new), reason or "",
+        ],
+    )
+
+
+def history(db, unit_id: int) -> list[dict]:
+    return db.execute_returning_dicts(
+        "SELECT c.*, u.email AS user_email FROM changes c LEFT JOIN users u ON u.id = c.user_id "
+        "WHERE c.unit_id = ? ORDER BY c.at DESC, c.id DESC",
+        [unit_id],
+    )
+
+
+def recent_changes(db, limit: int = 100) -> list[dict]:
+    return db.execute_returning_dicts(
+        "SELECT c.*, un.code AS unit_code, un.name AS unit_name FROM changes c JOIN units un ON un.id = c.unit_id "
+        "ORDER BY c.at DESC, c.id DESC LIMIT ?",
+        [limit],
+    )
