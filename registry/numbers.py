@@ -46,6 +46,10 @@ _KIND_BY_TYPE = {
 # Where one number ends and another may begin. Runs of letters count too: labels ("ĐT:", "anh Nam") and
 # the words "hoặc"/"và" then never lend their digits ("P.2", "máy lẻ 12") to the number beside them.
 _SEPARATORS = re.compile(r"[;,/|\n\r]|\s[-–—]\s|[^\W\d_]+")
+# A bracketed note with letters ("(7h-17h)", "(P.2)") is dropped whole, as its digits would stick to the
+# number; one holding a whole number ("(anh Nam: 0912 345 678)") stays, to be seen as a second number.
+# "(0277)" and "+84 (0)" hold no letters and stay too.
+_NOTE = re.compile(r"\([^()]*\)")
 
 _RULE_MULTIPLE = "Mỗi cơ quan, đơn vị chỉ được đăng ký duy nhất một số điện thoại đường dây nóng"
 
@@ -155,7 +159,8 @@ def display_number(number: str, kind: str | None = None) -> str:
     return phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)
 
 
-def _multiple(raw: str, numbers: list[str]) -> NumberError:
+def _multiple(numbers: list[str]) -> NumberError:
+    """The refusal for a field holding several numbers, listing them."""
     listed = ", ".join(f"«{n}»" for n in numbers)
     return NumberError(
         "multiple",
@@ -204,7 +209,7 @@ def _refuse(national: str, raw: str) -> NumberError:
         for cut in range(8, len(national) - 7):
             first, second = _lookup(national[:cut]), _lookup(national[cut:])
             if first and second:
-                return _multiple(raw, [display_number(*first), display_number(*second)])
+                return _multiple([display_number(*first), display_number(*second)])
     if national.startswith("02"):
         expected, rule = (11,), "số cố định có 11 chữ số, bắt đầu bằng 02 (ví dụ 0277 3851 234)"
     elif re.match(r"0[35789]", national):
@@ -245,13 +250,21 @@ def _parse_one(text: str, raw: str, default_area: str) -> Hotline:
     return Hotline(found[0], found[1], display_number(*found), raw)
 
 
+def _drop_note(match: re.Match[str]) -> str:
+    """A blank for a bracketed label, the bracket unchanged otherwise (used with _NOTE.sub)."""
+    note = match.group()
+    has_letters = re.search(r"[^\W\d_]", note)
+    return " " if has_letters and len(re.sub(r"[^0-9]", "", note)) < 7 else note
+
+
 def parse_hotline(text: str, *, default_area: str = "0277") -> Hotline:
     """Read one hotline number from a field as officials write it; NumberError says what is wrong."""
     raw = text.strip()
     if not raw:
         raise NumberError("empty", "Chưa nhập số điện thoại đường dây nóng.")
+    cleaned = _NOTE.sub(_drop_note, raw)
     candidates: list[tuple[str, Hotline | None, NumberError | None]] = []
-    for chunk in _SEPARATORS.split(raw):
+    for chunk in _SEPARATORS.split(cleaned):
         try:
             candidates.append((chunk, _parse_one(chunk, raw, default_area), None))
         except NumberError as error:
@@ -259,15 +272,15 @@ def parse_hotline(text: str, *, default_area: str = "0277") -> Hotline:
             if len(re.sub(r"[^0-9]", "", chunk)) >= 7:
                 candidates.append((chunk, None, error))
     if len(candidates) > 1:
-        raise _multiple(raw, [h.display if h else c.strip() for c, h, _ in candidates])
+        raise _multiple([h.display if h else c.strip() for c, h, _ in candidates])
     # The whole field first, so " - " or a label inside one number ("0273 - 3851234") cannot cut it;
     # only if that fails, the one chunk that looks like a number, without the label's digits.
     try:
-        return _parse_one(raw, raw, default_area)
+        return _parse_one(cleaned, raw, default_area)
     except NumberError:
         if not candidates:
             raise
-        chunk, hotline, error = candidates[0]
+        _, hotline, error = candidates[0]
         if hotline is None:
             raise error from None
         return replace(hotline, raw=raw)
