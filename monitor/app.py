@@ -95,6 +95,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     registry_cli.register(app, migration_sets=MIGRATION_SETS)
     monitor_cli.register(app)
 
+    from registry import filters as registry_filters
+    from . import filters as monitor_filters
+
+    registry_filters.register(app)
+    monitor_filters.register(app)
     app.before_request(auth.load_user)
     app.teardown_appcontext(close_db)
     app.after_request(_security_headers)
