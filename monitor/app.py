@@ -83,11 +83,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     Babel(app, locale_selector=_select_locale)
     csrf = CSRFProtect(app)
 
-    from registry import auth, cli as registry_cli, views as registry_views
+    from registry import api as registry_api, auth, cli as registry_cli, views as registry_views
     from . import cli as monitor_cli, views as monitor_views, webhooks, reports_views
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(registry_views.bp)
+    app.register_blueprint(registry_api.bp)
     app.register_blueprint(monitor_views.bp)
     app.register_blueprint(reports_views.bp)
     app.register_blueprint(webhooks.bp)

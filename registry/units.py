@@ -276,3 +276,108 @@ def recent_changes(db, limit: int = 100) -> list[dict]:
         "ORDER BY c.at DESC, c.id DESC LIMIT ?",
         [limit],
     )
+
+
+GROUP_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
+
+
+def _clean_group_fields(data: dict) -> dict:
+    """Validate group fields; raise RegistryError naming the field, in Vietnamese."""
+    out = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
+    if "name" in out and not out["name"]:
+        raise RegistryError("Tên nhóm không được để trống.", field="name")
+    for key, low, high, label in (("sort_order", -1000, 1000, "Thứ tự"), ("tests_per_week", 0, 100, "Số lần gọi kiểm tra mỗi tuần")):
+        if key in out:
+            try:
+                out[key] = int(str(out[key]).strip())
+            except ValueError:
+                raise RegistryError(f"{label} phải là một số nguyên.", field=key) from None
+            if not low <= out[key] <= high:
+                raise RegistryError(f"{label} phải từ {low} đến {high}.", field=key)
+    return out
+
+
+def create_group(db, data: dict) -> str:
+    """Add a group (a section of the appendix, e.g. A / B / C); returns its code."""
+    code = (data.get("code") or "").strip()
+    if not GROUP_CODE_RE.match(code):
+        raise RegistryError(
+            f"Mã nhóm “{code}” không hợp lệ: dùng chữ không dấu, số, dấu chấm, gạch ngang (tối đa 16 ký tự).",
+            field="code",
+        )
+    if db.execute("SELECT 1 FROM groups WHERE code = ? COLLATE NOCASE", [code]).fetchone():
+        raise RegistryError(f"Mã nhóm “{code}” đã có.", field="code")
+    fields = _clean_group_fields({k: v for k, v in data.items() if k in ("name", "name_en", "sort_order", "tests_per_week")})
+    if not fields.get("name"):
+        raise RegistryError("Tên nhóm không được để trống.", field="name")
+    db.table("groups").insert({"code": code, **fields})
+    return code
+
+
+def update_group(db, code: str, data: dict) -> dict:
+    """Rename a group or change its order or weekly test count; returns the fields that changed."""
+    rows = db.execute_returning_dicts("SELECT * FROM groups WHERE code = ?", [code])
+    if not rows:
+        raise NotFound(f"Không có nhóm “{code}”.")
+    fields = _clean_group_fields({k: v for k, v in data.items() if k in ("name", "name_en", "sort_order", "tests_per_week")})
+    changed = {k: v for k, v in fields.items() if rows[0][k] != v}
+    if changed:
+        db.table("groups").update(code, changed)
+    return changed
+
+
+def set_hotline_shared(
+    db, unit_id: int, raw: str, note: str, *, actor: dict, reason: str = "", hours: str | None = None,
+    is_demo: bool | None = None, now: datetime | None = None,
+) -> dict:
+    """Inspector registers a number as deliberately shared: every other unit holding it must be marked shared already."""
+    note = (note or "").strip()
+    if not note:
+        raise RegistryError("Hãy ghi lý do số này được dùng chung.", field="shared_note")
+    try:
+        parsed = parse_hotline(raw)
+    except NumberError as exc:
+        raise RegistryError(exc.message, field="number", code=exc.code) from exc
+    if hours is not None and hours not in HOURS:
+        raise RegistryError("Thời gian trực phải là 24/24 giờ hoặc giờ hành chính.", field="hours")
+    private = db.execute(
+        "SELECT u.name FROM hotlines h JOIN units u ON u.id = h.unit_id WHERE h.number = ? AND h.unit_id != ? AND h.shared = 0",
+        [parsed.number, unit_id],
+    ).fetchall()
+    if private:
+        raise NumberTaken(
+            f"Số {parsed.display} đang là số riêng của “{private[0][0]}”: hãy đánh dấu số đó là dùng chung ở đơn vị ấy trước."
+        )
+    now = now or utcnow()
+    old = db.execute_returning_dicts("SELECT * FROM hotlines WHERE unit_id = ?", [unit_id])
+    old = old[0] if old else None
+    row = {
+        "unit_id": unit_id, "number": parsed.number, "kind": parsed.kind, "display": parsed.display, "raw": parsed.raw,
+        "hours": hours or (old["hours"] if old else "24/7"), "shared": 1, "shared_note": note,
+        "updated_at": iso(now), "updated_by": actor["id"] if actor else None,
+    }
+    if is_demo is not None:
+        row["is_demo"] = int(is_demo)
+    with db.atomic():
+        if old:
+            if old["number"] != parsed.number:
+                row.update(flagged_at=None, flag_reason=None)
+            db.table("hotlines").update(old["id"], row)
+            if old["number"] != parsed.number:
+                _log(db, unit_id, "number", old["display"], parsed.display, reason, actor, now)
+            if old["hours"] != row["hours"]:
+                _log(db, unit_id, "hours", HOURS[old["hours"]], HOURS[row["hours"]], reason, actor, now)
+            if not old["shared"] or old["number"] != parsed.number:
+                _log(db, unit_id, "shared", str(old["shared"]), "1", note, actor, now)
+        else:
+            db.table("hotlines").insert(row)
+            _log(db, unit_id, "number", None, parsed.display, reason, actor, now)
+            if row["hours"] != "24/7":
+                _log(db, unit_id, "hours", None, HOURS[row["hours"]], reason, actor, now)
+            _log(db, unit_id, "shared", "0", "1", note, actor, now)
+    return row
+
+
+def last_change_times(db) -> dict[int, str]:
+    """Each unit's most recent history entry time, by unit id."""
+    return dict(db.execute("SELECT unit_id, max(at) FROM changes GROUP BY unit_id").fetchall())
