@@ -1,4 +1,102 @@
-"""Provider callbacks (Twilio-compatible), authenticated by X-Twilio-Signature."""
-from flask import Blueprint
+"""Provider callbacks (Twilio-compatible), authenticated by X-Twilio-Signature.
+
+The signature is checked against the PUBLIC URL Twilio called (PUBLIC_BASE_URL + path + exact query), not
+request.url, so it works behind a TLS-terminating proxy. Unsigned or forged → 403 and nothing stored; unknown
+attempt → 404. Each callback is one short transaction: store once by its dedupe key, fold, reply.
+"""
+from functools import wraps
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from registry.clock import utcnow
+from registry.web import get_db
+
+from .attempts import AttemptError, ingest_event
+from .providers import gather_twiml, valid_signature, voice_twiml
 
 bp = Blueprint("webhooks", __name__, url_prefix="/hooks")
+
+
+def public_url() -> str:
+    """The URL Twilio signed: the configured public base plus the path and query exactly as received."""
+    path = request.full_path
+    if path.endswith("?") and not request.query_string:
+        path = path[:-1]
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+def signed(view):
+    """Refuse (403) any request whose X-Twilio-Signature does not match."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        ok = valid_signature(
+            current_app.config.get("TWILIO_AUTH_TOKEN") or "",
+            public_url(),
+            request.form,
+            request.headers.get("X-Twilio-Signature", ""),
+            request.headers.get("X-Twilio-Webhooks-Signature-Settings"),
+        )
+        if not ok:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _ingest(attempt_id: int, kind: str, fallback_key: str | None, extra: dict | None = None) -> bool:
+    params = request.form.to_dict()
+    if not params.get("CallSid"):
+        abort(400)
+    params.update(extra or {})
+    key = request.headers.get("I-Twilio-Idempotency-Token") or fallback_key
+    try:
+        return ingest_event(get_db(), attempt_id, params, kind=kind, dedupe_key=key, now=utcnow(),
+                            config=current_app.config)
+    except AttemptError:
+        abort(404)
+
+
+def _twiml(xml: str) -> Response:
+    return Response(xml, mimetype="text/xml")
+
+
+@bp.post("/twilio/status/<int:attempt_id>")
+@signed
+def status(attempt_id):
+    form = request.form
+    sequence = form.get("SequenceNumber")
+    key = f"{form.get('CallSid')}:{sequence}" if sequence not in (None, "") else f"{form.get('CallSid')}:{form.get('CallStatus')}"
+    _ingest(attempt_id, "status", key)
+    return "", 204
+
+
+@bp.post("/twilio/amd/<int:attempt_id>")
+@signed
+def amd(attempt_id):
+    _ingest(attempt_id, "amd", f"amd:{request.form.get('CallSid')}")
+    return "", 204
+
+
+@bp.post("/twilio/recording/<int:attempt_id>")
+@signed
+def recording(attempt_id):
+    form = request.form
+    _ingest(attempt_id, "recording", f"rec:{form.get('CallSid')}:{form.get('RecordingSid', '')}")
+    return "", 204
+
+
+@bp.post("/twilio/gather/<int:attempt_id>")
+@signed
+def gather(attempt_id):
+    step = "greeting" if request.args.get("step") == "greeting" else "answer"
+    _ingest(attempt_id, "gather", f"gather:{request.form.get('CallSid')}:{step}", {"GatherStep": step})
+    return _twiml(gather_twiml(current_app.config, attempt_id, step))
+
+
+@bp.post("/twilio/voice/<int:attempt_id>")
+@signed
+def voice(attempt_id):
+    if not get_db().execute("SELECT 1 FROM attempts WHERE id = ?", [attempt_id]).fetchone():
+        abort(404)
+    return _twiml(voice_twiml(current_app.config, attempt_id))

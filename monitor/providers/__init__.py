@@ -1,0 +1,58 @@
+"""Telephony providers behind one small interface (see base.Provider), chosen by CALL_PROVIDER."""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from .base import (
+    Provider, ProviderConfigError, ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls,
+)
+
+PROVIDERS = ("simulator", "twilio")
+
+
+def make_provider(config: Mapping, sink: Callable[[int, dict, str, str], None], **options) -> Provider:
+    """The provider named by CALL_PROVIDER; sink(attempt_id, params, kind, dedupe_key) receives simulated events.
+
+    options go to the provider's constructor (e.g. synchronous=True for the simulator in tests).
+    """
+    name = (config.get("CALL_PROVIDER") or "simulator").strip().lower()
+    if name == "simulator":
+        from .simulator import SimulatorProvider
+
+        return SimulatorProvider(config, sink, **options)
+    if name == "twilio":
+        missing = [key for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL")
+                   if not config.get(key)]
+        if missing:
+            raise ProviderConfigError(
+                "Nhà cung cấp twilio cần cấu hình: " + ", ".join("FLASK_" + key for key in missing) + "."
+            )
+        from .twilio_provider import TwilioProvider
+
+        return TwilioProvider(config, **options)
+    raise ProviderConfigError(f"FLASK_CALL_PROVIDER “{name}” không hợp lệ: dùng simulator hoặc twilio.")
+
+
+# Webhook helpers, so the web layer never imports twilio itself (loaded on first use).
+def valid_signature(token: str, url: str, params, signature: str, settings_header: str | None = None) -> bool:
+    from .twilio_provider import valid_signature as check
+
+    return check(token, url, params, signature, settings_header)
+
+
+def voice_twiml(config: Mapping, attempt_id: int) -> str:
+    from .twilio_provider import voice_twiml as build
+
+    return build(config, attempt_id)
+
+
+def gather_twiml(config: Mapping, attempt_id: int, step: str) -> str:
+    from .twilio_provider import gather_twiml as build
+
+    return build(config, attempt_id, step)
+
+
+__all__ = [
+    "make_provider", "Provider", "ProviderConfigError", "ProviderRejected", "ProviderTimeout", "ProviderUnavailable",
+    "callback_urls", "valid_signature", "voice_twiml", "gather_twiml", "PROVIDERS",
+]

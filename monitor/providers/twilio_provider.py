@@ -1,0 +1,277 @@
+"""Twilio (or any Twilio-compatible API): place calls with the SDK, TwiML for the call, webhook signatures.
+
+The only module that imports twilio. Calls go out with a ring timeout, status callbacks for every step,
+asynchronous answering-machine detection and (only if TWILIO_RECORD) recording, each callback URL carrying
+our attempt id. The SDK's HTTP client gets a timeout; 429 and 5xx are retried with back-off (Twilio did not
+process them), a timed-out create is never retried: it raises ProviderTimeout and reconcile() settles it.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Mapping
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
+
+from registry.clock import parse_iso, utcnow
+
+from .base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 4
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+RETRY_AFTER_CAP = 30.0
+# How far before our dial request a call may have been created and still be ours (clock skew).
+FIND_WINDOW = timedelta(minutes=1)
+
+# Twilio error codes at create time → (our side?, Vietnamese explanation). Never the agency's fault.
+REJECTIONS = {
+    21211: (False, "Số điện thoại không hợp lệ theo nhà cung cấp cuộc gọi (Twilio 21211): cần kiểm tra lại số trong danh bạ."),
+    21217: (False, "Số điện thoại không hợp lệ theo nhà cung cấp cuộc gọi (Twilio 21217): cần kiểm tra lại số trong danh bạ."),
+    21214: (False, "Nhà cung cấp cuộc gọi báo số này không thể gọi tới (Twilio 21214): cần kiểm tra lại số trong danh bạ."),
+    21215: (True, "Tài khoản gọi kiểm tra chưa được phép gọi tới Việt Nam (Twilio 21215, quyền gọi theo quốc gia)."),
+    13227: (True, "Tài khoản gọi kiểm tra chưa được phép gọi tới vùng này (Twilio 13227, quyền gọi theo quốc gia)."),
+    32205: (True, "Tài khoản gọi kiểm tra chưa được phép gọi tới vùng này (Twilio 32205, quyền gọi theo quốc gia)."),
+    21216: (True, "Tài khoản gọi kiểm tra bị chặn gọi tới số này (Twilio 21216)."),
+    13224: (True, "Nhà cung cấp cuộc gọi không hỗ trợ gọi tới loại số này (Twilio 13224)."),
+    20003: (True, "Sai thông tin xác thực tài khoản Twilio (20003): kiểm tra FLASK_TWILIO_ACCOUNT_SID và FLASK_TWILIO_AUTH_TOKEN."),
+    21210: (True, "Số gọi đi (FLASK_TWILIO_FROM_NUMBER) chưa được xác minh với Twilio (21210)."),
+    21212: (True, "Số gọi đi (FLASK_TWILIO_FROM_NUMBER) không hợp lệ (Twilio 21212)."),
+}
+
+QUESTIONS = [
+    "Xin chào, cho tôi hỏi, đây có phải là số đường dây nóng để hỏi về thủ tục hành chính không ạ?",
+    "Xin chào, tôi muốn hỏi thủ tục đăng ký khai sinh cho con, đường dây nóng có phải số này không ạ?",
+    "Dạ xin chào, tôi muốn phản ánh về hồ sơ đất đai chậm trả kết quả, có phải gọi số này không ạ?",
+    "Xin chào, cho tôi hỏi làm lại căn cước thì liên hệ ở đâu, đường dây nóng là số này phải không ạ?",
+]
+THANKS = "Dạ vâng, tôi cảm ơn. Xin chào."
+RECORDING_NOTICE = (
+    "Cuộc gọi này được ghi âm để Văn phòng Ủy ban nhân dân tỉnh theo dõi chất lượng phục vụ của đường dây nóng."
+)
+SPEECH_HINTS = "gọi số, liên hệ, chuyển sang, không phụ trách, một cửa, đường dây nóng, xin nghe"
+
+
+class _HttpClient(TwilioHttpClient):
+    """TwilioHttpClient that keeps the last response's headers (Retry-After is not in the SDK's exception)."""
+
+    last_headers: Mapping = {}
+
+    def request(self, *args, **kwargs):
+        response = super().request(*args, **kwargs)
+        self.last_headers = dict(response.headers or {})
+        return response
+
+
+def _is_connect_failure(exc: requests.RequestException) -> bool:
+    """True when the request never reached the server (nothing can have been created)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return isinstance(exc, requests.ConnectionError) and any(
+        marker in text for marker in ("NewConnectionError", "Connection refused", "Failed to resolve", "NameResolutionError")
+    )
+
+
+class TwilioProvider:
+    """Places real calls through the twilio SDK against TWILIO_API_BASE_URL."""
+
+    name = "twilio"
+    dials_real_numbers = True
+
+    def __init__(self, config: Mapping, *, sleep: Callable[[float], None] = time.sleep, max_tries: int = MAX_TRIES):
+        self.config = config
+        self.sleep = sleep
+        self.max_tries = max_tries
+        self.from_number = config.get("TWILIO_FROM_NUMBER") or ""
+        self.http = _HttpClient(timeout=float(config.get("TWILIO_HTTP_TIMEOUT") or 10))
+        self.client = Client(config.get("TWILIO_ACCOUNT_SID") or None, config.get("TWILIO_AUTH_TOKEN") or None,
+                             http_client=self.http)
+        # Point the SDK at another Twilio-compatible API (or a local test double): the Api domain's base URL.
+        self.client.api.base_url = (config.get("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip("/")
+
+    @property
+    def _calls(self):
+        return self.client.api.account.calls
+
+    # -- Provider interface
+
+    def place_call(self, attempt: dict) -> str:
+        if attempt.get("is_demo", 1):
+            # Defence in depth: the dispatcher checks too. A missing flag counts as demo: never dial on a guess.
+            raise ProviderRejected("demo_number", "Số thử nghiệm (demo) hoặc không rõ là số thật: không bao giờ gọi thật.",
+                                   our_side=True)
+        number = attempt["number"]
+        if not number.startswith("+"):
+            raise ProviderRejected("short_number", f"Số ngắn {number} chỉ gọi được từ trong nước, không gọi qua Twilio.",
+                                   our_side=True)
+        if not self.from_number:
+            raise ProviderRejected("no_from_number", "Chưa cấu hình số gọi đi FLASK_TWILIO_FROM_NUMBER.", our_side=True)
+        urls = callback_urls(self.config.get("PUBLIC_BASE_URL") or "", attempt["id"])
+        params = dict(
+            to=number,
+            from_=self.from_number,
+            url=urls["voice"],
+            method="POST",
+            status_callback=urls["status"],
+            status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            timeout=int(self.config.get("RING_TIMEOUT") or 30),
+            machine_detection="DetectMessageEnd",
+            async_amd="true",
+            async_amd_status_callback=urls["amd"],
+            async_amd_status_callback_method="POST",
+        )
+        if self.config.get("TWILIO_RECORD"):
+            params.update(record=True, recording_status_callback=urls["recording"],
+                          recording_status_callback_method="POST")
+        call = self._with_retries(lambda: self._calls.create(**params), creating=True)
+        return call.sid
+
+    def find_call(self, attempt: dict) -> dict | None:
+        """The call we created for this attempt: same To and From, created from just before our dial request.
+
+        The Calls list does not return callback URLs, so our attempt id cannot be matched; the scheduler keeps a
+        long minimum gap between two calls to one number, so the earliest such call is ours.
+        """
+        requested = attempt.get("dial_requested_at") or attempt.get("created_at")
+        since = (parse_iso(requested) if requested else utcnow()) - FIND_WINDOW
+        # StartTime> is documented day-granular: ask from that day, then filter precisely here.
+        try:
+            calls = self._with_retries(
+                lambda: self._calls.list(to=attempt["number"], from_=self.from_number or None,
+                                         start_time_after=since.strftime("%Y-%m-%d"), limit=50),
+                creating=False,
+            )
+        except ProviderRejected as exc:  # e.g. credentials: we cannot tell, so reconcile must try again later
+            raise ProviderUnavailable(exc.message) from exc
+        mine = []
+        for call in calls:
+            created = call.date_created or call.start_time
+            if created is not None and created.tzinfo is None:
+                created = created.replace(tzinfo=timezone.utc)
+            if created is None or created >= since:
+                mine.append((created or datetime.max.replace(tzinfo=timezone.utc), call))
+        if not mine:
+            return None
+        _, call = min(mine, key=lambda pair: pair[0])
+        return {"sid": call.sid, "status": call.status, "duration": call.duration, "answered_by": call.answered_by,
+                "timestamp": None}
+
+    def close(self) -> None:
+        session = getattr(self.http, "session", None)
+        if session is not None:
+            session.close()
+
+    # -- internals
+
+    def _with_retries(self, request: Callable, *, creating: bool):
+        """Run an API request, retrying 429/5xx and unreached servers with exponential back-off and jitter."""
+        last = None
+        for attempt in range(self.max_tries):
+            try:
+                return request()
+            except TwilioRestException as exc:
+                if exc.status == 429 or exc.status >= 500:
+                    last = f"HTTP {exc.status} ({exc.code}): {exc.msg}"
+                    self._back_off(attempt, self.http.last_headers.get("Retry-After"))
+                    continue
+                raise _rejection(exc) from exc
+            except requests.RequestException as exc:
+                if _is_connect_failure(exc):
+                    last = f"không kết nối được: {exc.__class__.__name__}"
+                    self._back_off(attempt, None)
+                    continue
+                if creating:
+                    # The request may have reached Twilio: the call may exist. Retrying could dial twice.
+                    raise ProviderTimeout(f"Không rõ kết quả yêu cầu tạo cuộc gọi ({exc.__class__.__name__}).") from exc
+                raise ProviderUnavailable(f"Không đọc được danh sách cuộc gọi ({exc.__class__.__name__}).") from exc
+        raise ProviderUnavailable(f"Nhà cung cấp cuộc gọi vẫn không sẵn sàng sau {self.max_tries} lần thử: {last}.")
+
+    def _back_off(self, attempt: int, retry_after) -> None:
+        if attempt + 1 >= self.max_tries:
+            return
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + random.random() / 2)
+        try:
+            if retry_after is not None:
+                delay = max(delay, min(RETRY_AFTER_CAP, float(retry_after)))
+        except ValueError:
+            pass  # an HTTP-date Retry-After: keep our own back-off
+        log.warning("Twilio busy or unavailable, retrying in %.1f s", delay)
+        self.sleep(delay)
+
+
+def _rejection(exc: TwilioRestException) -> ProviderRejected:
+    code = exc.code if isinstance(exc.code, int) else None
+    our_side, message = REJECTIONS.get(code, (True, None))
+    if message is None:
+        message = f"Nhà cung cấp cuộc gọi từ chối yêu cầu (HTTP {exc.status}, mã {exc.code}): {exc.msg}"
+    return ProviderRejected(code or exc.status, message, our_side=our_side)
+
+
+# ------------------------------------------------------------------------------------- TwiML, signatures
+
+
+def voice_twiml(config: Mapping, attempt_id: int) -> str:
+    """TwiML for an answered test call: hear the greeting, ask one plausible citizen question, hear the answer.
+
+    Without recording, a first Gather catches the greeting (a person, an IVR or a carrier announcement speaks
+    first), then the question is asked. With recording on, the spoken notice comes first, before anything else.
+    """
+    urls = callback_urls(config.get("PUBLIC_BASE_URL") or "", attempt_id)
+    voice = config.get("TWILIO_VOICE") or "Google.vi-VN-Standard-A"
+    response = VoiceResponse()
+    if config.get("TWILIO_RECORD"):
+        response.say(RECORDING_NOTICE, language="vi-VN", voice=voice)
+        _ask(response, config, attempt_id)
+    else:
+        response.gather(input="speech", language="vi-VN", timeout=4, speech_timeout=2, profanity_filter=False,
+                        action_on_empty_result=True, action=urls["gather"] + "?step=greeting", method="POST",
+                        hints=SPEECH_HINTS)
+        # Reached only if the Gather posts nowhere (it always does with actionOnEmptyResult): ask anyway.
+        _ask(response, config, attempt_id)
+    return str(response)
+
+
+def _ask(response, config: Mapping, attempt_id: int) -> None:
+    urls = callback_urls(config.get("PUBLIC_BASE_URL") or "", attempt_id)
+    voice = config.get("TWILIO_VOICE") or "Google.vi-VN-Standard-A"
+    # The question varies between calls so agencies cannot learn to spot the test line by its script.
+    response.say(QUESTIONS[int(attempt_id) % len(QUESTIONS)], language="vi-VN", voice=voice)
+    response.gather(input="speech", language="vi-VN", timeout=5, speech_timeout=3, profanity_filter=False,
+                    action_on_empty_result=True, action=urls["gather"] + "?step=answer", method="POST",
+                    hints=SPEECH_HINTS)
+    response.hangup()
+
+
+def gather_twiml(config: Mapping, attempt_id: int, step: str) -> str:
+    """What follows a Gather: after the greeting, the question; after the answer, thanks and hang up."""
+    response = VoiceResponse()
+    if step == "greeting":
+        _ask(response, config, attempt_id)
+    else:
+        response.say(THANKS, language="vi-VN", voice=config.get("TWILIO_VOICE") or "Google.vi-VN-Standard-A")
+        response.hangup()
+    return str(response)
+
+
+def hangup_twiml() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def valid_signature(token: str, url: str, params, signature: str, settings_header: str | None = None) -> bool:
+    """True when X-Twilio-Signature matches the public URL and the form parameters."""
+    if not token or not signature:
+        return False
+    return RequestValidator(token).validate(url, params, signature, get_signature_algorithm(settings_header))

@@ -1,0 +1,86 @@
+"""classify(): every outcome from the evidence a finished call leaves, and the labels that go with them."""
+import pytest
+
+from monitor.outcomes import COUNTS_AGAINST, FAILURES, LABELS_EN, LABELS_VI, OUTCOMES, classify
+
+REGISTERED = "+842773851234"
+
+
+def call(status, **fields):
+    return {"call_status": status, **fields}
+
+
+CASES = [
+    # answered
+    (call("completed", answered_by="human", transcript="Dạ Sở Y tế xin nghe", answer_seconds=7.0), "answered", "7 giây"),
+    (call("completed", answered_by="unknown", transcript="Alo, em nghe"), "answered", "Có người"),
+    (call("completed"), "answered", "Không ghi nhận được lời nói"),
+    (call("completed", answered_by="machine_start", transcript="Alo, dạ xin nghe ạ"), "answered", "AMD đoán là máy"),
+    # machine
+    (call("completed", answered_by="machine_start"), "machine", "machine_start"),
+    (call("completed", answered_by="machine_end_beep", transcript=""), "machine", "AMD"),
+    (call("completed", answered_by="fax"), "machine", "fax"),
+    (call("completed", answered_by="human", transcript="Cảm ơn quý khách đã gọi đến Sở Y tế, vui lòng bấm phím 1"), "machine", "tự động"),
+    (call("completed", transcript="Hiện không có cán bộ trực, vui lòng để lại lời nhắn sau tiếng bíp"), "machine", "lời nhắn"),
+    # no answer
+    (call("no-answer", sip_code=487), "no_answer", "SIP 487"),
+    (call("no-answer"), "no_answer", "không ai nghe"),
+    (call("failed", sip_code=408), "no_answer", "SIP 408"),
+    (call("failed", q850_cause=19), "no_answer", "Q.850 19"),
+    # busy
+    (call("busy", sip_code=486), "busy", "máy bận"),
+    (call("failed", sip_code=600), "busy", "SIP 600"),
+    (call("failed", sip_code=603), "busy", "từ chối"),
+    (call("failed", q850_cause=17), "busy", "Q.850 17"),
+    (call("completed", answered_by="machine_start", transcript="Thuê bao quý khách vừa gọi hiện đang bận"), "busy", "đang bận"),
+    # unreachable
+    (call("failed", sip_code=404), "unreachable", "SIP 404"),
+    (call("failed", sip_code=480), "unreachable", "SIP 480"),
+    (call("failed", sip_code=410), "unreachable", "SIP 410"),
+    (call("failed", sip_code=484), "unreachable", "SIP 484"),
+    (call("failed"), "unreachable", "không có mã SIP"),
+    (call("failed", q850_cause=1), "unreachable", "Q.850 1"),
+    (call("completed", answered_by="machine_start",
+          transcript="Thuê bao quý khách vừa gọi tạm thời không liên lạc được, xin vui lòng gọi lại sau"),
+     "unreachable", "không liên lạc được"),
+    (call("completed", transcript="Số máy quý khách vừa gọi không có thực, xin kiểm tra lại"), "unreachable", "không có thực"),
+    (call("completed", transcript="The number you have dialled is not in service"), "unreachable", "not in service"),
+    # redirected
+    (call("completed", answered_by="human", transcript="Bên em không phụ trách, anh gọi số 0277 3851 999 nhé"),
+     "redirected", "02773851999"),
+    (call("completed", answered_by="machine_start", transcript="Số đường dây nóng đã thay đổi, vui lòng gọi số 0277 3852 468"),
+     "redirected", "02773852468"),
+    (call("completed", transcript="Anh liên hệ phòng một cửa ở xã nhé"), "redirected", "liên hệ"),
+    (call("failed", sip_code=302), "redirected", "SIP 302"),
+    (call("completed", q850_cause=23), "redirected", "Q.850"),
+    (call("completed", forwarded_from="+842773851234", transcript="Alo"), "redirected", "chuyển tiếp"),
+    # provider_error: our side
+    (call("canceled"), "provider_error", "hủy"),
+    (call("failed", sip_code=403), "provider_error", "SIP 403"),
+    (call("failed", sip_code=503), "provider_error", "SIP 503"),
+    (call("failed", q850_cause=34), "provider_error", "Q.850 34"),
+    (call(None), "provider_error", "trạng thái cuối"),
+]
+
+
+@pytest.mark.parametrize("attempt,outcome,fragment", CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)])
+def test_classify_gives_the_outcome_and_a_vietnamese_detail_naming_the_evidence(attempt, outcome, fragment):
+    got, detail = classify(attempt, REGISTERED)
+    assert got == outcome
+    assert fragment in detail
+
+
+def test_every_outcome_is_reachable_by_classify():
+    assert {case[1] for case in CASES} == set(OUTCOMES)
+
+
+def test_operator_repeating_the_registered_number_is_answered_not_redirected():
+    outcome, _ = classify(call("completed", answered_by="human",
+                               transcript="Dạ đúng rồi, số không hai bảy bảy ba tám năm một hai ba bốn ạ"), REGISTERED)
+    assert outcome == "answered"
+
+
+def test_labels_and_counting_rules_cover_every_outcome_and_never_charge_our_side():
+    assert set(LABELS_VI) == set(LABELS_EN) == set(COUNTS_AGAINST) == set(OUTCOMES)
+    assert COUNTS_AGAINST["provider_error"] is False and COUNTS_AGAINST["answered"] is False
+    assert set(FAILURES) == {"machine", "no_answer", "busy", "unreachable", "redirected"}
