@@ -4,13 +4,14 @@ from datetime import datetime
 from registry.clock import iso, utcnow
 from registry.errors import NotFound, RegistryError
 
-OUTCOME_CODES = ("answered", "machine", "no_answer", "busy", "unreachable", "redirected", "provider_error")
+from .outcomes import OUTCOMES
+
 
 
 def override_outcome(db, attempt_id: int, new_outcome: str, reason: str, *, user: dict,
                      now: datetime | None = None) -> None:
     """Set an ended attempt's outcome, keeping the automatic one in original_outcome and the review in history."""
-    if new_outcome not in OUTCOME_CODES:
+    if new_outcome not in OUTCOMES:
         raise RegistryError("Kết quả không hợp lệ.", field="outcome")
     if not (reason or "").strip():
         raise RegistryError("Hãy ghi lý do thay đổi kết quả.", field="reason")

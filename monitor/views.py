@@ -13,7 +13,7 @@ from registry.errors import RegistryError
 from registry.units import get_unit
 from registry.web import get_db
 
-from . import reviews
+from . import outcomes, reviews
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 PAGE_SIZE = 100
@@ -28,7 +28,7 @@ FROM attempts a JOIN units u ON u.id = a.unit_id LEFT JOIN hotlines h ON h.unit_
 
 
 class ReviewForm(FlaskForm):
-    outcome = SelectField("Kết quả đúng", choices=[(c, c) for c in reviews.OUTCOME_CODES])
+    outcome = SelectField("Kết quả đúng", choices=[(c, outcomes.LABELS_VI[c]) for c in outcomes.OUTCOMES])
     reason = TextAreaField("Lý do (bắt buộc)", validators=[DataRequired(message="Hãy ghi lý do thay đổi kết quả.")])
 
 
@@ -96,7 +96,6 @@ def attempt(attempt_id):
         abort(404)
     row = rows[0]
     form = ReviewForm()
-    form.outcome.choices = [(c, outcomes.LABELS_VI[c]) for c in outcomes.OUTCOMES]
     if form.validate_on_submit():
         try:
             reviews.override_outcome(db, attempt_id, form.outcome.data, form.reason.data, user=g.user)
