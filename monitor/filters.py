@@ -1,23 +1,14 @@
 """Jinja filters for the monitor's pages: band and outcome labels."""
-
-BAND_LABELS_VI = {
-    "office": "Giờ hành chính",
-    "lunch": "Nghỉ trưa",
-    "evening": "Buổi tối",
-    "night": "Ban đêm",
-    "weekend": "Cuối tuần",
-    "holiday": "Ngày lễ, Tết",
-}
+from .bands import LABELS as BAND_LABELS
+from .outcomes import LABELS_VI
 
 
 def band(value: str | None) -> str:
-    return BAND_LABELS_VI.get(value or "", value or "")
+    return BAND_LABELS.get(value or "", value or "")
 
 
 def outcome(value: str | None) -> str:
-    from . import outcomes  # imported late: the filters are registered before any page needs them
-
-    return outcomes.LABELS_VI.get(value or "", value or "")
+    return LABELS_VI.get(value or "", value or "")
 
 
 def register(app) -> None:

@@ -170,7 +170,7 @@ def call_now(code):
         flash("Đơn vị chưa có số đường dây nóng để gọi.", "error")
         return redirect(url_for("monitor.unit_attempts", code=code))
     from .attempts import create_attempt
-    from .bands import band_of
+    from .bands import classify as band_of
 
     now = utcnow()
     attempt_id = create_attempt(
