@@ -67,7 +67,8 @@ class TwilioDouble:
     def __enter__(self) -> "TwilioDouble":
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="twilio-double", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="twilio-double", daemon=True)
         self._thread.start()
         return self
 
@@ -232,3 +233,105 @@ def signed_post(client, path: str, params: dict, *, token: str = AUTH_TOKEN,
 
     signature = RequestValidator(token).compute_signature(public_base.rstrip("/") + path, params)
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature, **(headers or {})})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Twilio-shaped callback scripts: what Twilio would POST to our webhooks for one call, per outcome.
+
+SCENARIOS = (
+    "answered", "answered_recorded", "machine", "no_answer", "busy", "unreachable", "unreachable_announcement",
+    "redirected", "redirected_forwarded", "provider_error_canceled", "provider_error_sip",
+)
+EXPECTED_OUTCOME = {
+    "answered": "answered", "answered_recorded": "answered", "machine": "machine", "no_answer": "no_answer",
+    "busy": "busy", "unreachable": "unreachable", "unreachable_announcement": "unreachable",
+    "redirected": "redirected", "redirected_forwarded": "redirected", "provider_error_canceled": "provider_error",
+    "provider_error_sip": "provider_error",
+}
+
+
+def callback_script(scenario: str, call_sid: str, *, start: datetime, to: str = "+842773851234",
+                    from_: str = "+15005550006") -> list[tuple[str, dict, str]]:
+    """[(kind, form params, query string)] for one call; kind is the webhook: status, amd, gather, recording."""
+    from datetime import timedelta
+
+    base = {"CallSid": call_sid, "AccountSid": ACCOUNT_SID, "From": from_, "To": to, "Direction": "outbound-api",
+            "ApiVersion": "2010-04-01", "CallbackSource": "call-progress-events"}
+    out: list[tuple[str, dict, str]] = []
+    sequence = 0
+
+    def at(seconds):
+        return format_datetime(start + timedelta(seconds=seconds), usegmt=True)
+
+    def status(seconds, value, **extra):
+        nonlocal sequence
+        out.append(("status", {**base, "CallStatus": value, "SequenceNumber": str(sequence), "Timestamp": at(seconds),
+                               **{k: str(v) for k, v in extra.items()}}, ""))
+        sequence += 1
+
+    def amd(seconds, answered_by):
+        out.append(("amd", {"CallSid": call_sid, "AccountSid": ACCOUNT_SID, "AnsweredBy": answered_by,
+                            "MachineDetectionDuration": "2300", "Timestamp": at(seconds)}, ""))
+
+    def gather(step, text, confidence="0.87"):
+        out.append(("gather", {"CallSid": call_sid, "AccountSid": ACCOUNT_SID, "SpeechResult": text,
+                               "Confidence": confidence if text else ""}, f"step={step}"))
+
+    def answered(ring, talk, answered_by, greeting, answer, **final):
+        status(0, "initiated")
+        status(2, "ringing")
+        status(2 + ring, "in-progress", **final.pop("progress", {}))
+        amd(2 + ring + 3, answered_by)
+        gather("greeting", greeting)
+        gather("answer", answer)
+        status(2 + ring + talk, "completed", CallDuration=talk, SipResponseCode=200, **final)
+
+    if scenario == "answered":
+        answered(9, 31, "human", "Alo, Sở Y tế xin nghe ạ", "Dạ đúng rồi anh, đây là số đường dây nóng ạ")
+    elif scenario == "answered_recorded":
+        answered(4, 25, "unknown", "Dạ em nghe", "Dạ phải anh")
+        out.append(("recording", {"CallSid": call_sid, "AccountSid": ACCOUNT_SID, "RecordingSid": "RE" + call_sid[2:],
+                                  "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/RE{call_sid[2:]}",
+                                  "RecordingStatus": "completed", "RecordingDuration": "25"}, ""))
+    elif scenario == "machine":
+        answered(6, 28, "machine_end_beep",
+                 "Cảm ơn quý khách đã gọi đến Sở Y tế. Hiện không có cán bộ trực, vui lòng để lại lời nhắn sau tiếng bíp", "")
+    elif scenario == "no_answer":
+        status(0, "initiated")
+        status(3, "ringing")
+        status(33, "no-answer", CallDuration=0, SipResponseCode=487)
+    elif scenario == "busy":
+        status(0, "initiated")
+        status(3, "busy", CallDuration=0, SipResponseCode=486)
+    elif scenario == "unreachable":
+        status(0, "initiated")
+        status(4, "failed", CallDuration=0, SipResponseCode=404)
+    elif scenario == "unreachable_announcement":
+        answered(1, 9, "machine_start",
+                 "Thuê bao quý khách vừa gọi tạm thời không liên lạc được, xin quý khách vui lòng gọi lại sau", "")
+    elif scenario == "redirected":
+        answered(12, 22, "human", "Alo Sở Y tế nghe",
+                 "Dạ việc này bên em không phụ trách, anh chị vui lòng gọi số không hai bảy bảy ba tám năm một không hai hai")
+    elif scenario == "redirected_forwarded":
+        answered(5, 20, "human", "Alo em nghe", "Dạ vâng", progress={"ForwardedFrom": to})
+    elif scenario == "provider_error_canceled":
+        status(0, "initiated")
+        status(1, "canceled", CallDuration=0)
+    elif scenario == "provider_error_sip":
+        status(0, "initiated")
+        status(1, "failed", CallDuration=0, SipResponseCode=403)
+    else:
+        raise ValueError(scenario)
+    return out
+
+
+def dedupe_key(kind: str, params: dict, query: str = "") -> str:
+    """The key the webhooks use when Twilio sends no idempotency token."""
+    sid = params["CallSid"]
+    if kind == "status":
+        return f"{sid}:{params['SequenceNumber']}"
+    if kind == "gather":
+        return f"gather:{sid}:{query.split('=', 1)[1] if query else 'answer'}"
+    if kind == "recording":
+        return f"rec:{sid}:{params['RecordingSid']}"
+    return f"amd:{sid}"

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
@@ -186,6 +186,15 @@ class TwilioProvider:
                     self._back_off(attempt, self.http.last_headers.get("Retry-After"))
                     continue
                 raise _rejection(exc) from exc
+            except TwilioException as exc:
+                # A list page that failed: the SDK raises the generic exception with the response attached.
+                response = exc.args[1] if len(exc.args) > 1 else None
+                status = getattr(response, "status_code", 0)
+                if status == 429 or status >= 500:
+                    last = f"HTTP {status}"
+                    self._back_off(attempt, (getattr(response, "headers", None) or {}).get("Retry-After"))
+                    continue
+                raise ProviderUnavailable(f"Nhà cung cấp cuộc gọi trả lời không đọc được (HTTP {status}).") from exc
             except requests.RequestException as exc:
                 if _is_connect_failure(exc):
                     last = f"không kết nối được: {exc.__class__.__name__}"
