@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -521,4 +520,3 @@ __all__ = [
     "AttemptError", "create_attempt", "mark_placed", "mark_unknown", "finish", "finish_rejected", "ingest_event",
     "reconcile", "get_attempt", "review_outcome", "reviews", "events", "fold_events", "STATES", "RANK",
 ]
-_ = sqlite3  # IntegrityError is what a caller sees when a plan_key race is lost outside ON CONFLICT

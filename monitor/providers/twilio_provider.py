@@ -273,12 +273,6 @@ def gather_twiml(config: Mapping, attempt_id: int, step: str) -> str:
     return str(response)
 
 
-def hangup_twiml() -> str:
-    response = VoiceResponse()
-    response.hangup()
-    return str(response)
-
-
 def valid_signature(token: str, url: str, params, signature: str, settings_header: str | None = None) -> bool:
     """True when X-Twilio-Signature matches the public URL and the form parameters."""
     if not token or not signature:
