@@ -497,6 +497,14 @@ def review_outcome(db, attempt_id, new_outcome: str, reason: str, *, user_id, no
         _after_final(db, _row(db, attempt_id), now, config)
 
 
+def sync_follow_ups(db, attempt_id, now, config=None) -> None:
+    """Re-align an ended attempt's retest, confirmation, replacement and flag with its outcome (after an override)."""
+    with _write(db):
+        row = _row(db, attempt_id)
+        if row["state"] == "ended":
+            _after_final(db, row, now, config)
+
+
 def reviews(db, attempt_id) -> list[dict]:
     """An attempt's review history, newest first."""
     return db.execute_returning_dicts(
@@ -518,5 +526,5 @@ def events(db, attempt_id) -> list[dict]:
 
 __all__ = [
     "AttemptError", "create_attempt", "mark_placed", "mark_unknown", "finish", "finish_rejected", "ingest_event",
-    "reconcile", "get_attempt", "review_outcome", "reviews", "events", "fold_events", "STATES", "RANK",
+    "reconcile", "get_attempt", "review_outcome", "sync_follow_ups", "reviews", "events", "fold_events", "STATES", "RANK",
 ]

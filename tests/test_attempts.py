@@ -397,3 +397,13 @@ def test_a_review_of_an_unfinished_attempt_is_refused(db, units, inspector):
     attempt_id = new_attempt(db, units["SYT"])
     with pytest.raises(AttemptError):
         attempts.review_outcome(db, attempt_id, "busy", "x", user_id=inspector["id"], now=NOW)
+
+
+def test_sync_follow_ups_after_an_outside_override_drops_the_retest_and_plans_it_again(db, units):
+    row = play(db, units["SYT"], "busy")
+    db.execute("UPDATE attempts SET outcome = 'answered', original_outcome = 'busy' WHERE id = ?", [row["id"]])
+    attempts.sync_follow_ups(db, row["id"], NOW, CONFIG)
+    assert follow_ups(db, row["id"]) == []
+    db.execute("UPDATE attempts SET outcome = 'busy' WHERE id = ?", [row["id"]])
+    attempts.sync_follow_ups(db, row["id"], NOW, CONFIG)
+    assert [p["purpose"] for p in follow_ups(db, row["id"])] == ["retest"]
