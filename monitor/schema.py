@@ -114,4 +114,12 @@ MIGRATIONS = [
     );
     CREATE INDEX alerts_unit ON alerts(unit_id, created_at);
     """,
+    # 3: dispatch. dial_tries counts create requests the provider could not take (429/5xx, nothing created),
+    # after which the attempt went back to planned with a back-off. The partial indexes serve the limits
+    # (calls per line per hour/day, last call to a number) without touching the many planned rows.
+    """
+    ALTER TABLE attempts ADD COLUMN dial_tries INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX attempts_dialled ON attempts(dial_requested_at) WHERE dial_requested_at IS NOT NULL;
+    CREATE INDEX attempts_number_dialled ON attempts(number, dial_requested_at) WHERE dial_requested_at IS NOT NULL;
+    """,
 ]

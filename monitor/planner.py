@@ -1,0 +1,173 @@
+"""Weekly planning: N test calls per hotline at unpredictable times, stratified over the bands of the week."""
+import hashlib
+import math
+import random
+from bisect import bisect_right
+from datetime import date, datetime, timedelta, timezone
+
+from registry.clock import iso
+
+from .bands import classify, local_week_start, to_local, week_intervals, week_monday
+
+# Strata a 24/7 hotline rotates through. Weekends and public holidays form one stratum ("offday") because
+# both are the days nobody is in the office; the band stored on each attempt still tells them apart.
+STRATA = ("office", "lunch", "evening", "night", "offday")
+STRATUM_OF = {"office": "office", "lunch": "lunch", "evening": "evening", "night": "night",
+              "weekend": "offday", "holiday": "offday"}
+# An office-hours hotline is judged in office hours, but one test in five (rotation position 0) is placed
+# outside them, in a random other stratum, and shown apart in reports: citizens call at those times too.
+SECOND_SUFFIX = iso(datetime(2000, 1, 1, tzinfo=timezone.utc))[19:]  # what iso() puts after whole seconds
+
+INSERT_SQL = (
+    "INSERT OR IGNORE INTO attempts (unit_id, number, planned_at, band, purpose, retest_of, plan_key, "
+    "state, state_rank, outcome_detail, created_at) VALUES (?, ?, ?, ?, 'scheduled', NULL, ?, 'planned', 0, '', ?)"
+)
+
+UNITS_SQL = """
+SELECT u.id, u.group_code, g.tests_per_week, h.number, h.hours
+FROM units u
+JOIN groups g ON g.code = u.group_code
+JOIN hotlines h ON h.unit_id = u.id
+WHERE (u.valid_from IS NULL OR u.valid_from <= ?) AND (u.valid_to IS NULL OR u.valid_to >= ?)
+ORDER BY u.id
+"""
+
+
+class _Pool:
+    """The remaining time of one stratum in the week, for drawing uniformly random seconds from it."""
+
+    def __init__(self, intervals: list[tuple[int, int, str]]):
+        self.starts = [start for start, _, _ in intervals]
+        self.bands = [band for _, _, band in intervals]
+        self.cum, total = [], 0
+        for start, end, _ in intervals:
+            total += end - start
+            self.cum.append(total)
+        self.total = total
+
+
+def stratum_pools(week_start: date, now: datetime) -> dict[str, _Pool]:
+    """Per stratum, the part of the week still ahead of `now` (empty strata left out)."""
+    floor = math.ceil(now.timestamp())
+    grouped: dict[str, list] = {}
+    for start, end, band in week_intervals(week_start):
+        start, end = max(int(start), floor), int(end)
+        if end > start:
+            grouped.setdefault(STRATUM_OF[band], []).append((start, end, band))
+    return {name: _Pool(parts) for name, parts in grouped.items()}
+
+
+def tests_per_week(config: dict, group_code: str, group_default: int) -> int:
+    """N for a group: TESTS_PER_WEEK in the config (a number, or a mapping group → number) wins."""
+    override = (config or {}).get("TESTS_PER_WEEK")
+    if isinstance(override, dict):
+        return int(override.get(group_code, group_default))
+    if override is not None and override != "":
+        return int(override)
+    return group_default
+
+
+def _salt(config: dict) -> int:
+    # Keyed by the deployment's secret so an agency cannot work out which band its next tests fall in.
+    secret = str((config or {}).get("SECRET_KEY") or "")
+    return int.from_bytes(hashlib.blake2b(secret.encode(), digest_size=8).digest(), "big")
+
+
+def _stratum(position: int, hours: str, pools: dict, rng: random.Random) -> str:
+    """The stratum at a rotation position: 24/7 lines take each in turn, office lines one in five outside."""
+    if hours == "office":
+        stratum = STRATA[1 + rng.randrange(len(STRATA) - 1)] if position % len(STRATA) == 0 else "office"
+    else:
+        stratum = STRATA[position % len(STRATA)]
+    if stratum not in pools:  # e.g. planning on Saturday, or a week of Tết with no office hours left
+        stratum = rng.choice(sorted(pools))
+    return stratum
+
+
+def _stamp_cache() -> dict:
+    """Minute → ISO prefix, so whole-second times are formatted exactly as registry.clock.iso() writes them."""
+
+    class Prefixes(dict):
+        def __missing__(self, minute):
+            value = self[minute] = iso(datetime.fromtimestamp(minute * 60, timezone.utc))[:17]
+            return value
+
+    return Prefixes()
+
+
+def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, config: dict) -> list[tuple]:
+    """The attempt rows (in INSERT_SQL's order) the week needs; nothing is written."""
+    monday = week_monday(week_start)
+    if now >= local_week_start(monday) + timedelta(days=7):
+        return []
+    pools = stratum_pools(monday, now)
+    if not pools:
+        return []
+    # The rotation starts at a secret per-unit offset and moves on by n every week, so every stratum comes
+    # round within ceil(5 / n) weeks while an agency cannot tell which bands its coming tests fall in.
+    salt, rotation = _salt(config), monday.toordinal() // 7
+    prefixes, created, key = _stamp_cache(), iso(now), f"plan:{monday}:"
+    sunday = (monday + timedelta(days=6)).isoformat()
+    per_group: dict[str, int] = {}
+    # Rotation position → pool, where no random choice is involved (None: ask _stratum).
+    fixed = {
+        "24/7": [pools.get(name) for name in STRATA],
+        "office": [None] + [pools.get("office")] * (len(STRATA) - 1),
+    }
+    random_, bisect_ = rng.random, bisect_right  # this loop runs for every hotline of the province
+    rows = []
+    append = rows.append
+    for unit_id, group_code, group_n, number, hours in db.execute(UNITS_SQL, [sunday, monday.isoformat()]):
+        n = per_group.get(group_code)
+        if n is None:
+            n = per_group[group_code] = tests_per_week(config, group_code, group_n)
+        base = ((unit_id * 2654435761) ^ salt) % len(STRATA) + rotation * n
+        by_position = fixed.get(hours)
+        for k in range(n):
+            pool = by_position[(base + k) % len(STRATA)] if by_position else None
+            if pool is None:
+                pool = pools[_stratum(base + k, hours, pools, rng)]
+            x = int(random_() * pool.total)
+            i = bisect_(pool.cum, x)
+            at = pool.starts[i] + x - (pool.cum[i - 1] if i else 0)
+            minute, second = divmod(at, 60)
+            append((unit_id, number, f"{prefixes[minute]}{second:02d}{SECOND_SUFFIX}", pool.bands[i],
+                    f"{key}{unit_id}:{k}", created))
+    return rows
+
+
+def plan_week(db, week_start: date, *, now: datetime, rng: random.Random, config: dict) -> int:
+    """Plan the week's tests for every current unit with a hotline; idempotent; returns how many were new."""
+    rows = plan_rows(db, week_start, now=now, rng=rng, config=config)
+    if not rows:
+        return 0
+    return _insert(db, rows)
+
+
+def _insert(db, rows: list[tuple]) -> int:
+    """Insert planned rows in one transaction, skipping plan keys already there; returns how many were new."""
+    before = db.conn.total_changes
+    # A province-wide week is a few hundred thousand index entries: a bigger page cache for this one
+    # transaction keeps the index B-trees in memory instead of spilling them.
+    previous = db.execute("PRAGMA cache_size").fetchone()[0]
+    db.execute(f"PRAGMA cache_size = {min(previous, -65536)}")
+    try:
+        with db.atomic():
+            db.conn.executemany(INSERT_SQL, rows)
+    finally:
+        db.execute(f"PRAGMA cache_size = {int(previous)}")
+    return db.conn.total_changes - before
+
+
+def plan_due_soon(db, *, now: datetime, rng: random.Random, within_seconds: int = 60, key: str = "demo") -> int:
+    """One attempt per unit with a hotline, due within the next `within_seconds`, spread out (demo start)."""
+    prefixes, created = _stamp_cache(), iso(now)
+    start = math.ceil(now.timestamp()) + 2
+    today = to_local(now).date().isoformat()
+    rows = []
+    for unit_id, _, _, number, _ in db.execute(UNITS_SQL, [today, today]):
+        at = start + rng.randrange(max(1, within_seconds))
+        band = classify(datetime.fromtimestamp(at, timezone.utc))
+        minute, second = divmod(at, 60)
+        rows.append((unit_id, number, f"{prefixes[minute]}{second:02d}{SECOND_SUFFIX}", band, f"{key}:{unit_id}", created))
+    return _insert(db, rows)
