@@ -608,21 +608,24 @@ def import_bytes(
     hours_now = dict(db.execute("SELECT unit_id, hours FROM hotlines").fetchall())
     now = now or utcnow()
     actor = actor or {"id": None, "email": "nhập tệp", "role": "inspector"}
-    row = None
+    row, created, changed = None, [], []
     try:
         with db.atomic():
             for row in rows:
                 what = _apply_row(db, row, checker.current, hours_now, actor=actor, reason=reason, now=now,
                                   dry_run=dry_run)
                 if row.unit is None:
-                    result.created.append(f"{row.code} – {row.name}")
+                    created.append((row.row, f"{row.code} – {row.name}"))
                 elif what:
-                    result.changed.append(f"{row.code}: " + "; ".join(what))
+                    changed.append((row.row, f"{row.code}: " + "; ".join(what)))
                 else:
                     result.unchanged += 1
     except RegistryError as exc:
         # Everything was checked above, so only an edit made meanwhile by someone else gets here; rolled back.
         raise ImportRejected([RowError(row.row if row else 0, sheet.titles.get(exc.field or "", ""), exc.message)]) from exc
+    # Applied in the order numbers are released; reported in the order of the file.
+    result.created = [text for _row, text in sorted(created)]
+    result.changed = [text for _row, text in sorted(changed)]
     return result
 
 

@@ -310,6 +310,8 @@ def create_group(db, data: dict) -> str:
     fields = _clean_group_fields({k: v for k, v in data.items() if k in ("name", "name_en", "sort_order", "tests_per_week")})
     if not fields.get("name"):
         raise RegistryError("Tên nhóm không được để trống.", field="name")
+    if "sort_order" not in fields:  # a new group goes last unless told otherwise
+        fields["sort_order"] = db.execute("SELECT coalesce(max(sort_order), 0) + 1 FROM groups").fetchone()[0]
     db.table("groups").insert({"code": code, **fields})
     return code
 
