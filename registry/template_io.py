@@ -124,8 +124,9 @@ def format_for(filename: str) -> str:
         return ext
     if ext == "xls":
         raise TemplateError("Định dạng .xls (Excel 97–2003) không được hỗ trợ: hãy lưu tệp dưới dạng .xlsx.")
-    raise TemplateError(f"Chỉ hỗ trợ tệp .xlsx hoặc .csv (tệp “{Path(filename or '').name}” có đuôi “.{ext}”)." if ext
-                        else "Tên tệp phải có đuôi .xlsx hoặc .csv.")
+    if not ext:
+        raise TemplateError("Tên tệp phải có đuôi .xlsx hoặc .csv.")
+    raise TemplateError(f"Chỉ hỗ trợ tệp .xlsx hoặc .csv (tệp “{Path(filename).name}” có đuôi “.{ext}”).")
 
 
 def sections(db, *, include_historical: bool = False) -> list[tuple[dict, list[dict]]]:

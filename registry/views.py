@@ -2,7 +2,7 @@
 from flask import (
     Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for,
 )
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from . import accounts
@@ -23,31 +23,31 @@ from .web import get_db
 bp = Blueprint("registry", __name__)
 
 MAX_QUERY = 100
-# Names of history fields as the pages show them.
+# Names of history fields as the pages show them (lazy: translated when a page is rendered).
 FIELD_LABELS = {
-    "unit": "Tạo đơn vị",
-    "number": "Số đường dây nóng",
-    "hours": "Thời gian trực",
-    "shared": "Dùng chung",
-    "flag": "Cờ không liên lạc được",
-    "name": "Tên",
-    "kind": "Loại đơn vị",
-    "group_code": "Nhóm",
-    "parent_id": "Đơn vị cấp trên",
-    "valid_from": "Hiệu lực từ",
-    "valid_to": "Hiệu lực đến",
-    "contact_name": "Người phụ trách",
-    "contact_email": "Thư điện tử liên hệ",
-    "address": "Địa chỉ",
+    "unit": _l("Tạo đơn vị"),
+    "number": _l("Số đường dây nóng"),
+    "hours": _l("Thời gian trực"),
+    "shared": _l("Dùng chung"),
+    "flag": _l("Cờ không liên lạc được"),
+    "name": _l("Tên"),
+    "kind": _l("Loại đơn vị"),
+    "group_code": _l("Nhóm"),
+    "parent_id": _l("Đơn vị cấp trên"),
+    "valid_from": _l("Hiệu lực từ"),
+    "valid_to": _l("Hiệu lực đến"),
+    "contact_name": _l("Người phụ trách"),
+    "contact_email": _l("Thư điện tử liên hệ"),
+    "address": _l("Địa chỉ"),
 }
 # Filters of the inspectors' list.
 STATES = {
-    "current": "Đang hoạt động",
-    "all": "Tất cả (kể cả đã hết hiệu lực)",
-    "missing": "Chưa có số",
-    "flagged": "Bị gắn cờ không liên lạc được",
-    "shared": "Số dùng chung",
-    "historical": "Đã hết hiệu lực",
+    "current": _l("Đang hoạt động"),
+    "all": _l("Tất cả (kể cả đã hết hiệu lực)"),
+    "missing": _l("Chưa có số"),
+    "flagged": _l("Bị gắn cờ không liên lạc được"),
+    "shared": _l("Số dùng chung"),
+    "historical": _l("Đã hết hiệu lực"),
 }
 EDITOR_ACTIONS = ("number", "contact")
 INSPECTOR_ACTIONS = ("details", "shared", "flag", "invite")
