@@ -407,3 +407,45 @@ def test_sync_follow_ups_after_an_outside_override_drops_the_retest_and_plans_it
     db.execute("UPDATE attempts SET outcome = 'busy' WHERE id = ?", [row["id"]])
     attempts.sync_follow_ups(db, row["id"], NOW, CONFIG)
     assert [p["purpose"] for p in follow_ups(db, row["id"])] == ["retest"]
+
+
+def test_concurrent_writers_on_their_own_connections_lose_nothing_and_apply_nothing_twice(app, db, units):
+    import threading
+
+    from registry.db import connect
+
+    calls = []
+    for run in range(12):
+        attempt_id = new_attempt(db, units["SYT"])
+        scenario = SCENARIOS[run % len(SCENARIOS)]
+        calls.append((attempt_id, scenario, callback_script(scenario, f"CA{run:02d}" + "c" * 30, start=NOW)))
+    work = [(attempt_id, event) for attempt_id, _, script in calls for event in script]
+    rng = random.Random(5)
+    work += [item for item in work if rng.random() < 0.5]  # about half of the callbacks come twice
+    rng.shuffle(work)
+    errors, lock = [], threading.Lock()
+
+    def writer(items):
+        own = connect(app.config["DATABASE"])
+        try:
+            for attempt_id, event in items:
+                feed(own, attempt_id, [event])
+        except Exception as exc:  # collected: the assertion below shows it
+            with lock:
+                errors.append(exc)
+        finally:
+            own.conn.close()
+
+    threads = [threading.Thread(target=writer, args=(work[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert count_events(db) == sum(len(script) for _, _, script in calls)
+    for attempt_id, scenario, _ in calls:
+        assert get_attempt(db, attempt_id)["outcome"] == EXPECTED_OUTCOME[scenario]
+
+
+def count_events(db):
+    return db.execute("SELECT count(*) FROM call_events").fetchone()[0]
