@@ -527,3 +527,12 @@ def test_export_downloads_a_named_file(as_role, units, fmt, mime, magic):
     assert re.search(rf'attachment; filename="duong-day-nong-dong-thap-\d{{4}}-\d{{2}}-\d{{2}}\.{fmt}"',
                      response.headers["Content-Disposition"])
     assert response.data.startswith(magic)
+
+
+def test_export_with_all_includes_units_no_longer_current(as_role, db, units):
+    from registry.units import create_unit
+
+    create_unit(db, {"code": "H-LAIVUNG", "name": "UBND huyện Lai Vung", "group_code": "B", "valid_to": "2025-06-30"})
+    client = as_role(INSPECTOR)
+    assert "H-LAIVUNG" not in client.get("/registry/export.csv").get_data(as_text=True)
+    assert "H-LAIVUNG" in client.get("/registry/export.csv?all=1").get_data(as_text=True)
