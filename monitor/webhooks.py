@@ -4,17 +4,37 @@ The signature is checked against the PUBLIC URL Twilio called (PUBLIC_BASE_URL +
 request.url, so it works behind a TLS-terminating proxy. Unsigned or forged → 403 and nothing stored; unknown
 attempt → 404. Each callback is one short transaction: store once by its dedupe key, fold, reply.
 """
+import threading
 from functools import wraps
 
 from flask import Blueprint, Response, abort, current_app, request
 
 from registry.clock import utcnow
-from registry.web import get_db
+from registry.db import connect
 
 from .attempts import AttemptError, ingest_event
 from .providers import gather_twiml, valid_signature, voice_twiml
 
 bp = Blueprint("webhooks", __name__, url_prefix="/hooks")
+_local = threading.local()
+
+
+def callback_db():
+    """This thread's database connection, kept from one callback to the next.
+
+    An exception to one-connection-per-request, for the busiest path only: opening the SQLite file costs more
+    than the callback's whole write. Every write here is a complete transaction, so nothing leaks between
+    requests; a changed DATABASE (tests) closes the old connection.
+    """
+    path = current_app.config["DATABASE"]
+    cached = getattr(_local, "db", None)
+    if cached is not None and cached[0] == path:
+        return cached[1]
+    if cached is not None:
+        cached[1].conn.close()
+    db = connect(path)
+    _local.db = (path, db)
+    return db
 
 
 def public_url() -> str:
@@ -51,7 +71,7 @@ def _ingest(attempt_id: int, kind: str, fallback_key: str | None, extra: dict | 
     params.update(extra or {})
     key = request.headers.get("I-Twilio-Idempotency-Token") or fallback_key
     try:
-        return ingest_event(get_db(), attempt_id, params, kind=kind, dedupe_key=key, now=utcnow(),
+        return ingest_event(callback_db(), attempt_id, params, kind=kind, dedupe_key=key, now=utcnow(),
                             config=current_app.config)
     except AttemptError:
         abort(404)
@@ -97,6 +117,6 @@ def gather(attempt_id):
 @bp.post("/twilio/voice/<int:attempt_id>")
 @signed
 def voice(attempt_id):
-    if not get_db().execute("SELECT 1 FROM attempts WHERE id = ?", [attempt_id]).fetchone():
+    if not callback_db().execute("SELECT 1 FROM attempts WHERE id = ?", [attempt_id]).fetchone():
         abort(404)
     return _twiml(voice_twiml(current_app.config, attempt_id))
