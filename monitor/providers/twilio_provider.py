@@ -98,6 +98,9 @@ class TwilioProvider:
                              http_client=self.http)
         # Point the SDK at another Twilio-compatible API (or a local test double): the Api domain's base URL.
         self.client.api.base_url = (config.get("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip("/")
+        public = config.get("PUBLIC_BASE_URL") or ""
+        if "127.0.0.1" in public or "localhost" in public:
+            log.warning("PUBLIC_BASE_URL is %s: Twilio cannot reach callbacks there; set FLASK_PUBLIC_BASE_URL", public)
 
     @property
     def _calls(self):
