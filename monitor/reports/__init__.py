@@ -1,0 +1,1 @@
+"""Accountability reports: metrics, league table, charts, the official report and its exports."""
