@@ -1,0 +1,521 @@
+"""Dispatch: claim due attempts under the limits, dial them outside any transaction, recover what a crash left.
+
+The order that makes a crash at any instant safe:
+1. claim, in one transaction holding the write lock: planned → dialing with a lease, dial_requested_at and
+   the number to dial (the unit's current hotline);
+2. provider.place_call, outside any transaction;
+3. mark_placed | mark_unknown (timed out) | finish_rejected (refused) | back to planned (provider unavailable:
+   nothing was created, so nothing can be dialled twice).
+A crash after 1 leaves 'dialing' with a lease; recover() hands it to attempts.reconcile once the lease has
+expired, which asks the provider and never dials. A row leaves 'planned' only through 1, and only the
+dispatcher that claimed it passes it to place_call, so two dispatchers never dial one test twice.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import secrets
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Callable, Mapping
+
+from registry.clock import iso, parse_iso, utcnow
+from registry.db import connect as db_connect
+from registry.errors import NotFound
+from registry.units import get_unit
+
+from . import attempts
+from .bands import classify
+from .limits import Limits, RateLimiter, next_allowed, room
+from .providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable
+
+log = logging.getLogger(__name__)
+
+DEMO_REFUSED = "Số mẫu (demo): không gọi thật"
+NO_HOTLINE = "Đơn vị không còn số đường dây nóng: không gọi."
+DEFAULT_LEASE_SECONDS = 120
+DEFAULT_RETRY_LIMIT = 5          # create requests refused as unavailable before the test ends as provider_error
+DEFAULT_RETRY_BACKOFF_SECONDS = 30
+MAX_RETRY_BACKOFF_SECONDS = 900
+DEFAULT_RECONCILE_AFTER_SECONDS = 60   # an unknown create is given this long to show up at the provider
+DEFAULT_STALE_CALL_SECONDS = 900       # a placed call with no final status after this long is reconciled
+
+
+def setting(config: Mapping | None, key: str, default):
+    """A config value, or the default when missing or empty."""
+    value = (config or {}).get(key)
+    return default if value in (None, "") else value
+
+
+class Clock:
+    """Wall time for timestamps, a monotonic clock for pacing, and a sleep that a stop event interrupts."""
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> None:
+        if seconds <= 0:
+            return
+        if stop is not None:
+            stop.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+
+def default_owner() -> str:
+    """A lease owner name unique to this process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@contextmanager
+def _immediate(db):
+    """A transaction that takes the write lock at once, so two dispatchers serialise instead of racing."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")
+
+
+# ------------------------------------------------------------------------------------------------ claim
+
+
+def claim_due(
+    db, *, now: datetime, owner: str, limit: int, lease_seconds: float, config: Mapping | None = None,
+    real_provider: bool = False, rng: random.Random | None = None, stats: dict | None = None,
+) -> list[dict]:
+    """Move up to `limit` due planned attempts to dialing, in one transaction, within the limits.
+
+    Returns the claimed attempts (attempts.get_attempt rows) to hand to place_call. On the way:
+    - the number dialled is the unit's hotline now (attempts.number is updated if it changed since planning);
+    - a number called less than MIN_GAP_MINUTES ago is not skipped but pushed later (band re-classified);
+      manual calls by an inspector are exempt from the gap, not from the other limits;
+    - with a provider that dials real numbers, a demo number ends as provider_error and is never claimed;
+    - a unit left without a hotline ends as provider_error (never counted against anyone).
+    `stats`, if given, receives counts: claimed, pushed, refused, room.
+    """
+    limits = Limits.from_config(config)
+    rng = rng or random.Random()
+    lease = iso(now + timedelta(seconds=lease_seconds))
+    claimed: list[int] = []
+    counts = {"claimed": 0, "pushed": 0, "refused": 0, "room": None}
+    with _immediate(db):
+        free = room(db, limits, now)
+        counts["room"] = free
+        wanted = limit if free is None else min(limit, free)
+        if wanted > 0:
+            candidates = db.execute(
+                """SELECT a.id, a.number, a.purpose, h.number, h.is_demo
+                   FROM attempts a LEFT JOIN hotlines h ON h.unit_id = a.unit_id
+                   WHERE a.state = 'planned' AND a.planned_at <= ?
+                   ORDER BY a.planned_at, a.id LIMIT ?""",
+                [iso(now), wanted * 4 + 8],
+            ).fetchall()
+            this_batch: set[str] = set()
+            for attempt_id, planned_number, purpose, current, is_demo in candidates:
+                if len(claimed) >= wanted:
+                    break
+                if current is None or (is_demo and real_provider):
+                    detail = NO_HOTLINE if current is None else DEMO_REFUSED
+                    attempts.finish(db, attempt_id, "provider_error", detail, now, config=config, error=detail)
+                    counts["refused"] += 1
+                    continue
+                if purpose != "manual" and limits.min_gap:
+                    later = (now + limits.min_gap if current in this_batch
+                             else next_allowed(db, current, limits, now, exclude_id=attempt_id))
+                    if later is not None:
+                        _push(db, attempt_id, later, limits.min_gap, rng)
+                        counts["pushed"] += 1
+                        continue
+                cur = db.execute(
+                    """UPDATE attempts SET state = 'dialing', state_rank = 1, lease_owner = ?, lease_expires_at = ?,
+                              dial_requested_at = ?, number = ?
+                       WHERE id = ? AND state = 'planned'""",
+                    [owner, lease, iso(now), current, attempt_id],
+                )
+                if cur.rowcount:
+                    claimed.append(attempt_id)
+                    this_batch.add(current)
+        rows = [attempts.get_attempt(db, attempt_id) for attempt_id in claimed]
+    counts["claimed"] = len(rows)
+    if stats is not None:
+        stats.update(counts)
+    return rows
+
+
+def _push(db, attempt_id: int, earliest: datetime, gap: timedelta, rng: random.Random) -> None:
+    """Move a planned attempt to just after the number's quiet gap, at a random second (not a fixed offset)."""
+    jitter = rng.uniform(0, min(gap.total_seconds() / 10, 600))
+    at = earliest + timedelta(seconds=jitter)
+    db.execute("UPDATE attempts SET planned_at = ?, band = ? WHERE id = ? AND state = 'planned'",
+               [iso(at), classify(at), attempt_id])
+
+
+def release(db, attempt_id: int, owner: str) -> bool:
+    """Give a claimed attempt that was never sent back to planned (shutdown before its turn)."""
+    with _immediate(db):
+        cur = db.execute(
+            """UPDATE attempts SET state = 'planned', state_rank = 0, lease_owner = NULL, lease_expires_at = NULL,
+                      dial_requested_at = NULL
+               WHERE id = ? AND state = 'dialing' AND lease_owner = ?""",
+            [attempt_id, owner],
+        )
+        return bool(cur.rowcount)
+
+
+def next_due(db) -> datetime | None:
+    """When the earliest planned attempt is due."""
+    row = db.execute("SELECT MIN(planned_at) FROM attempts WHERE state = 'planned'").fetchone()
+    return parse_iso(row[0]) if row and row[0] else None
+
+
+# ------------------------------------------------------------------------------------------------- dial
+
+
+def dial(db, provider, attempt: dict, *, config: Mapping | None = None, now: Callable[[], datetime] = utcnow) -> str:
+    """Ask the provider for one claimed attempt's call and record what came back; returns what happened.
+
+    'placed' | 'unknown' (timed out or failed in an unknown way: reconciled later, never redialled) |
+    'rejected' (provider_error) | 'retry' (provider unavailable, back to planned) | 'failed' (too many tries).
+    """
+    attempt_id = attempt["id"]
+    try:
+        sid = provider.place_call(attempt)
+    except ProviderRejected as exc:
+        attempts.finish_rejected(db, attempt_id, exc, now(), config=config)
+        return "rejected"
+    except ProviderTimeout as exc:
+        attempts.mark_unknown(db, attempt_id, f"timeout: {exc}", now())
+        return "unknown"
+    except ProviderUnavailable as exc:
+        return retry_later(db, attempt_id, str(exc), now(), config)
+    except Exception as exc:  # we cannot tell whether the call exists: the safe reading is "unknown"
+        log.exception("place_call failed for attempt %s", attempt_id)
+        attempts.mark_unknown(db, attempt_id, f"{exc.__class__.__name__}: {exc}", now())
+        return "unknown"
+    attempts.mark_placed(db, attempt_id, sid, provider.name, now())
+    return "placed"
+
+
+def retry_later(db, attempt_id: int, error: str, now: datetime, config: Mapping | None = None) -> str:
+    """The provider took nothing (429/5xx after its retries): back to planned with a back-off, or give up.
+
+    The only move back in the state order, allowed because no call was created. dial_tries counts them;
+    after PROVIDER_RETRY_LIMIT the test ends as provider_error (our side, never counted against the unit).
+    """
+    limit = int(setting(config, "PROVIDER_RETRY_LIMIT", DEFAULT_RETRY_LIMIT))
+    base = float(setting(config, "PROVIDER_RETRY_BACKOFF_SECONDS", DEFAULT_RETRY_BACKOFF_SECONDS))
+    with _immediate(db):
+        row = db.execute("SELECT state, dial_tries FROM attempts WHERE id = ?", [attempt_id]).fetchone()
+        if not row or row[0] != "dialing":
+            return row[0] if row else "missing"
+        tries = row[1] + 1
+        db.execute("UPDATE attempts SET dial_tries = ?, error = ? WHERE id = ?", [tries, error, attempt_id])
+        if tries >= limit:
+            attempts.finish(db, attempt_id, "provider_error",
+                            f"Nhà cung cấp cuộc gọi không nhận yêu cầu sau {tries} lần thử: {error}", now,
+                            config=config, error=error)
+            return "failed"
+        delay = min(base * 2 ** (tries - 1), MAX_RETRY_BACKOFF_SECONDS)
+        db.execute(
+            """UPDATE attempts SET state = 'planned', state_rank = 0, lease_owner = NULL, lease_expires_at = NULL,
+                      dial_requested_at = NULL, planned_at = ?
+               WHERE id = ? AND state = 'dialing'""",
+            [iso(now + timedelta(seconds=delay)), attempt_id],
+        )
+    return "retry"
+
+
+# ---------------------------------------------------------------------------------------------- recover
+
+
+def recover(db, provider, now: datetime, config: Mapping | None = None, *, skip=frozenset()) -> dict[str, int]:
+    """Settle what a crash or a lost callback left behind, through attempts.reconcile; never dials.
+
+    - dialing with an expired lease (the process that claimed it died, maybe mid-request);
+    - unknown (a create that timed out) older than RECONCILE_AFTER_SECONDS;
+    - placed/ringing/answered with no final status after STALE_CALL_SECONDS (lost callbacks, or the
+      simulator of a process that died).
+    `skip`: attempts this process is dialling right now. Returns counts of the resulting states.
+    """
+    grace = float(setting(config, "RECONCILE_AFTER_SECONDS", DEFAULT_RECONCILE_AFTER_SECONDS))
+    stale = float(setting(config, "STALE_CALL_SECONDS", DEFAULT_STALE_CALL_SECONDS))
+    ids = [row[0] for row in db.execute(
+        """SELECT id FROM attempts WHERE
+             (state = 'dialing' AND (lease_expires_at IS NULL OR lease_expires_at < ?))
+          OR (state = 'unknown' AND (dial_requested_at IS NULL OR dial_requested_at < ?))
+          OR (state IN ('placed', 'ringing', 'answered')
+              AND COALESCE(answered_at, ringing_at, placed_at, dial_requested_at, created_at) < ?)
+           ORDER BY id""",
+        [iso(now), iso(now - timedelta(seconds=grace)), iso(now - timedelta(seconds=stale))],
+    )]
+    counts: dict[str, int] = {}
+    for attempt_id in ids:
+        if attempt_id in skip:
+            continue
+        try:
+            state = attempts.reconcile(db, attempts.get_attempt(db, attempt_id), provider, now, config)
+        except Exception:  # one bad row must not stop the others from being settled
+            log.exception("reconcile failed for attempt %s", attempt_id)
+            state = "error"
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+# ------------------------------------------------------------------------------------------- the loop
+
+
+class Dispatcher:
+    """One process's dispatch loop: claims due attempts in small batches and dials them at the set pace.
+
+    workers=0 dials in the loop's own thread (deterministic, for tests with a fake clock); otherwise
+    create requests run on that many threads, each with its own connection, still paced by one limiter.
+    """
+
+    def __init__(self, config: Mapping, provider, *, connect: Callable | None = None, clock: Clock | None = None,
+                 owner: str | None = None, workers: int | None = None, rng: random.Random | None = None):
+        self.config = config
+        self.provider = provider
+        self.connect = connect or (lambda: db_connect(config["DATABASE"]))
+        self.clock = clock or Clock()
+        self.owner = owner or default_owner()
+        self.rng = rng or random.Random()
+        limits = Limits.from_config(config)
+        rate = limits.calls_per_second
+        self.limiter = RateLimiter(rate, clock=self.clock.monotonic) if rate else None
+        # A batch is about a quarter second of calls: few transactions, and a crash strands few claims.
+        self.batch = max(1, min(50, math.ceil((rate or 40) / 4)))
+        self.lease_seconds = float(setting(config, "LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+        self.workers = int(setting(config, "DISPATCH_WORKERS", 4) if workers is None else workers)
+        self.db = self.connect()
+        self._connections = [self.db]
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._in_flight: set[int] = set()
+        self._busy = 0  # workers taken by a claimed attempt (waiting for its turn or dialling)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dial") if self.workers else None
+        self.results: dict[str, int] = {}
+
+    def in_flight(self) -> frozenset[int]:
+        """Attempts this process has claimed and not yet settled (recover must leave them alone)."""
+        with self._lock:
+            return frozenset(self._in_flight)
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until `stop` is set; claimed attempts not yet sent go back to planned, sent ones finish."""
+        try:
+            while not stop.is_set():
+                try:
+                    wait = self.step(stop)
+                except Exception:  # e.g. the database locked for longer than busy_timeout: try again shortly
+                    log.exception("dispatch step failed")
+                    wait = 1.0
+                if wait > 0:
+                    self.clock.sleep(wait, stop)
+        finally:
+            self.close()
+
+    def step(self, stop: threading.Event | None = None) -> float:
+        """Claim one batch and start dialling it; returns how long to wait before the next step."""
+        limit = self.batch
+        if self._pool is not None:
+            with self._lock:
+                limit = min(limit, self.workers - self._busy)  # claim only what a free worker sends at once
+            if limit <= 0:
+                return 0.02
+        now = self.clock.now()
+        stats: dict = {}
+        rows = claim_due(self.db, now=now, owner=self.owner, limit=limit, lease_seconds=self.lease_seconds,
+                         config=self.config, real_provider=bool(self.provider.dials_real_numbers), rng=self.rng,
+                         stats=stats)
+        if not rows:
+            if stats.get("pushed") or stats.get("refused"):
+                return 0.0  # made progress; there may be more due behind them
+            due = next_due(self.db)
+            if due is None:
+                return 1.0
+            ahead = (due - now).total_seconds()
+            # Due but held back by a limit (concurrency, caps): look again soon. Else sleep until it is due,
+            # at most a second, so a manual call queued meanwhile is not kept waiting.
+            return 0.25 if ahead <= 0 else min(1.0, ahead)
+        with self._lock:
+            self._in_flight.update(row["id"] for row in rows)
+        for row in rows:
+            if self._pool is None:
+                self._send(self.db, row, stop)
+            else:
+                with self._lock:
+                    self._busy += 1
+                self._pool.submit(self._send_in_worker, row, stop)
+        return 0.0
+
+    def _send_in_worker(self, row: dict, stop) -> None:
+        try:
+            db = getattr(self._local, "db", None)
+            if db is None:
+                db = self._local.db = self.connect()
+                with self._lock:
+                    self._connections.append(db)
+            self._send(db, row, stop)
+        except Exception:
+            log.exception("dialling attempt %s failed", row["id"])
+        finally:
+            with self._lock:
+                self._busy -= 1
+
+    def _send(self, db, row: dict, stop) -> None:
+        try:
+            if self.limiter is not None and not self.limiter.acquire(lambda s: self.clock.sleep(s, stop), stop):
+                release(db, row["id"], self.owner)
+                return
+            if stop is not None and stop.is_set():
+                release(db, row["id"], self.owner)
+                return
+            result = dial(db, self.provider, row, config=self.config, now=self.clock.now)
+            with self._lock:
+                self.results[result] = self.results.get(result, 0) + 1
+        finally:
+            with self._lock:
+                self._in_flight.discard(row["id"])
+
+    def close(self) -> None:
+        """Wait for requests in flight, then close this dispatcher's connections."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for db in connections:
+            try:
+                db.conn.close()
+            except Exception:
+                pass
+
+
+# -------------------------------------------------------------------------------------------- call now
+
+
+class CallError(Exception):
+    """A call-now request that cannot be made (unknown unit, no hotline); .message is Vietnamese."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _may_start(db, limits: Limits, now: datetime) -> bool:
+    """Room under the concurrency and per-line caps, and under the per-second pace as seen in the database.
+
+    The pace of the scheduler process is kept in its memory; another process (a `monitor call`) can only
+    see the dial requests of the last second in the table, which is what keeps it under the same pace.
+    """
+    free = room(db, limits, now)
+    if free is not None and free <= 0:
+        return False
+    if limits.calls_per_second:
+        recent = db.execute(
+            "SELECT COUNT(*) FROM attempts WHERE dial_requested_at IS NOT NULL AND dial_requested_at >= ?",
+            [iso(now - timedelta(seconds=1))],
+        ).fetchone()[0]
+        if recent >= max(1, int(limits.calls_per_second)):
+            return False
+    return True
+
+
+def call_now(db, config: Mapping, unit_code: str, *, provider, now: datetime | None = None,
+             wait_seconds: float = 0.0, clock: Clock | None = None, owner: str | None = None) -> dict:
+    """Place a manual test call to the unit's registered number now and wait up to wait_seconds for its outcome.
+
+    The attempt is created and claimed in one transaction (so a running scheduler cannot take it in between),
+    exempt from the per-number gap but not from the pace, concurrency and per-line caps: while those say
+    no, it waits (within wait_seconds); if they still say no, the attempt stays planned, due now, and the
+    scheduler dials it when there is room. Returns summary() of the attempt as it stands; 'final' tells
+    whether the outcome is in. Raises CallError for an unknown unit or one without a hotline.
+    """
+    clock = clock or Clock()
+    owner = owner or default_owner()
+    try:
+        unit = get_unit(db, unit_code)
+    except NotFound:
+        raise CallError(f"Không có đơn vị mã “{unit_code}”.") from None
+    if not unit["number"]:
+        raise CallError(f"Đơn vị “{unit['name']}” ({unit['code']}) chưa có số đường dây nóng để gọi.")
+    limits = Limits.from_config(config)
+    lease_seconds = float(setting(config, "LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+    deadline = clock.monotonic() + max(0.0, wait_seconds)
+    attempt_id, row, at = None, None, now or clock.now()
+    while True:
+        with _immediate(db):
+            if attempt_id is None:
+                attempt_id = attempts.create_attempt(db, unit_id=unit["id"], number=unit["number"], planned_at=at,
+                                                     band=classify(at), purpose="manual", now=at)
+            state = db.execute("SELECT state FROM attempts WHERE id = ?", [attempt_id]).fetchone()[0]
+            if state == "planned" and _may_start(db, limits, at):
+                if unit["is_demo"] and provider.dials_real_numbers:
+                    attempts.finish(db, attempt_id, "provider_error", DEMO_REFUSED, at, config=config, error=DEMO_REFUSED)
+                else:
+                    db.execute(
+                        """UPDATE attempts SET state = 'dialing', state_rank = 1, lease_owner = ?, lease_expires_at = ?,
+                                  dial_requested_at = ?
+                           WHERE id = ? AND state = 'planned'""",
+                        [owner, iso(at + timedelta(seconds=lease_seconds)), iso(at), attempt_id],
+                    )
+                    row = attempts.get_attempt(db, attempt_id)
+                state = "claimed"
+        if state != "planned" or clock.monotonic() >= deadline:
+            break  # claimed here, or taken by the scheduler meanwhile, or out of time: it stays due now
+        clock.sleep(0.2)
+        at = clock.now()
+    if row is not None:
+        dial(db, provider, row, config=config, now=clock.now)
+    while True:
+        current = attempts.get_attempt(db, attempt_id)
+        if current["state"] == "ended" or clock.monotonic() >= deadline:
+            return summary(current)
+        clock.sleep(0.25)
+
+
+def summary(row: dict) -> dict:
+    """An attempt as `monitor call --json` prints it (and the call-now button shows it)."""
+    return {
+        "attempt": row["id"],
+        "unit": row.get("unit_code"),
+        "unit_name": row.get("unit_name"),
+        "number": row["number"],
+        "state": row["state"],
+        "final": row["state"] == "ended",
+        "outcome": row["outcome"],
+        "detail": row["outcome_detail"],
+        "answer_seconds": row["answer_seconds"],
+        "sip_code": row["sip_code"],
+        "transcript": row["transcript"],
+        "confirmed": row["confirmed"],
+        "band": row["band"],
+        "purpose": row["purpose"],
+        "provider": row["provider"],
+        "call_sid": row["call_sid"],
+        "planned_at": row["planned_at"],
+        "started_at": row["dial_requested_at"],
+        "placed_at": row["placed_at"],
+        "ringing_at": row["ringing_at"],
+        "answered_at": row["answered_at"],
+        "ended_at": row["ended_at"],
+        "duration_seconds": row["duration_seconds"],
+        "error": row["error"],
+    }
