@@ -1,5 +1,4 @@
 """Inspector pages for test calls: recent attempts, one attempt's evidence and review, a unit's history, call now."""
-import json
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -13,7 +12,8 @@ from registry.errors import RegistryError
 from registry.units import get_unit
 from registry.web import get_db
 
-from . import outcomes, reviews
+from . import attempts as attempts_mod, outcomes
+from .bands import classify as classify_band
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 PAGE_SIZE = 100
@@ -98,22 +98,17 @@ def attempt(attempt_id):
     form = ReviewForm()
     if form.validate_on_submit():
         try:
-            reviews.override_outcome(db, attempt_id, form.outcome.data, form.reason.data, user=g.user)
-        except RegistryError as exc:
+            attempts_mod.review_outcome(
+                db, attempt_id, form.outcome.data, form.reason.data, user_id=g.user["id"], now=utcnow(),
+                config=current_app.config,
+            )
+        except attempts_mod.AttemptError as exc:
             form.reason.errors = list(form.reason.errors) + [exc.message]
         else:
             flash("Đã ghi nhận kết quả xem xét.", "ok")
             return redirect(url_for("monitor.attempt", attempt_id=attempt_id))
     elif request.method == "GET" and row["outcome"]:
         form.outcome.data = row["outcome"]
-    events = db.execute_returning_dicts(
-        "SELECT * FROM call_events WHERE attempt_id = ? ORDER BY received_at, id", [attempt_id]
-    )
-    for event in events:
-        try:
-            event["fields"] = json.loads(event["payload"])
-        except ValueError:
-            event["fields"] = {}
     related = db.execute_returning_dicts(
         "SELECT id, purpose, state, outcome, planned_at, ended_at FROM attempts "
         "WHERE (retest_of = ? OR id = ?) AND id != ? ORDER BY id",
@@ -124,7 +119,8 @@ def attempt(attempt_id):
     )
     status = 400 if form.errors else 200
     return render_template(
-        "monitor/attempt.html", a=row, events=events, reviews=reviews.reviews_for(db, attempt_id),
+        "monitor/attempt.html", a=row, events=attempts_mod.events(db, attempt_id),
+        reviews=attempts_mod.reviews(db, attempt_id),
         related=related, disputes=disputes, form=form, outcome_labels=outcomes.LABELS_VI,
         counts_against=outcomes.COUNTS_AGAINST,
         refresh=row["state"] != "ended",
@@ -174,7 +170,7 @@ def call_now(code):
 
     now = utcnow()
     attempt_id = create_attempt(
-        db, unit_id=unit["id"], number=unit["number"], planned_at=now, band=band_of(now),
+        db, unit_id=unit["id"], number=unit["number"], planned_at=now, band=classify_band(now),
         purpose="manual", now=now,
     )
     if not scheduler_status(db)["running"]:
