@@ -13,7 +13,7 @@ from registry.clock import parse_iso, utcnow
 from registry.db import connect
 
 from . import outcomes
-from .attempts import STATES
+from .attempts import STATES, get_attempt
 from .bands import LABELS as BAND_LABELS
 from .bands import to_local, week_monday
 from .dispatch import CallError, call_now, summary  # noqa: F401  (call_now: also used by the web button)
@@ -118,9 +118,8 @@ def call_command(unit_code, as_json, timeout):
             raise click.ClickException(exc.message)
         finally:
             provider.close()
-        from .attempts import get_attempt
-
-        result = summary(get_attempt(db, result["attempt"]))  # as it stands after the provider stopped
+        if result["final"]:  # evidence that came with the end of the call (e.g. a late AMD result) included
+            result = summary(get_attempt(db, result["attempt"]))
     finally:
         db.conn.close()
     if as_json:

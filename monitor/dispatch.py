@@ -251,8 +251,8 @@ def recover(db, provider, now: datetime, config: Mapping | None = None, *, skip=
 
     - dialing with an expired lease (the process that claimed it died, maybe mid-request);
     - unknown (a create that timed out) older than RECONCILE_AFTER_SECONDS;
-    - placed/ringing/answered with no final status after STALE_CALL_SECONDS (lost callbacks, or the
-      simulator of a process that died).
+    - placed/ringing/answered with no final status STALE_CALL_SECONDS after the dial request (lost
+      callbacks, or the simulator of a process that died). Our own clock, not the provider's event times.
     `skip`: attempts this process is dialling right now. Returns counts of the resulting states.
     """
     grace = float(setting(config, "RECONCILE_AFTER_SECONDS", DEFAULT_RECONCILE_AFTER_SECONDS))
@@ -262,7 +262,7 @@ def recover(db, provider, now: datetime, config: Mapping | None = None, *, skip=
              (state = 'dialing' AND (lease_expires_at IS NULL OR lease_expires_at < ?))
           OR (state = 'unknown' AND (dial_requested_at IS NULL OR dial_requested_at < ?))
           OR (state IN ('placed', 'ringing', 'answered')
-              AND COALESCE(answered_at, ringing_at, placed_at, dial_requested_at, created_at) < ?)
+              AND COALESCE(dial_requested_at, placed_at, created_at) < ?)
            ORDER BY id""",
         [iso(now), iso(now - timedelta(seconds=grace)), iso(now - timedelta(seconds=stale))],
     )]
