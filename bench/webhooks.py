@@ -116,29 +116,15 @@ def check_nothing_lost(path: Path, run: dict, scripts: dict, reference: Path) ->
     }
 
 
-def run_once(kind: str, template: Path, work: Path, requests, *, workers, threads, duration, rate=None,
-             scheduler_open=True) -> dict:
-    """One measured run against a fresh copy of the database.
-
-    kind: 'webhook' (wsgi:app), 'bare' (bench/bare_app.py) or 'reuse' (bench/reuse_app.py, an experiment).
-    scheduler_open: hold a connection to the database during the run, as the scheduler process does in a
-    deployment; without any other connection, SQLite checkpoints and deletes the WAL each time the last
-    connection closes, i.e. after every request (measured separately below).
-    """
+def run_once(kind: str, template: Path, work: Path, requests, *, workers, threads, duration, rate=None) -> dict:
+    """One measured run against a fresh copy of the database: kind 'webhook' (wsgi:app) or 'bare'."""
     db_path = work / f"{kind}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     shutil.copy(template, db_path)
     env = {"FLASK_" + k: str(v) for k, v in bench_config(db_path).items()}
-    spec = {"webhook": "wsgi:app", "bare": "bench.bare_app:app", "reuse": "bench.reuse_app:app"}[kind]
-    keeper = connect(db_path) if scheduler_open else None
-    if keeper is not None:
-        keeper.execute("SELECT count(*) FROM attempts").fetchall()  # fetchall: leave no read transaction open
-    try:
-        run = _serve_and_load(spec, env, requests, workers, threads, duration, rate)
-    finally:
-        if keeper is not None:
-            keeper.conn.close()
+    spec = {"webhook": "wsgi:app", "bare": "bench.bare_app:app"}[kind]
+    run = _serve_and_load(spec, env, requests, workers, threads, duration, rate)
     run["db"] = db_path
     return run
 
@@ -206,19 +192,9 @@ def main() -> None:
         checks.append(check_nothing_lost(hook["db"], hook, scripts, reference))
         print(f"  paced {rate:.0f} req/s: webhook p50 {paced_p50[-1] * 1000:.1f} ms p99 {paced_p99[-1] * 1000:.1f} ms")
 
-    # 4. Findings: the same saturation run without any other open connection, and with connections kept
-    #    per thread (an experiment module, not the shipped code).
-    alone = run_once("webhook", template, work, requests, workers=workers, threads=threads, duration=duration,
-                     scheduler_open=False)
-    reuse = run_once("reuse", template, work, requests, workers=workers, threads=threads, duration=duration)
-    checks.append(check_nothing_lost(alone["db"], alone, scripts, reference))
-    checks.append(check_nothing_lost(reuse["db"], reuse, scripts, reference))
-    statuses |= set(alone["statuses"]) | set(reuse["statuses"])
-    findings = {"alone": alone, "reuse": reuse}
-    print(f"  no other connection: {alone['throughput']:.0f} req/s; connection kept per thread: {reuse['throughput']:.0f} req/s")
 
     write_report(tuning, (workers, threads), bare_tp, hook_tp, bare_p99, hook_p99, hook_p50, rate, paced_p50,
-                 paced_p99, paced_bare_p99, checks, statuses, len(requests), calls, duration, findings)
+                 paced_p99, paced_bare_p99, checks, statuses, len(requests), calls, duration)
 
 
 def ms(value: float) -> str:
@@ -226,7 +202,7 @@ def ms(value: float) -> str:
 
 
 def write_report(tuning, best, bare_tp, hook_tp, bare_p99, hook_p99, hook_p50, rate, paced_p50, paced_p99,
-                 paced_bare_p99, checks, statuses, n_requests, calls, duration, findings) -> None:
+                 paced_bare_p99, checks, statuses, n_requests, calls, duration) -> None:
     ratio = [h / b for h, b in zip(hook_tp, bare_tp)]
     r, sat_p99, p99 = summary(ratio)["median"], summary(hook_p99)["median"], summary(paced_p99)["median"]
     lost = sum(c["lost"] for c in checks)
@@ -246,15 +222,6 @@ def write_report(tuning, best, bare_tp, hook_tp, bare_p99, hook_p99, hook_p50, r
         (f"status callback at a steady {rate:,.0f} req/s (open loop)", f"{rate:,.0f}/s offered", spread(paced_p50, ms),
          spread(paced_p99, ms)),
         (f"bare endpoint at the same {rate:,.0f} req/s", f"{rate:,.0f}/s offered", "—", spread(paced_bare_p99, ms)),
-    ]
-    alone, reuse = findings["alone"], findings["reuse"]
-    finding_rows = [
-        ("as measured above (another process holds the database open, like the scheduler)",
-         f"{summary(hook_tp)['median']:,.0f}/s", ms(summary(hook_p99)['median'])),
-        ("no other connection open (web app alone)", f"{alone['throughput']:,.0f}/s",
-         ms(percentile(alone['latencies'], 99))),
-        ("experiment: one connection kept per server thread (`bench/reuse_app.py`)", f"{reuse['throughput']:,.0f}/s",
-         ms(percentile(reuse['latencies'], 99))),
     ]
     tuning_rows = [(f"{w} × {t}", f"{tp:,.0f}/s", ms(p), e) for (w, t), tp, p, e in tuning]
     body = f"""## 1. Webhooks: signed status callbacks under gunicorn
@@ -285,16 +252,6 @@ Chosen: {best[0]} workers × {best[1]} threads.
 
 {interpretation(r, sat_p99, p99, rate, summary(hook_tp)['median'], summary(bare_tp)['median'])}
 
-Where the time goes (one saturation run each, same configuration):
-
-{md_table(("variant", "callbacks/s", "p99"), finding_rows)}
-
-Each request opens a SQLite connection (`registry/web.py` → `registry/db.connect`); the first statement on a new
-connection reads the schema, about 0.8 ms here, which is a third of the callback's server time. When no other
-connection is open, SQLite also checkpoints and deletes the WAL as the last connection closes — with this
-machine's slow `fsync` that costs several milliseconds per request. In a deployment the scheduler process keeps
-the file open, so the figures above hold that condition; keeping one connection per server thread (the
-experiment row) removes both costs.
 """
     write_section("webhooks", body)
 
@@ -304,7 +261,7 @@ def interpretation(ratio, sat_p99, p99, rate, hook, bare) -> str:
     if ratio < 0.8:
         lines.append(
             f"The ratio target is missed: the bare endpoint does no work at all, while each callback checks an "
-            f"HMAC-SHA1 signature, opens a SQLite connection and runs one `BEGIN IMMEDIATE` transaction (insert the "
+            f"HMAC-SHA1 signature and runs one `BEGIN IMMEDIATE` SQLite transaction on its thread's connection (insert the "
             f"event, re-read the attempt's events, fold, update). SQLite admits one writer at a time, so the write "
             f"part does not scale with workers, and on 2 cores the load generator takes CPU from both servers alike. "
             f"{hook:,.0f} callbacks/s is still far above what a provider sends: at a cap of 1 call/s (the default) "
