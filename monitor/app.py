@@ -50,9 +50,13 @@ DEFAULTS = dict(
     STALE_CALL_SECONDS=900,  # a placed call with no final status after this long is looked up
     PROVIDER_RETRY_LIMIT=5,  # create requests refused as unavailable before the test ends as provider_error
     PROVIDER_RETRY_BACKOFF_SECONDS=30,  # first back-off after an unavailable provider, doubling each time
-    DISPATCH_WORKERS=4,  # create requests in flight at once (still paced by CALLS_PER_SECOND)
+    DISPATCH_WORKERS=4,  # create requests in flight at once to a network provider (paced by CALLS_PER_SECOND)
     ALERT_AFTER_FAILURES=3,
     ALERTS_PER_UNIT_PER_DAY=1,
+    ALERTS_PER_RUN=20,  # alert e-mails per check_alerts() call, all units together (the rest are recorded suppressed)
+    REPORT_MIN_ANSWER_RATE=0.9,  # below this answer rate a unit has not met the requirement
+    REPORT_TREND_PERIODS=6,  # periods in the report's trend chart (months for a monthly report)
+    REPORT_SIGNER_NAME="",  # printed under the signature block of the official report
     SMTP_HOST="",
     SMTP_PORT=25,
     SMTP_USER="",
@@ -97,6 +101,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf = CSRFProtect(app)
 
     from registry import api as registry_api, auth, cli as registry_cli, views as registry_views
+    from .reports import cli as reports_cli
     from . import cli as monitor_cli, views as monitor_views, webhooks, reports_views
 
     app.register_blueprint(auth.bp)
@@ -108,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(webhooks.bp)  # provider callbacks are authenticated by their signature instead
     registry_cli.register(app, migration_sets=MIGRATION_SETS)
     monitor_cli.register(app)
+    reports_cli.register(app)
 
     from registry import filters as registry_filters
     from . import filters as monitor_filters

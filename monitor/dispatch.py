@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import queue
 import random
 import secrets
 import socket
@@ -189,29 +190,43 @@ def next_due(db) -> datetime | None:
 # ------------------------------------------------------------------------------------------------- dial
 
 
-def dial(db, provider, attempt: dict, *, config: Mapping | None = None, now: Callable[[], datetime] = utcnow) -> str:
-    """Ask the provider for one claimed attempt's call and record what came back; returns what happened.
+def place(provider, attempt: dict) -> tuple[str | None, Exception | None]:
+    """The create request alone, touching no database: (sid, None) or (None, the exception it raised)."""
+    try:
+        return provider.place_call(attempt), None
+    except Exception as exc:
+        return None, exc
+
+
+def record(db, provider, attempt: dict, sid: str | None, error: Exception | None, *,
+           config: Mapping | None = None, now: Callable[[], datetime] = utcnow) -> str:
+    """Write what the create request gave; returns what happened.
 
     'placed' | 'unknown' (timed out or failed in an unknown way: reconciled later, never redialled) |
     'rejected' (provider_error) | 'retry' (provider unavailable, back to planned) | 'failed' (too many tries).
     """
     attempt_id = attempt["id"]
-    try:
-        sid = provider.place_call(attempt)
-    except ProviderRejected as exc:
-        attempts.finish_rejected(db, attempt_id, exc, now(), config=config)
+    if error is None:
+        attempts.mark_placed(db, attempt_id, sid, provider.name, now())
+        return "placed"
+    if isinstance(error, ProviderRejected):
+        attempts.finish_rejected(db, attempt_id, error, now(), config=config)
         return "rejected"
-    except ProviderTimeout as exc:
-        attempts.mark_unknown(db, attempt_id, f"timeout: {exc}", now())
+    if isinstance(error, ProviderTimeout):
+        attempts.mark_unknown(db, attempt_id, f"timeout: {error}", now())
         return "unknown"
-    except ProviderUnavailable as exc:
-        return retry_later(db, attempt_id, str(exc), now(), config)
-    except Exception as exc:  # we cannot tell whether the call exists: the safe reading is "unknown"
-        log.exception("place_call failed for attempt %s", attempt_id)
-        attempts.mark_unknown(db, attempt_id, f"{exc.__class__.__name__}: {exc}", now())
-        return "unknown"
-    attempts.mark_placed(db, attempt_id, sid, provider.name, now())
-    return "placed"
+    if isinstance(error, ProviderUnavailable):
+        return retry_later(db, attempt_id, str(error), now(), config)
+    # Anything else: we cannot tell whether the call exists, so the safe reading is "unknown".
+    log.error("place_call failed for attempt %s: %r", attempt_id, error)
+    attempts.mark_unknown(db, attempt_id, f"{error.__class__.__name__}: {error}", now())
+    return "unknown"
+
+
+def dial(db, provider, attempt: dict, *, config: Mapping | None = None, now: Callable[[], datetime] = utcnow) -> str:
+    """Ask the provider for one claimed attempt's call and record what came back (see record())."""
+    sid, error = place(provider, attempt)
+    return record(db, provider, attempt, sid, error, config=config, now=now)
 
 
 def retry_later(db, attempt_id: int, error: str, now: datetime, config: Mapping | None = None) -> str:
@@ -285,15 +300,18 @@ def recover(db, provider, now: datetime, config: Mapping | None = None, *, skip=
 class Dispatcher:
     """One process's dispatch loop: claims due attempts in small batches and dials them at the set pace.
 
-    workers=0 dials in the loop's own thread (deterministic, for tests with a fake clock); otherwise
-    create requests run on that many threads, each with its own connection, still paced by one limiter.
+    workers=0 dials in the loop's own thread: the pace holds to the request, and with a fake clock it is
+    deterministic. Otherwise the create requests (network only, each paced by the one limiter just before it
+    goes out) run on that many threads, while the loop stays the only writer of this process: it claims, and
+    it records the results the workers hand back, so the threads never contend for SQLite's write lock.
+    By default: DISPATCH_WORKERS threads for a provider that dials real numbers over the network, none for
+    the simulator.
     """
 
     def __init__(self, config: Mapping, provider, *, connect: Callable | None = None, clock: Clock | None = None,
                  owner: str | None = None, workers: int | None = None, rng: random.Random | None = None):
         self.config = config
         self.provider = provider
-        self.connect = connect or (lambda: db_connect(config["DATABASE"]))
         self.clock = clock or Clock()
         self.owner = owner or default_owner()
         self.rng = rng or random.Random()
@@ -303,14 +321,17 @@ class Dispatcher:
         # A batch is about a quarter second of calls: few transactions, and a crash strands few claims.
         self.batch = max(1, min(50, math.ceil((rate or 40) / 4)))
         self.lease_seconds = float(setting(config, "LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
-        self.workers = int(setting(config, "DISPATCH_WORKERS", 4) if workers is None else workers)
-        self.db = self.connect()
-        self._connections = [self.db]
-        self._local = threading.local()
+        if workers is None:
+            # Threads only pay for a provider across the network; an in-process one (the simulator) answers at
+            # once, and in the loop's own thread the pace is exact to the request.
+            workers = int(setting(config, "DISPATCH_WORKERS", 4)) if provider.dials_real_numbers else 0
+        self.workers = int(workers)
+        self.db = (connect or (lambda: db_connect(config["DATABASE"])))()
         self._lock = threading.Lock()
         self._in_flight: set[int] = set()
-        self._busy = 0  # workers taken by a claimed attempt (waiting for its turn or dialling)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dial") if self.workers else None
+        self._done: queue.SimpleQueue = queue.SimpleQueue()  # (row, sid, error, stopped) from the workers
+        self._outstanding = 0  # handed to workers, result not recorded yet (loop thread only)
         self.results: dict[str, int] = {}
 
     def in_flight(self) -> frozenset[int]:
@@ -319,7 +340,7 @@ class Dispatcher:
             return frozenset(self._in_flight)
 
     def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set; claimed attempts not yet sent go back to planned, sent ones finish."""
+        """Loop until `stop` is set; claimed attempts not yet sent go back to planned, sent ones are recorded."""
         try:
             while not stop.is_set():
                 try:
@@ -328,18 +349,19 @@ class Dispatcher:
                     log.exception("dispatch step failed")
                     wait = 1.0
                 if wait > 0:
-                    self.clock.sleep(wait, stop)
+                    self._idle(wait, stop)
         finally:
             self.close()
 
     def step(self, stop: threading.Event | None = None) -> float:
-        """Claim one batch and start dialling it; returns how long to wait before the next step."""
+        """Record finished requests, claim one batch and start dialling it; returns how long to wait next."""
+        self._record_done()
         limit = self.batch
         if self._pool is not None:
-            with self._lock:
-                limit = min(limit, self.workers - self._busy)  # claim only what a free worker sends at once
-            if limit <= 0:
-                return 0.02
+            limit = min(limit, self.workers + self.batch - self._outstanding)
+            if limit <= 0:  # enough claimed and waiting for their turn: record a result first
+                self._record_done(timeout=0.05)
+                return 0.0
         now = self.clock.now()
         stats: dict = {}
         rows = claim_due(self.db, now=now, owner=self.owner, limit=limit, lease_seconds=self.lease_seconds,
@@ -359,53 +381,82 @@ class Dispatcher:
             self._in_flight.update(row["id"] for row in rows)
         for row in rows:
             if self._pool is None:
-                self._send(self.db, row, stop)
+                self._record(row, *self._request(row, stop))
             else:
-                with self._lock:
-                    self._busy += 1
-                self._pool.submit(self._send_in_worker, row, stop)
+                self._outstanding += 1
+                self._pool.submit(self._work, row, stop)
         return 0.0
 
-    def _send_in_worker(self, row: dict, stop) -> None:
-        try:
-            db = getattr(self._local, "db", None)
-            if db is None:
-                db = self._local.db = self.connect()
-                with self._lock:
-                    self._connections.append(db)
-            self._send(db, row, stop)
-        except Exception:
-            log.exception("dialling attempt %s failed", row["id"])
-        finally:
-            with self._lock:
-                self._busy -= 1
+    def _request(self, row: dict, stop) -> tuple:
+        """Wait for this request's turn under the pace, then make it: (sid, error, stopped)."""
+        slot = None
+        if self.limiter is not None:
+            slot = self.limiter.acquire(lambda s: self.clock.sleep(s, stop), stop)
+            if slot is None:
+                return None, None, True
+        if stop is not None and stop.is_set():
+            return None, None, True
+        sid, error = place(self.provider, row)
+        if slot is not None and self._pool is None:
+            # In the loop's own thread the pace then holds as the provider counts. Workers keep the slot's
+            # start time: holding network latency against the window would cut the rate to rate/(1 + latency).
+            self.limiter.finished(slot)
+        return sid, error, False
 
-    def _send(self, db, row: dict, stop) -> None:
+    def _work(self, row: dict, stop) -> None:
         try:
-            if self.limiter is not None and not self.limiter.acquire(lambda s: self.clock.sleep(s, stop), stop):
-                release(db, row["id"], self.owner)
-                return
-            if stop is not None and stop.is_set():
-                release(db, row["id"], self.owner)
-                return
-            result = dial(db, self.provider, row, config=self.config, now=self.clock.now)
-            with self._lock:
-                self.results[result] = self.results.get(result, 0) + 1
+            result = self._request(row, stop)
+        except BaseException as exc:  # never lose a result: the loop must hear back about every row
+            result = (None, exc, False)
+        self._done.put((row, *result))
+
+    def _record(self, row: dict, sid, error, stopped: bool) -> None:
+        try:
+            if stopped:
+                release(self.db, row["id"], self.owner)
+                outcome = "released"
+            else:
+                outcome = record(self.db, self.provider, row, sid, error, config=self.config, now=self.clock.now)
+            self.results[outcome] = self.results.get(outcome, 0) + 1
         finally:
             with self._lock:
                 self._in_flight.discard(row["id"])
 
+    def _record_done(self, timeout: float = 0.0) -> None:
+        """Record the results the workers handed back (waiting up to `timeout` for the first one)."""
+        while self._outstanding:
+            try:
+                item = self._done.get(timeout=timeout) if timeout > 0 else self._done.get_nowait()
+            except queue.Empty:
+                return
+            timeout = 0.0
+            self._outstanding -= 1
+            try:
+                self._record(*item)
+            except Exception:  # left in dialing with its lease: recover() will reconcile it
+                log.exception("recording the result for attempt %s failed", item[0]["id"])
+
+    def _idle(self, seconds: float, stop: threading.Event) -> None:
+        """Wait before the next step, recording results as they come in meanwhile."""
+        if not self._outstanding:
+            self.clock.sleep(seconds, stop)
+            return
+        deadline = self.clock.monotonic() + seconds
+        while self._outstanding and not stop.is_set():
+            left = deadline - self.clock.monotonic()
+            if left <= 0:
+                return
+            self._record_done(timeout=min(left, 0.05))
+
     def close(self) -> None:
-        """Wait for requests in flight, then close this dispatcher's connections."""
+        """Wait for requests in flight, record their results, then close the connection."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for db in connections:
-            try:
-                db.conn.close()
-            except Exception:
-                pass
+            self._record_done()
+        try:
+            self.db.conn.close()
+        except Exception:
+            pass
 
 
 # -------------------------------------------------------------------------------------------- call now

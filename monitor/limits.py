@@ -29,6 +29,7 @@ DEFAULTS = {
 }
 # The C-th previous request must be strictly more than one second old, whatever the window's edges.
 WINDOW_EPSILON = 1e-6
+CATCH_UP_SECONDS = 0.05
 
 
 def _number(config: Mapping | None, key: str, cast=float):
@@ -110,8 +111,13 @@ class RateLimiter:
 
     Pacing alone could let a late request bunch up with the next ones, so the times of the last floor(rate)
     requests are kept too: a request waits until the oldest of them is more than a second old. After a late
-    wake-up the pace catches up by at most one interval, so the long-run rate stays at `rate`.
-    Thread-safe: several workers may take from one limiter.
+    wake-up the pace catches up (by at most CATCH_UP_SECONDS or one interval), so the long-run rate stays at
+    `rate`.
+
+    A slot's time is when it was taken, or — once the caller reports finished(slot) — when the request
+    returned. The provider sees a request somewhere between the two, so with finished() the window holds as
+    the provider counts it, whatever happened between taking the slot and sending (a thread switch, a
+    slow first byte). Thread-safe: several workers may take from one limiter.
     """
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic):
@@ -120,34 +126,47 @@ class RateLimiter:
         self.rate = float(rate)
         self.interval = 1.0 / self.rate
         self.clock = clock
-        self.recent: deque[float] = deque(maxlen=max(1, int(self.rate + 1e-9)))
+        self.recent: deque[list[float]] = deque(maxlen=max(1, int(self.rate + 1e-9)))
         self.next_at: float | None = None
+        # How far behind the even pace may be made up after a late wake-up (sleeps overshoot by a millisecond
+        # or so, which at hundreds of calls a second is several intervals); the window above still holds.
+        self.catch_up = max(self.interval, CATCH_UP_SECONDS)
         self.lock = threading.Lock()
 
     def _ready_at(self, now: float) -> float:
         at = now if self.next_at is None else max(now, self.next_at)
         if len(self.recent) == self.recent.maxlen:
-            at = max(at, self.recent[0] + 1.0 + WINDOW_EPSILON)
+            at = max(at, self.recent[0][0] + 1.0 + WINDOW_EPSILON)
         return at
 
-    def try_take(self) -> float:
-        """Take a slot now and return 0.0, or return how many seconds to wait before trying again."""
+    def take(self) -> tuple[float, list | None]:
+        """Take a slot now: (0.0, slot); or (seconds to wait before trying again, None)."""
         with self.lock:
             now = self.clock()
             at = self._ready_at(now)
             if at > now:
-                return at - now
-            self.recent.append(now)
+                return at - now, None
+            slot = [now]
+            self.recent.append(slot)
             previous = now if self.next_at is None else self.next_at
-            self.next_at = max(previous, now - self.interval) + self.interval
-            return 0.0
+            self.next_at = max(previous, now - self.catch_up) + self.interval
+            return 0.0, slot
 
-    def acquire(self, sleep: Callable[[float], object], stop: threading.Event | None = None) -> bool:
-        """Wait (with `sleep`) until a slot is free and take it; False if `stop` was set meanwhile."""
+    def try_take(self) -> float:
+        """Take a slot now and return 0.0, or return how many seconds to wait before trying again."""
+        return self.take()[0]
+
+    def finished(self, slot: list) -> None:
+        """The request of this slot has returned: count it from now on (the latest it can have been seen)."""
+        with self.lock:
+            slot[0] = max(slot[0], self.clock())
+
+    def acquire(self, sleep: Callable[[float], object], stop: threading.Event | None = None) -> list | None:
+        """Wait (with `sleep`) until a slot is free and take it; None if `stop` was set meanwhile."""
         while True:
             if stop is not None and stop.is_set():
-                return False
-            wait = self.try_take()
-            if wait <= 0:
-                return True
+                return None
+            wait, slot = self.take()
+            if slot is not None:
+                return slot
             sleep(wait)

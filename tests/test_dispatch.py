@@ -1,4 +1,5 @@
 """Dispatch with an injected clock and a fake provider: pace, limits, demo guard, crash recovery, no double dial."""
+import random
 import threading
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -159,6 +160,25 @@ def test_never_more_than_the_rate_in_any_one_second_window_and_the_rate_is_reach
         assert sum(1 for u in times[i:] if u <= t + 1.0) <= cap
     achieved = (count - 1) / (times[-1] - times[0])
     assert achieved >= 0.99 * min(rate, cap)
+
+
+@pytest.mark.parametrize("latency", [0.0004, 0.003, 0.02])
+def test_the_window_holds_as_the_provider_counts_even_when_requests_take_time(app, db, latency):
+    clock = FakeClock()
+    rng = random.Random(7)
+
+    class Slow(FakeProvider):
+        def place_call(self, attempt):
+            clock.t += rng.choice((0.0, latency))  # the provider notes the request as it finishes: our worst case
+            return super().place_call(attempt)
+
+    provider = Slow(clock)
+    add_attempts(db, add_units(db, 120))
+    drive(make_dispatcher(app, clock, provider, CALLS_PER_SECOND=50), clock, 60, until=lambda: len(provider.calls) == 120)
+    times = sorted(t for _, _, t in provider.calls)
+    assert len(times) == 120
+    assert max(sum(1 for u in times[i:] if u <= t + 1.0) for i, t in enumerate(times)) <= 50
+    assert (len(times) - 1) / (times[-1] - times[0]) >= 0.97 * 50 / (1 + latency / 2)
 
 
 def test_the_rate_limiter_catches_up_after_a_late_wake_up_without_exceeding_the_window():
