@@ -20,11 +20,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-stamp=".venv/.installed$( [ -n "$extras" ] && echo -test )"
+stamp=".venv/.installed${extras:+-test}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "==> pip install -e .$extras"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras" 2>&1 | grep -v '^WARNING: Location' || true
+  log=$(mktemp)
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras" >"$log" 2>&1; then
+    cat "$log"; exit 1
+  fi
+  rm -f "$log"
   .venv/bin/python -c "import flask, twilio, sqlite_utils, schedule, phonenumbers, weasyprint" # fail loudly
   touch "$stamp"
 fi
