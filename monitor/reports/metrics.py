@@ -11,13 +11,16 @@ What counts (the report's method section says the same in Vietnamese):
 How one grouped query yields everything: each attempt becomes one character whose code point packs what
 the metrics need (kind, outcome, band, confirmation, manual, tenths of a second to answer). The query
 walks the units and, for each, the covering partial index attempts_report in (unit_id, planned_at) order,
-so group_concat returns every unit's characters in chronological order without a sort. Python counts
-them (collections.Counter runs in C), finds the longest run of failures with a regular expression and
-reads the answer-time percentiles from the answered characters' tenths of a second.
+so group_concat returns every unit's characters in chronological order without a sort. Python then works
+on strings at C speed: sorting a unit's characters puts its answered tests in order of seconds to answer
+(percentiles by index), a Counter of the rest gives the failures, and a regular expression over the
+chronological string gives the longest run of failures. Groups and the province decode the Counter of
+their joined strings once.
 """
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,16 +33,21 @@ DEFAULT_MIN_ANSWER_RATE = 0.9
 FAST_SECONDS = 15  # about three rings: the share answered within this is reported
 EXCLUSION_REASONS = ("provider_error", "dispute_accepted")
 
-# Character codes. Answered tests: ANSWERED + 8192*band + 4096*manual + tenths (4095 = time unknown).
-# Failures: FAILED + outcome + 7*band + 49*confirmation + 147*manual. The rest only need counting.
-_OUTCOME_INDEX = {"answered": 0, "machine": 1, "no_answer": 2, "busy": 3, "unreachable": 4, "redirected": 5,
-                  "provider_error": 6}
-_OUTCOME_BY_INDEX = {v: k for k, v in _OUTCOME_INDEX.items()}
-_BAND_INDEX = {band: i for i, band in enumerate(BANDS)}  # anything else is index 6, "other"
+# Character codes (one per attempt):
+#   counted answered   ANSWERED + 16*tenths + 2*band + manual     (tenths 4095 = time unknown)
+#   counted failure    FAILED + outcome + 7*band + 49*confirmation + 147*manual
+#   not judged         RETEST + outcome, PROVIDER + manual, DISPUTED + outcome, OUT_OF_HOURS + outcome
+# Tenths come first in the answered code, so code point order is seconds-to-answer order.
+_OUTCOME_BY_INDEX = dict(enumerate(("answered", "machine", "no_answer", "busy", "unreachable", "redirected",
+                                    "provider_error")))
 _BAND_BY_INDEX = dict(enumerate(BANDS)) | {6: "other"}
 _CONFIRMATION = {0: None, 1: 1, 2: 0}
-FAILED, RETEST, PROVIDER, DISPUTED, ANSWERED = 0x100, 0x500, 0x580, 0x600, 0x10000
+FAILED, RETEST, PROVIDER, DISPUTED, OUT_OF_HOURS, ANSWERED = 0x100, 0x500, 0x580, 0x600, 0x680, 0x10000
 UNKNOWN_TENTHS = 4095
+_ANSWERED_CHAR = chr(ANSWERED)
+_FAST_LIMIT_CHAR = chr(ANSWERED + 16 * (FAST_SECONDS * 10 + 1))
+_UNKNOWN_CHAR = chr(ANSWERED + 16 * UNKNOWN_TENTHS)
+_NOT_JUDGED_CHAR = chr(RETEST)
 
 _O = ("CASE a.outcome WHEN 'answered' THEN 0 WHEN 'no_answer' THEN 2 WHEN 'machine' THEN 1 WHEN 'busy' THEN 3"
       " WHEN 'unreachable' THEN 4 WHEN 'redirected' THEN 5 ELSE 6 END")
@@ -56,11 +64,15 @@ CODES_SQL = f"""
 SELECT u.id, group_concat(char(CASE
     WHEN a.purpose = 'retest' THEN {RETEST} + {_O}
     WHEN a.outcome = 'provider_error' THEN {PROVIDER} + {_M}
+    WHEN a.outcome = 'answered' THEN CASE WHEN h.hours = 'office' AND a.band != 'office' THEN {OUT_OF_HOURS}
+        ELSE {ANSWERED} + 2 * {_B} + {_M} + 16 * CASE
+            WHEN a.answer_seconds BETWEEN 0 AND {(UNKNOWN_TENTHS - 2) / 10} THEN CAST(a.answer_seconds * 10 + 0.5 AS INTEGER)
+            WHEN a.answer_seconds IS NULL THEN {UNKNOWN_TENTHS} ELSE {UNKNOWN_TENTHS - 1} END END
     WHEN a.id IN {ACCEPTED_DISPUTES} THEN {DISPUTED} + {_O}
-    WHEN a.outcome = 'answered' THEN {ANSWERED} + 8192 * {_B} + 4096 * {_M}
-         + ifnull(min(max(CAST(a.answer_seconds * 10 + 0.5 AS INTEGER), 0), {UNKNOWN_TENTHS - 1}), {UNKNOWN_TENTHS})
+    WHEN h.hours = 'office' AND a.band != 'office' THEN {OUT_OF_HOURS} + {_O}
     ELSE {FAILED} + {_O} + 7 * {_B} + 49 * {_C} + 147 * {_M} END), '')
 FROM units u NOT INDEXED
+LEFT JOIN hotlines h ON h.unit_id = u.id
 CROSS JOIN attempts a INDEXED BY attempts_report
     ON a.unit_id = u.id AND a.state = 'ended' AND a.planned_at >= :start AND a.planned_at < :end
 WHERE (:group IS NULL OR u.group_code = :group)
@@ -78,84 +90,118 @@ ORDER BY g.sort_order, g.code, u.name COLLATE NOCASE, u.code
 """
 
 
-def _small_codes() -> dict[int, tuple]:
-    """Decode table for every code below ANSWERED: (kind, outcome, band index, confirmed, manual)."""
-    table = {}
-    for o in range(7):
-        table[RETEST + o] = ("retest", _OUTCOME_BY_INDEX[o], None, None, 0)
-        table[DISPUTED + o] = ("dispute_accepted", _OUTCOME_BY_INDEX[o], None, None, 0)
-        for b in range(7):
-            for c in range(3):
-                for m in range(2):
-                    table[FAILED + o + 7 * b + 49 * c + 147 * m] = ("test", _OUTCOME_BY_INDEX[o], b, _CONFIRMATION[c], m)
-    for m in range(2):
-        table[PROVIDER + m] = ("provider_error", "provider_error", None, None, m)
-    return table
+def _decode(code: int) -> tuple:
+    """(kind, outcome, band, confirmed, manual, tenths) of one character code."""
+    if code >= ANSWERED:
+        value = code - ANSWERED
+        return "test", "answered", _BAND_BY_INDEX[(value >> 1) & 7], None, value & 1, value >> 4
+    if code >= OUT_OF_HOURS:
+        return "out_of_hours", _OUTCOME_BY_INDEX[code - OUT_OF_HOURS], None, None, 0, None
+    if code >= DISPUTED:
+        return "dispute_accepted", _OUTCOME_BY_INDEX[code - DISPUTED], None, None, 0, None
+    if code >= PROVIDER:
+        return "provider_error", "provider_error", None, None, code - PROVIDER, None
+    if code >= RETEST:
+        return "retest", _OUTCOME_BY_INDEX[code - RETEST], None, None, 0, None
+    value = code - FAILED
+    return ("test", _OUTCOME_BY_INDEX[value % 7], _BAND_BY_INDEX[value // 7 % 7], _CONFIRMATION[value // 49 % 3],
+            value // 147, None)
 
 
-_SMALL = _small_codes()
-
-
-def _char_class(codes) -> str:
-    return "".join(re.escape(chr(c)) for c in sorted(codes))
-
-
-# A run of failures is a stretch of judged failures; tests not judged (retests, exclusions, an office-hours
-# hotline's out-of-hours tests) are removed first, so they neither extend nor break a run.
-_NOT_JUDGED = {
-    "24/7": re.compile("[" + _char_class(range(RETEST, ANSWERED)) + "]"),
-    "office": re.compile(
-        "[" + _char_class(range(RETEST, ANSWERED))
-        + _char_class(c for c, v in _SMALL.items() if v[0] == "test" and v[2] != 0)
-        + f"{chr(ANSWERED + 8192)}-{chr(ANSWERED + 8192 * 7 - 1)}]"
-    ),
-}
+_SMALL = {code: _decode(code) for code in [
+    *range(FAILED, FAILED + 294), *range(RETEST, RETEST + 7), PROVIDER, PROVIDER + 1,
+    *range(DISPUTED, DISPUTED + 7), *range(OUT_OF_HOURS, OUT_OF_HOURS + 7),
+]}
+# A run of failures is a stretch of judged failures: characters not judged are removed first, so that a
+# retest, an exclusion or an office-hours hotline's evening test neither extends nor breaks a run.
+_NOT_JUDGED = re.compile(f"[{chr(RETEST)}-{chr(ANSWERED - 1)}]")
 _FAILURE_RUN = re.compile(f"[{chr(FAILED)}-{chr(RETEST - 1)}]+")
 
 
-def percentile(counts: Counter, total: int, p: float) -> float | None:
-    """The p-quantile (0..1) of values given as value → multiplicity, interpolating linearly between ranks.
+def percentile(values, p: float) -> float | None:
+    """The p-quantile (0..1) of a sorted sequence, interpolating linearly between ranks.
 
     Same definition as statistics.quantiles(method='inclusive') and numpy's default: position p*(n-1).
     """
-    if total <= 0:
+    if not len(values):
         return None
-    position = p * (total - 1)
-    low_rank = int(position)
-    wanted = (low_rank, min(low_rank + 1, total - 1))
-    found: list = []
-    seen = 0
-    for value, n in sorted(counts.items()):
-        seen += n
-        while len(found) < 2 and wanted[len(found)] < seen:
-            found.append(value)
-        if len(found) == 2:
-            break
-    low, high = found
-    return low + (high - low) * (position - low_rank)
+    position = p * (len(values) - 1)
+    low = int(position)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _unit_seconds(chars: list, start: int, stop: int) -> tuple[float | None, float | None]:
+    """Median and 90th percentile in seconds of the answered characters chars[start:stop] (sorted).
+
+    Reads only the ranks the percentiles need: this runs once per unit, ten thousand times per report.
+    """
+    n = stop - start
+    if not n:
+        return None, None
+    out = []
+    for p in (0.5, 0.9):
+        position = p * (n - 1)
+        low = int(position)
+        a = (ord(chars[start + low]) - ANSWERED) >> 4
+        b = (ord(chars[start + min(low + 1, n - 1)]) - ANSWERED) >> 4
+        out.append((a + (b - a) * (position - low)) / 10)
+    return out[0], out[1]
+
+
+class _CountedValues:
+    """Values given as value → multiplicity, seen as the sorted sequence they stand for."""
+
+    def __init__(self, counts: dict):
+        self.values = sorted(counts)
+        self.ends, total = [], 0
+        for value in self.values:
+            total += counts[value]
+            self.ends.append(total)
+
+    def __len__(self):
+        return self.ends[-1] if self.ends else 0
+
+    def __getitem__(self, rank: int):
+        return self.values[bisect_right(self.ends, rank)]
+
+
+def _seconds(tenths) -> tuple[float | None, float | None]:
+    """Median and 90th percentile, in seconds, of a sorted sequence of tenths."""
+    median, p90 = percentile(tenths, 0.5), percentile(tenths, 0.9)
+    return (None if median is None else median / 10), (None if p90 is None else p90 / 10)
+
+
+def _bump(counts: dict, key, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n
 
 
 @dataclass
 class Tally:
-    """Counts for one unit, group or the whole province over a period, and the rates derived from them."""
+    """Counts for one unit, group or the whole province over a period, and the rates derived from them.
+
+    Plain dicts rather than Counters: ten thousand unit tallies are built per report.
+    """
 
     made: int = 0  # tests made (scheduled and manual, ended), before exclusions
     counted: int = 0  # tests that count: not excluded, and in hours the hotline is judged on
     answered: int = 0
     manual: int = 0  # of the counted tests, placed by an inspector ("call now")
-    outcomes: Counter = field(default_factory=Counter)  # counted tests by outcome
-    band_tests: Counter = field(default_factory=Counter)  # counted tests by band
-    band_answered: Counter = field(default_factory=Counter)
+    outcomes: dict = field(default_factory=dict)  # counted tests by outcome
+    band_tests: dict = field(default_factory=dict)  # counted tests by band (groups, province, unit pages)
+    band_answered: dict = field(default_factory=dict)
     fast: int = 0  # answered within FAST_SECONDS
     confirmed: int = 0  # failures a retest confirmed
     retest_passed: int = 0  # failures whose retest was answered
     unconfirmed: int = 0  # failures not (yet) retested
-    excluded: Counter = field(default_factory=Counter)  # reason → tests left out
+    excluded: dict = field(default_factory=dict)  # reason → tests left out
     out_of_hours: int = 0  # office-hours hotlines tested outside office hours (shown apart)
     out_of_hours_answered: int = 0
     retests: int = 0
-    tenths: Counter = field(default_factory=Counter)  # answered tests' seconds to answer, in tenths
-    longest_run: int = 0  # longest run of consecutive failures (for a group: the worst unit's)
+    tenths: dict = field(default_factory=dict)  # seconds to answer in tenths → tests (groups, province)
+    median_seconds: float | None = None
+    p90_seconds: float | None = None
+    longest_run: int = 0  # longest run of consecutive failures (for a group: its worst unit's)
 
     @property
     def failures(self) -> int:
@@ -174,35 +220,34 @@ class Tally:
     def out_of_hours_rate(self) -> float | None:
         return self.out_of_hours_answered / self.out_of_hours if self.out_of_hours else None
 
+    def count(self, outcome: str) -> int:
+        return self.outcomes.get(outcome, 0)
+
     def rate(self, outcome: str) -> float | None:
-        return self.outcomes[outcome] / self.counted if self.counted else None
+        return self.outcomes.get(outcome, 0) / self.counted if self.counted else None
 
     def band_rate(self, band: str) -> float | None:
-        tests = self.band_tests[band]
-        return self.band_answered[band] / tests if tests else None
+        tests = self.band_tests.get(band, 0)
+        return self.band_answered.get(band, 0) / tests if tests else None
 
-    @property
-    def timed(self) -> int:
-        return sum(self.tenths.values())
-
-    @property
-    def median_seconds(self) -> float | None:
-        value = percentile(self.tenths, self.timed, 0.5)
-        return None if value is None else value / 10
-
-    @property
-    def p90_seconds(self) -> float | None:
-        value = percentile(self.tenths, self.timed, 0.9)
-        return None if value is None else value / 10
+    def excluded_total(self) -> int:
+        return sum(self.excluded.values())
 
     def add(self, other: "Tally") -> None:
-        """Fold another tally into this one (unit → group → province)."""
+        """Fold another full tally into this one (groups → province); call finish() after the last."""
         for name in ("made", "counted", "answered", "manual", "fast", "confirmed", "retest_passed", "unconfirmed",
                      "out_of_hours", "out_of_hours_answered", "retests"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("outcomes", "band_tests", "band_answered", "excluded", "tenths"):
-            getattr(self, name).update(getattr(other, name))
+            mine = getattr(self, name)
+            for key, n in getattr(other, name).items():
+                _bump(mine, key, n)
         self.longest_run = max(self.longest_run, other.longest_run)
+
+    def finish(self) -> "Tally":
+        """Compute the percentiles from the answer times collected."""
+        self.median_seconds, self.p90_seconds = _seconds(_CountedValues(self.tenths))
+        return self
 
     def as_dict(self) -> dict:
         """Plain figures for JSON and templates (rates as fractions 0..1, None when nothing was counted)."""
@@ -213,25 +258,106 @@ class Tally:
             "answered": self.answered,
             "answer_rate": self.answer_rate,
             "answer_rate_by_band": {
-                band: {"tests": self.band_tests[band], "answered": self.band_answered[band], "rate": self.band_rate(band)}
-                for band in BANDS if self.band_tests[band]
+                band: {"tests": self.band_tests[band], "answered": self.band_answered.get(band, 0),
+                       "rate": self.band_rate(band)}
+                for band in BANDS if self.band_tests.get(band)
             },
             "median_seconds_to_answer": self.median_seconds,
             "p90_seconds_to_answer": self.p90_seconds,
             f"answered_within_{FAST_SECONDS}s": self.fast,
             f"share_answered_within_{FAST_SECONDS}s": self.fast_rate,
-            "outcomes": {code: self.outcomes[code] for code in FAILURES},
+            "outcomes": {code: self.count(code) for code in FAILURES},
             "outcome_rates": {code: self.rate(code) for code in FAILURES},
             "failures": self.failures,
             "confirmed_failures": self.confirmed,
             "failures_retest_passed": self.retest_passed,
             "failures_unconfirmed": self.unconfirmed,
             "longest_failure_run": self.longest_run,
-            "excluded": {reason: self.excluded[reason] for reason in EXCLUSION_REASONS},
+            "excluded": {reason: self.excluded.get(reason, 0) for reason in EXCLUSION_REASONS},
             "retests": self.retests,
             "out_of_hours_tests": self.out_of_hours,
             "out_of_hours_answered": self.out_of_hours_answered,
         }
+
+
+def _count_small(tally: Tally, counts, *, bands: bool) -> None:
+    """Add the characters below ANSWERED (failures and everything not judged) to a tally."""
+    for char, n in counts.items():
+        kind, outcome, band, confirmed, manual, _ = _SMALL[ord(char)]
+        if kind == "retest":
+            tally.retests += n
+            continue
+        tally.made += n
+        if kind == "out_of_hours":
+            tally.out_of_hours += n
+            if outcome == "answered":
+                tally.out_of_hours_answered += n
+        elif kind != "test":
+            _bump(tally.excluded, kind, n)
+        else:
+            tally.counted += n
+            _bump(tally.outcomes, outcome, n)
+            if confirmed == 1:
+                tally.confirmed += n
+            elif confirmed == 0:
+                tally.retest_passed += n
+            else:
+                tally.unconfirmed += n
+            if bands:
+                tally.manual += n * manual
+                _bump(tally.band_tests, band, n)
+
+
+def unit_tally(codes: str) -> Tally:
+    """One unit's tally from its chronological characters (no band breakdown: see full_tally)."""
+    tally = Tally()
+    if not codes:
+        return tally
+    chars = sorted(codes)
+    first_answered = bisect_left(chars, _ANSWERED_CHAR)
+    i = 0
+    while i < first_answered:  # sorted, so equal characters are adjacent: count each run with a bisect
+        j = bisect_right(chars, chars[i], i, first_answered)
+        _count_small(tally, {chars[i]: j - i}, bands=False)
+        i = j
+    answered = len(chars) - first_answered
+    if answered:
+        tally.made += answered
+        tally.counted += answered
+        tally.answered = answered
+        tally.outcomes["answered"] = answered
+        tally.fast = bisect_left(chars, _FAST_LIMIT_CHAR, first_answered) - first_answered
+        timed_end = bisect_left(chars, _UNKNOWN_CHAR, first_answered)
+        tally.median_seconds, tally.p90_seconds = _unit_seconds(chars, first_answered, timed_end)
+    if first_answered and chars[0] < _NOT_JUDGED_CHAR:  # some judged failure: look for the longest run
+        tally.longest_run = max(map(len, _FAILURE_RUN.findall(_NOT_JUDGED.sub("", codes))))
+    return tally
+
+
+def full_tally(codes: str) -> Tally:
+    """A tally with the band breakdown and every answer time, from characters in any order (no runs)."""
+    tally = Tally()
+    small = {}
+    for char, n in Counter(codes).items():
+        code = ord(char)
+        if code < ANSWERED:
+            small[char] = n
+            continue
+        _, _, band, _, manual, tenths = _decode(code)
+        tally.made += n
+        tally.counted += n
+        tally.answered += n
+        tally.manual += n * manual
+        _bump(tally.band_tests, band, n)
+        _bump(tally.band_answered, band, n)
+        if tenths != UNKNOWN_TENTHS:
+            _bump(tally.tenths, tenths, n)
+            if tenths <= FAST_SECONDS * 10:
+                tally.fast += n
+    if tally.answered:
+        tally.outcomes["answered"] = tally.answered
+    _count_small(tally, small, bands=True)
+    return tally.finish()
 
 
 @dataclass
@@ -240,6 +366,7 @@ class UnitResult:
 
     unit: dict
     tally: Tally
+    codes: str = ""  # the period's characters, chronological (for the unit page's band breakdown)
     status: str = "untested"  # pass | fail | untested
     reasons: list = field(default_factory=list)
     rank: int | None = None  # in the league table of its group, 1 = worst
@@ -252,6 +379,12 @@ class UnitResult:
     @property
     def office_hours(self) -> bool:
         return self.unit.get("hours") == "office"
+
+    def detailed(self) -> Tally:
+        """The unit's tally with its band breakdown (computed on demand: the league table does not need it)."""
+        tally = full_tally(self.codes)
+        tally.longest_run = self.tally.longest_run
+        return tally
 
     @property
     def compliance(self) -> dict:
@@ -303,57 +436,6 @@ def _overlaps(unit: dict, period: Period) -> bool:
     return (not unit["valid_from"] or unit["valid_from"] <= end) and (not unit["valid_to"] or unit["valid_to"] >= start)
 
 
-def _tally_codes(codes: str, office_hours: bool) -> Tally:
-    """Decode one unit's characters (chronological) into its tally."""
-    tally = Tally()
-    for char, n in Counter(codes).items():
-        code = ord(char)
-        if code >= ANSWERED:
-            value = code - ANSWERED
-            band, manual, tenths = _BAND_BY_INDEX[value >> 13], (value >> 12) & 1, value & 0xFFF
-            tally.made += n
-            if office_hours and band != "office":
-                tally.out_of_hours += n
-                tally.out_of_hours_answered += n
-                continue
-            tally.counted += n
-            tally.answered += n
-            tally.manual += n * manual
-            tally.outcomes["answered"] += n
-            tally.band_tests[band] += n
-            tally.band_answered[band] += n
-            if tenths != UNKNOWN_TENTHS:
-                tally.tenths[tenths] += n
-                if tenths <= FAST_SECONDS * 10:
-                    tally.fast += n
-            continue
-        kind, outcome, band_index, confirmed, manual = _SMALL[code]
-        if kind == "retest":
-            tally.retests += n
-            continue
-        tally.made += n
-        if kind != "test":
-            tally.excluded[kind] += n
-            continue
-        band = _BAND_BY_INDEX[band_index]
-        if office_hours and band != "office":
-            tally.out_of_hours += n
-            continue
-        tally.counted += n
-        tally.manual += n * manual
-        tally.outcomes[outcome] += n
-        tally.band_tests[band] += n
-        if confirmed == 1:
-            tally.confirmed += n
-        elif confirmed == 0:
-            tally.retest_passed += n
-        else:
-            tally.unconfirmed += n
-    judged = _NOT_JUDGED["office" if office_hours else "24/7"].sub("", codes)
-    tally.longest_run = max(map(len, _FAILURE_RUN.findall(judged)), default=0)
-    return tally
-
-
 def judge(result: UnitResult, min_answer_rate: float) -> None:
     """Pass or fail: a unit fails with any confirmed failure or an answer rate below the minimum."""
     tally = result.tally
@@ -376,32 +458,86 @@ def period_metrics(db, period: Period, *, group: str | None = None,
     codes = dict(db.execute(CODES_SQL, params).fetchall())
     cursor = db.execute(UNITS_SQL, params)
     columns = [c[0] for c in cursor.description]
-    units, groups, total = [], {}, Tally()
+    units, groups, group_codes = [], {}, {}
     for row in cursor.fetchall():
         unit = dict(zip(columns, row))
-        unit_codes = codes.get(unit["id"])
-        if unit_codes is None and not _overlaps(unit, period):
+        unit_codes = codes.get(unit["id"], "")
+        if not unit_codes and not _overlaps(unit, period):
             continue  # neither in force during the period nor tested in it
-        result = UnitResult(unit, _tally_codes(unit_codes or "", unit["hours"] == "office"))
+        result = UnitResult(unit, unit_tally(unit_codes), unit_codes)
         judge(result, min_answer_rate)
         units.append(result)
-        summary = groups.setdefault(unit["group_code"], GroupResult(unit["group_code"], unit["group_name"]))
-        summary.tally.add(result.tally)
+        summary = groups.get(unit["group_code"])
+        if summary is None:
+            summary = groups[unit["group_code"]] = GroupResult(unit["group_code"], unit["group_name"])
+            group_codes[unit["group_code"]] = []
+        group_codes[unit["group_code"]].append(unit_codes)
         summary.units += 1
-        summary.tested += result.status != "untested"
-        summary.failing += result.status == "fail"
-        total.add(result.tally)
-    return PeriodMetrics(period, group, units, list(groups.values()), total, min_answer_rate)
+        if result.status != "untested":
+            summary.tested += 1
+            summary.failing += result.status == "fail"
+            summary.tally.longest_run = max(summary.tally.longest_run, result.tally.longest_run)
+    total = Tally()
+    for code, summary in groups.items():
+        longest = summary.tally.longest_run
+        summary.tally = full_tally("".join(group_codes[code]))
+        summary.tally.longest_run = longest
+        total.add(summary.tally)
+    return PeriodMetrics(period, group, units, list(groups.values()), total.finish(), min_answer_rate)
 
 
-def attach_previous(current: PeriodMetrics, previous: PeriodMetrics) -> None:
-    """Put each unit's and group's previous-period tally beside the current one (for ▲▼)."""
-    before = {u.unit["id"]: u.tally for u in previous.units}
+# The previous period and the trend need only counted, answered and confirmed per unit: a lighter query
+# (plain sums, no characters) over the same index, with the drill-down's own "counted" predicate.
+LIGHT_SQL = """
+SELECT u.id, u.group_code, count(*), sum(a.outcome = 'answered'), sum(a.confirmed IS 1 AND a.outcome != 'answered')
+FROM units u NOT INDEXED
+LEFT JOIN hotlines h ON h.unit_id = u.id
+CROSS JOIN attempts a INDEXED BY attempts_report
+    ON a.unit_id = u.id AND a.state = 'ended' AND a.planned_at >= :start AND a.planned_at < :end
+WHERE {counted} AND (:group IS NULL OR u.group_code = :group)
+GROUP BY u.id
+"""
+
+
+@dataclass
+class Summary:
+    """Counted tests, answered and confirmed failures of a period: what the previous period and trend show."""
+
+    period: Period
+    units: dict  # unit id → Tally (counted, answered, confirmed only)
+    groups: dict  # group code → Tally
+    total: Tally
+
+
+def summary(db, period: Period, *, group: str | None = None) -> Summary:
+    """A period's light figures per unit, per group and in total (one grouped query of plain sums)."""
+    start, end = period.bounds()
+    units, groups, total = {}, {}, Tally()
+    sql = LIGHT_SQL.format(counted=SCOPE_SQL["counted"])
+    for unit_id, group_code, counted, answered, confirmed in db.execute(
+        sql, {"start": start, "end": end, "group": group or None}
+    ).fetchall():
+        tally = Tally(counted=counted, answered=answered, confirmed=confirmed)
+        units[unit_id] = tally
+        for bucket in (groups.setdefault(group_code, Tally()), total):
+            bucket.counted += counted
+            bucket.answered += answered
+            bucket.confirmed += confirmed
+    return Summary(period, units, groups, total)
+
+
+def summary_of(metrics: PeriodMetrics) -> Summary:
+    """The light figures of a period already measured in full."""
+    return Summary(metrics.period, {u.unit["id"]: u.tally for u in metrics.units if u.tally.counted},
+                   {g.code: g.tally for g in metrics.groups}, metrics.total)
+
+
+def attach_previous(current: PeriodMetrics, previous: Summary) -> None:
+    """Put each unit's and group's previous-period figures beside the current ones (for ▲▼)."""
     for result in current.units:
-        result.previous = before.get(result.unit["id"])
-    before_groups = {g.code: g.tally for g in previous.groups}
-    for summary in current.groups:
-        summary.previous = before_groups.get(summary.code)
+        result.previous = previous.units.get(result.unit["id"])
+    for group_result in current.groups:
+        group_result.previous = previous.groups.get(group_result.code)
 
 
 def _rank_key(result: UnitResult):
@@ -432,21 +568,10 @@ def delta(current: float | None, previous: float | None) -> tuple[str, float | N
     return ("▲" if diff > 0 else "▼"), diff
 
 
-def trend(db, periods: list[Period], *, group: str | None = None, known: dict | None = None) -> list[dict]:
-    """Per group and in total, the answer rate and confirmed failures of each period, oldest first.
-
-    `known` maps period keys to PeriodMetrics already computed (the report's current and previous periods).
-    """
-    points = []
-    for period in periods:
-        metrics = (known or {}).get(period.key) or period_metrics(db, period, group=group)
-        points.append({
-            "period": period,
-            "groups": {g.code: g.tally for g in metrics.groups},
-            "names": {g.code: g.name for g in metrics.groups},
-            "total": metrics.total,
-        })
-    return points
+def trend(db, periods: list[Period], *, group: str | None = None, known: list[Summary] = ()) -> list[Summary]:
+    """The light figures of each period, oldest first; `known` are summaries already computed (reused)."""
+    by_key = {item.period.key: item for item in known}
+    return [by_key.get(period.key) or summary(db, period, group=group) for period in periods]
 
 
 def trend_periods(period: Period, count: int) -> list[Period]:
@@ -460,13 +585,16 @@ def trend_periods(period: Period, count: int) -> list[Period]:
 # ---------------------------------------------------------------------------------------------- drill-down
 
 SCOPES = ("counted", "out_of_hours", "excluded", "retest", "all")
-_JUDGED_SQL = "(h.hours IS NOT 'office' OR a.band = 'office')"
-_DISPUTED_SQL = f"a.id IN {ACCEPTED_DISPUTES}"
-_SCOPE_SQL = {
-    "counted": f"a.purpose != 'retest' AND a.outcome != 'provider_error' AND NOT {_DISPUTED_SQL} AND {_JUDGED_SQL}",
-    "out_of_hours": f"a.purpose != 'retest' AND a.outcome != 'provider_error' AND NOT {_DISPUTED_SQL} "
-                    f"AND NOT {_JUDGED_SQL}",
-    "excluded": f"a.purpose != 'retest' AND (a.outcome = 'provider_error' OR {_DISPUTED_SQL})",
+# The SQL twins of CODES_SQL's classification: a drill-down lists exactly the attempts its figure counts
+# (tests/test_metrics.py checks that they agree). An accepted dispute takes a failure out of every figure,
+# the out-of-hours ones included; answered tests are never disputed.
+_JUDGED = "(h.hours IS NOT 'office' OR a.band = 'office')"
+_DISPUTED_FAILURE = f"(a.outcome != 'answered' AND a.id IN {ACCEPTED_DISPUTES})"
+SCOPE_SQL = {
+    "counted": f"a.purpose != 'retest' AND a.outcome != 'provider_error' AND {_JUDGED} AND NOT {_DISPUTED_FAILURE}",
+    "out_of_hours": f"a.purpose != 'retest' AND a.outcome != 'provider_error' AND NOT {_JUDGED} "
+                    f"AND NOT {_DISPUTED_FAILURE}",
+    "excluded": f"a.purpose != 'retest' AND (a.outcome = 'provider_error' OR {_DISPUTED_FAILURE})",
     "retest": "a.purpose = 'retest'",
     "all": "1",
 }
@@ -518,7 +646,7 @@ def list_attempts(db, period: Period, *, unit_id: int | None = None, group: str 
     """
     check_filters(outcome=outcome, band=band, scope=scope, confirmed=confirmed)
     start, end = period.bounds()
-    where = ["a.state = 'ended'", "a.planned_at >= ?", "a.planned_at < ?", _SCOPE_SQL[scope]]
+    where = ["a.state = 'ended'", "a.planned_at >= ?", "a.planned_at < ?", SCOPE_SQL[scope]]
     params: list = [start, end]
     if unit_id is not None:
         where.append("a.unit_id = ?")
@@ -566,7 +694,7 @@ def confirmed_failures(db, period: Period, unit_ids: list[int]) -> dict[int, lis
                         ORDER BY r.ended_at DESC LIMIT 1) AS retest_id
                 FROM attempts a LEFT JOIN hotlines h ON h.unit_id = a.unit_id
                 WHERE a.unit_id IN ({', '.join('?' * len(chunk))}) AND a.state = 'ended'
-                  AND a.planned_at >= ? AND a.planned_at < ? AND a.confirmed = 1 AND {_SCOPE_SQL['counted']}
+                  AND a.planned_at >= ? AND a.planned_at < ? AND a.confirmed = 1 AND {SCOPE_SQL['counted']}
                   AND a.outcome != 'answered'
                 ORDER BY a.unit_id, a.planned_at""",
             chunk + [start, end],

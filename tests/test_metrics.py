@@ -1,0 +1,421 @@
+"""Metrics on hand-built attempts whose right answers are worked out here, in the comments."""
+import random
+import statistics
+from datetime import date, datetime, timezone
+
+import pytest
+
+from monitor.reports import metrics
+from monitor.reports.periods import Period, PeriodError, parse_month, parse_quarter, parse_range
+from registry.clock import parse_iso
+from registry.units import create_unit, set_hotline
+
+from .report_fixtures import add_attempt, failure_with_retest
+
+JUNE = Period.month(2025, 6)
+
+
+def accept_dispute(db, attempt_id, unit_id):
+    db.execute(
+        "INSERT INTO disputes (attempt_id, unit_id, opened_at, explanation, status, decided_at, decision_reason) "
+        "VALUES (?, ?, '2025-06-20T00:00:00.00Z', 'Máy có người trực, mạng lỗi', 'accepted', "
+        "'2025-06-21T00:00:00.00Z', 'Nhà mạng xác nhận sự cố')", [attempt_id, unit_id])
+
+
+@pytest.fixture
+def office_unit(db):
+    """OFF: an office-hours hotline in group B."""
+    unit_id = create_unit(db, {"code": "OFF", "name": "UBND huyện Tháp Mười", "group_code": "B"})
+    set_hotline(db, unit_id, "0277 3821 111", actor=None, hours="office")
+    return unit_id
+
+
+@pytest.fixture
+def june(db, units, office_unit):
+    """The hand-built month. Local times (UTC+7); bands come from the calendar (1 June 2025 is a Sunday).
+
+    SYT (24/7, group A), in time order:
+      0  06-01 00:30 weekend answered 9.0 s        ← 2025-05-31 17:30 UTC: in June by local date
+      1  06-02 09:00 office  answered 5.0 s
+      2  06-03 12:00 lunch   answered 12.0 s
+      3  06-04 19:00 evening no_answer, retest no_answer → confirmed
+      4  06-05 23:00 night   busy, retest busy → confirmed
+      5  06-07 10:00 weekend unreachable (SIP 480), retest answered → not confirmed
+      6  06-09 09:30 office  answered 20.0 s
+      7  06-11 10:00 office  redirected, no retest yet → pending
+      8  06-13 15:00 office  answered 30.0 s, manual ("call now")
+      9  06-16 08:00 office  no_answer, retest no_answer → confirmed
+      10 06-16 14:00 office  provider_error                       → excluded
+      11 06-17 08:00 office  no_answer, retest no_answer → confirmed
+      12 06-18 09:00 office  machine, retest machine, dispute accepted → excluded
+      13 06-19 09:00 office  busy, retest busy → confirmed
+    plus 05-31 23:00 (May) and 07-01 00:30 (July) outside the month.
+    OFF (office hours, group B): a 06-02 10:00 answered 10.0 s; b 06-02 20:00 no_answer confirmed (evening:
+    out of hours); c 06-03 10:00 no_answer, retest answered; e 06-04 10:00 answered 16.0 s; d 06-07 09:00
+    answered 4.0 s (Saturday: out of hours).
+    XMA (group C): nothing in June.
+    """
+    syt, off = units["SYT"], office_unit
+    ids = {}
+    ids[0] = add_attempt(db, syt, "2025-06-01 00:30", "answered", answer_seconds=9.0)
+    ids[1] = add_attempt(db, syt, "2025-06-02 09:00", "answered", answer_seconds=5.0)
+    ids[2] = add_attempt(db, syt, "2025-06-03 12:00", "answered", answer_seconds=12.0)
+    ids[3], _ = failure_with_retest(db, syt, "2025-06-04 19:00", "no_answer", "no_answer")
+    ids[4], _ = failure_with_retest(db, syt, "2025-06-05 23:00", "busy", "busy")
+    ids[5], _ = failure_with_retest(db, syt, "2025-06-07 10:00", "unreachable", "answered", sip_code=480)
+    ids[6] = add_attempt(db, syt, "2025-06-09 09:30", "answered", answer_seconds=20.0)
+    ids[7] = add_attempt(db, syt, "2025-06-11 10:00", "redirected",
+                         transcript="Dạ anh vui lòng gọi số 0277 3999 888 giúp em")
+    ids[8] = add_attempt(db, syt, "2025-06-13 15:00", "answered", answer_seconds=30.0, purpose="manual")
+    ids[9], _ = failure_with_retest(db, syt, "2025-06-16 08:00", "no_answer", "no_answer")
+    ids[10] = add_attempt(db, syt, "2025-06-16 14:00", "provider_error")
+    ids[11], _ = failure_with_retest(db, syt, "2025-06-17 08:00", "no_answer", "no_answer")
+    ids[12], _ = failure_with_retest(db, syt, "2025-06-18 09:00", "machine", "machine")
+    accept_dispute(db, ids[12], syt)
+    ids[13], _ = failure_with_retest(db, syt, "2025-06-19 09:00", "busy", "busy")
+    add_attempt(db, syt, "2025-05-20 09:00", "answered", answer_seconds=7.0)
+    add_attempt(db, syt, "2025-05-31 23:00", "no_answer")
+    add_attempt(db, syt, "2025-07-01 00:30", "no_answer")
+    add_attempt(db, off, "2025-06-02 10:00", "answered", answer_seconds=10.0)
+    failure_with_retest(db, off, "2025-06-02 20:00", "no_answer", "no_answer")
+    failure_with_retest(db, off, "2025-06-03 10:00", "no_answer", "answered")
+    add_attempt(db, off, "2025-06-07 09:00", "answered", answer_seconds=4.0)
+    add_attempt(db, off, "2025-06-04 10:00", "answered", answer_seconds=16.0)
+    return ids
+
+
+def test_unit_metrics_match_the_hand_computed_month(db, units, june):
+    m = metrics.period_metrics(db, JUNE)
+    syt = m.unit("SYT").tally
+    # made: tests 0..13 (scheduled or manual, ended) = 14; retests are not tests.
+    assert syt.made == 14
+    # counted: 14 minus the provider error (10) and the accepted dispute (12) = 12.
+    assert syt.counted == 12
+    assert syt.excluded == {"provider_error": 1, "dispute_accepted": 1}
+    # answered: 0, 1, 2, 6, 8 = 5 → 5/12.
+    assert syt.answered == 5
+    assert syt.answer_rate == pytest.approx(5 / 12)
+    # failures by outcome: no_answer 3, 9, 11; busy 4, 13; unreachable 5; redirected 7; machine only in 12 (excluded).
+    assert {code: syt.count(code) for code in ("no_answer", "busy", "unreachable", "redirected", "machine")} == {
+        "no_answer": 3, "busy": 2, "unreachable": 1, "redirected": 1, "machine": 0}
+    assert syt.rate("no_answer") == pytest.approx(3 / 12)
+    # confirmed: 3, 4, 9, 11, 13 = 5; retest answered: 5; still pending: 7.
+    assert (syt.confirmed, syt.retest_passed, syt.unconfirmed) == (5, 1, 1)
+    # seven retests (after 3, 4, 5, 9, 11, 12, 13) are evidence, not tests.
+    assert syt.retests == 7
+    # within 15 s: 9.0, 5.0, 12.0 → 3 of 12 counted tests.
+    assert syt.fast == 3 and syt.fast_rate == pytest.approx(0.25)
+    # sorted times 5, 9, 12, 20, 30: median = the 3rd = 12; p90 at position 0.9 × 4 = 3.6 → 20 + 0.6 × 10 = 26.
+    assert syt.median_seconds == pytest.approx(12.0)
+    assert syt.p90_seconds == pytest.approx(26.0)
+    # runs of counted failures: 3-4-5 (3), 7 (1), 9-11-13 (3: the provider error 10 and the disputed 12 between
+    # them neither break nor extend the run; counting 12 would give 4, letting 10 break it would give 2).
+    assert syt.longest_run == 3
+    assert m.unit("SYT").status == "fail"
+    assert syt.manual == 0  # unit tallies skip the band breakdown; the detailed one has it
+    assert m.unit("SYT").detailed().manual == 1
+
+
+def test_unit_band_breakdown_matches_the_hand_computed_month(db, units, june):
+    detailed = metrics.period_metrics(db, JUNE).unit("SYT").detailed()
+    # weekend: 0 (answered), 5 (unreachable); office: 1, 6, 8 answered + 7, 9, 11, 13 failed; lunch: 2;
+    # evening: 3; night: 4. Holidays: none in June.
+    assert detailed.band_tests == {"weekend": 2, "office": 7, "lunch": 1, "evening": 1, "night": 1}
+    assert detailed.band_answered == {"weekend": 1, "office": 3, "lunch": 1}
+    assert detailed.band_rate("office") == pytest.approx(3 / 7)
+    assert detailed.band_rate("holiday") is None
+    assert (detailed.counted, detailed.answered, detailed.confirmed) == (12, 5, 5)
+
+
+def test_office_hours_hotline_is_judged_on_office_hours_and_its_other_tests_are_shown_apart(db, units, june):
+    off = metrics.period_metrics(db, JUNE).unit("OFF")
+    t = off.tally
+    # judged: a (answered), c (no_answer, retest answered), e (answered) → 2 of 3.
+    assert (t.counted, t.answered) == (3, 2)
+    # apart: b (evening, no_answer) and d (Saturday, answered).
+    assert (t.out_of_hours, t.out_of_hours_answered) == (2, 1)
+    assert t.out_of_hours_rate == pytest.approx(0.5)
+    # b's confirmation is out of hours; c's retest was answered → no confirmed failure counted.
+    assert (t.confirmed, t.retest_passed) == (0, 1)
+    # judged in time order: answered, failed, answered → longest run 1 (b would make it 2).
+    assert t.longest_run == 1
+    # times 10, 16 (d's 4.0 s is out of hours): median 13, p90 at 0.9 → 10 + 0.9 × 6 = 15.4; within 15 s: 1.
+    assert t.median_seconds == pytest.approx(13.0) and t.p90_seconds == pytest.approx(15.4)
+    assert t.fast == 1
+    # 2/3 = 66.7 % is under the 90 % minimum, with no confirmed failure.
+    assert off.status == "fail" and len(off.reasons) == 1 and "67%" in off.reasons[0]
+
+
+def test_groups_and_province_add_up_and_untested_units_are_listed(db, units, june):
+    m = metrics.period_metrics(db, JUNE)
+    by_code = {g.code: g for g in m.groups}
+    assert [g.code for g in m.groups] == ["A", "B", "C"]
+    assert (by_code["A"].tally.counted, by_code["A"].tally.answered) == (12, 5)
+    assert (by_code["B"].tally.counted, by_code["B"].tally.answered) == (3, 2)
+    assert (by_code["C"].units, by_code["C"].tested, by_code["C"].tally.counted) == (1, 0, 0)
+    assert m.unit("XMA").status == "untested"
+    # province: 15 counted, 7 answered; times 5, 9, 10, 12, 16, 20, 30 → median 12, p90 at 5.4 → 20 + 0.4 × 10 = 24.
+    assert (m.total.counted, m.total.answered) == (15, 7)
+    assert m.total.median_seconds == pytest.approx(12.0)
+    assert m.total.p90_seconds == pytest.approx(24.0)
+    assert m.total.excluded == {"provider_error": 1, "dispute_accepted": 1}
+    assert m.total.out_of_hours == 2
+    assert m.total.longest_run == 3
+    # group tally band breakdown: A office 7 tests, B office 3 (only office hours are judged for OFF).
+    assert by_code["A"].tally.band_tests["office"] == 7 and by_code["B"].tally.band_tests == {"office": 3}
+    assert by_code["A"].failing == 1 and by_code["B"].failing == 1
+
+
+def test_group_filter_keeps_only_that_group(db, units, june):
+    m = metrics.period_metrics(db, JUNE, group="B")
+    assert [u.code for u in m.units] == ["OFF"]
+    assert m.total.counted == 3
+
+
+def test_previous_period_and_delta(db, units, june):
+    current = metrics.period_metrics(db, JUNE)
+    previous = metrics.summary(db, JUNE.previous())
+    metrics.attach_previous(current, previous)
+    syt = current.unit("SYT")
+    # May: 05-20 answered, 05-31 23:00 no_answer (pending) → 1 of 2.
+    assert (syt.previous.counted, syt.previous.answered) == (2, 1)
+    arrow, diff = metrics.delta(syt.tally.answer_rate, syt.previous.answer_rate)
+    # 5/12 − 1/2 = −1/12
+    assert arrow == "▼" and diff == pytest.approx(-1 / 12)
+    assert metrics.delta(0.5, None) == ("–", None)
+    assert metrics.delta(0.5, 0.5)[0] == "="
+    assert current.unit("OFF").previous is None
+
+
+def test_light_summary_agrees_with_the_full_metrics(db, units, june):
+    full = metrics.period_metrics(db, JUNE)
+    light = metrics.summary(db, JUNE)
+    for result in full.units:
+        if result.tally.counted:
+            t = light.units[result.unit["id"]]
+            assert (t.counted, t.answered, t.confirmed) == (
+                result.tally.counted, result.tally.answered, result.tally.confirmed)
+    assert (light.total.counted, light.total.answered, light.total.confirmed) == (15, 7, 5)
+
+
+def test_league_ranks_worst_first_within_each_group(db, units, june):
+    worse = create_unit(db, {"code": "SXD", "name": "Sở Xây dựng", "group_code": "A"})
+    set_hotline(db, worse, "0277 3855 555", actor=None)
+    add_attempt(db, worse, "2025-06-10 09:00", "no_answer", confirmed=1)
+    better = create_unit(db, {"code": "STP", "name": "Sở Tư pháp", "group_code": "A"})
+    set_hotline(db, better, "0277 3866 666", actor=None)
+    add_attempt(db, better, "2025-06-10 09:00", "answered", answer_seconds=3.0)
+    ranked = metrics.league(metrics.period_metrics(db, JUNE))
+    group_a = [(u.code, u.rank) for u in ranked if u.unit["group_code"] == "A"]
+    # SXD 0 % < SYT 41.7 % < STP 100 %
+    assert group_a == [("SXD", 1), ("SYT", 2), ("STP", 3)]
+    assert [(u.code, u.rank) for u in ranked if u.unit["group_code"] == "C"] == [("XMA", None)]
+
+
+def test_same_answer_rate_ranks_more_confirmed_failures_first(db, units):
+    other = create_unit(db, {"code": "SCT", "name": "Sở Công Thương", "group_code": "A"})
+    set_hotline(db, other, "0277 3877 777", actor=None)
+    # both 1 of 2 answered; SYT's failure is confirmed, SCT's retest was answered.
+    add_attempt(db, units["SYT"], "2025-06-10 09:00", "answered", answer_seconds=3.0)
+    add_attempt(db, units["SYT"], "2025-06-11 09:00", "busy", confirmed=1)
+    add_attempt(db, other, "2025-06-10 09:00", "answered", answer_seconds=3.0)
+    add_attempt(db, other, "2025-06-11 09:00", "busy", confirmed=0)
+    ranked = [u.code for u in metrics.league(metrics.period_metrics(db, JUNE)) if u.unit["group_code"] == "A"]
+    assert ranked == ["SYT", "SCT"]
+
+
+@pytest.mark.parametrize("filters, expected", [
+    # counted tests of SYT: 12
+    ({"scope": "counted"}, 12),
+    ({"scope": "counted", "outcome": "answered"}, 5),
+    ({"scope": "counted", "outcome": "failure", "confirmed": "1"}, 5),
+    ({"scope": "counted", "outcome": "failure", "confirmed": "pending"}, 1),
+    ({"scope": "counted", "outcome": "no_answer"}, 3),
+    ({"scope": "counted", "band": "office"}, 7),
+    ({"scope": "excluded"}, 2),
+    ({"scope": "excluded", "outcome": "provider_error"}, 1),
+    ({"scope": "retest"}, 7),
+    ({"scope": "all"}, 21),  # 14 tests + 7 retests
+])
+def test_drill_down_lists_exactly_the_attempts_behind_each_figure(db, units, june, filters, expected):
+    rows, total = metrics.list_attempts(db, JUNE, unit_id=units["SYT"], **filters)
+    assert total == expected == len(rows)
+    assert [r["planned_at"] for r in rows] == sorted(r["planned_at"] for r in rows)
+
+
+def test_drill_down_of_office_hours_hotline_separates_out_of_hours(db, units, june, office_unit):
+    assert metrics.list_attempts(db, JUNE, unit_id=office_unit, scope="out_of_hours")[1] == 2
+    assert metrics.list_attempts(db, JUNE, unit_id=office_unit, scope="counted")[1] == 3
+
+
+def test_drill_down_rows_carry_the_evidence(db, units, june):
+    rows, _ = metrics.list_attempts(db, JUNE, unit_id=units["SYT"], outcome="redirected")
+    assert rows[0]["transcript"].startswith("Dạ anh vui lòng gọi số")
+    rows, _ = metrics.list_attempts(db, JUNE, unit_id=units["SYT"], outcome="unreachable")
+    assert rows[0]["sip_code"] == 480 and rows[0]["retest_outcome"] == "answered"
+    rows, _ = metrics.list_attempts(db, JUNE, unit_id=units["SYT"], scope="excluded", outcome="machine")
+    assert rows[0]["dispute_status"] == "accepted"
+
+
+@pytest.mark.parametrize("filters, field", [
+    ({"outcome": "vanished"}, "outcome"), ({"band": "dawn"}, "band"), ({"scope": "nothing"}, "scope"),
+    ({"confirmed": "maybe"}, "confirmed"),
+])
+def test_unknown_drill_down_filters_are_refused_with_the_field_named(db, filters, field):
+    with pytest.raises(metrics.FilterError) as exc:
+        metrics.list_attempts(db, JUNE, **filters)
+    assert exc.value.field == field and exc.value.message
+
+
+def test_confirmed_failures_are_the_evidence_of_the_report(db, units, june):
+    evidence = metrics.confirmed_failures(db, JUNE, [units["SYT"]])[units["SYT"]]
+    assert [e["id"] for e in evidence] == [june[3], june[4], june[9], june[11], june[13]]
+    assert all(e["retest_id"] for e in evidence)
+
+
+def test_the_period_query_walks_the_covering_index_without_sorting(db):
+    """Chronological characters per unit depend on it: no temp b-tree, the report index, units in rowid order."""
+    start, end = JUNE.bounds()
+    plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + metrics.CODES_SQL,
+                                               {"start": start, "end": end, "group": None}).fetchall())
+    assert "attempts_report" in plan and "TEMP B-TREE" not in plan
+
+
+def test_runs_follow_planned_time_not_insertion_order(db, units):
+    # inserted out of order: the three failures are consecutive in time.
+    for when, outcome in [("2025-06-10 09:00", "busy"), ("2025-06-02 09:00", "answered"),
+                          ("2025-06-12 09:00", "no_answer"), ("2025-06-11 09:00", "busy"),
+                          ("2025-06-05 09:00", "no_answer"), ("2025-06-20 09:00", "answered")]:
+        add_attempt(db, units["SYT"], when, outcome, answer_seconds=6.0 if outcome == "answered" else None,
+                    confirmed=None if outcome == "answered" else 1)
+    assert metrics.period_metrics(db, JUNE).unit("SYT").tally.longest_run == 4  # 06-05, 06-10, 06-11, 06-12
+
+
+def test_answer_time_unknown_counts_as_answered_but_not_in_the_percentiles(db, units):
+    add_attempt(db, units["SYT"], "2025-06-02 09:00", "answered", answer_seconds=None)
+    add_attempt(db, units["SYT"], "2025-06-03 09:00", "answered", answer_seconds=14.0)
+    t = metrics.period_metrics(db, JUNE).unit("SYT").tally
+    assert (t.counted, t.answered, t.fast) == (2, 2, 1)
+    assert t.median_seconds == pytest.approx(14.0)
+
+
+def reference_tally(rows, office):
+    """The rules of the module docstring applied row by row (the slow, obvious way)."""
+    counted = answered = confirmed = out = 0
+    times, run, longest = [], 0, 0
+    for r in sorted(rows, key=lambda r: r["planned_at"]):
+        if r["purpose"] == "retest" or r["outcome"] == "provider_error" or r["disputed"]:
+            continue
+        if office and r["band"] != "office":
+            out += 1
+            continue
+        counted += 1
+        if r["outcome"] == "answered":
+            answered += 1
+            times.append(round(r["answer_seconds"] * 10) / 10)
+            run = 0
+        else:
+            confirmed += r["confirmed"] == 1
+            run += 1
+            longest = max(longest, run)
+    times.sort()
+    q = statistics.quantiles(times, n=10, method="inclusive") if len(times) > 1 else None
+    median = statistics.median(times) if times else None
+    return counted, answered, confirmed, out, longest, median, (q[8] if q else (times[0] if times else None))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_months_agree_with_a_row_by_row_reference(db, units, office_unit, seed):
+    rnd = random.Random(seed)
+    rows = {units["SYT"]: [], office_unit: []}
+    for unit_id in rows:
+        for i in range(rnd.randrange(5, 40)):
+            outcome = rnd.choice(["answered"] * 5 + ["no_answer", "busy", "machine", "unreachable", "redirected",
+                                                      "provider_error"])
+            when = f"2025-06-{rnd.randrange(1, 31):02d} {rnd.randrange(24):02d}:{rnd.randrange(60):02d}"
+            seconds = round(rnd.uniform(1, 45), 2) if outcome == "answered" else None
+            purpose = rnd.choice(["scheduled"] * 6 + ["manual", "retest"])
+            conf = rnd.choice([None, 0, 1]) if outcome not in ("answered", "provider_error") else None
+            attempt_id = add_attempt(db, unit_id, when, outcome, answer_seconds=seconds, confirmed=conf, purpose=purpose)
+            disputed = outcome not in ("answered", "provider_error") and purpose != "retest" and rnd.random() < 0.2
+            if disputed:
+                accept_dispute(db, attempt_id, unit_id)
+            row = db.execute_returning_dicts("SELECT * FROM attempts WHERE id = ?", [attempt_id])[0]
+            row["disputed"] = disputed
+            rows[unit_id].append(row)
+    m = metrics.period_metrics(db, JUNE)
+    for unit_id, unit_rows in rows.items():
+        result = next(u for u in m.units if u.unit["id"] == unit_id)
+        t = result.tally
+        counted, answered, confirmed, out, longest, median, p90 = reference_tally(unit_rows, unit_id == office_unit)
+        assert (t.counted, t.answered, t.confirmed, t.out_of_hours, t.longest_run) == (
+            counted, answered, confirmed, out, longest)
+        assert t.median_seconds == pytest.approx(median) if median is not None else t.median_seconds is None
+        assert t.p90_seconds == pytest.approx(p90) if p90 is not None else t.p90_seconds is None
+
+
+@pytest.mark.parametrize("values, p, expected", [
+    ([5, 9, 12, 20, 30], 0.5, 12), ([5, 9, 12, 20, 30], 0.9, 26), ([10, 16], 0.5, 13), ([7], 0.9, 7), ([], 0.5, None),
+])
+def test_percentile_interpolates_between_ranks(values, p, expected):
+    assert metrics.percentile(values, p) == expected
+
+
+# --------------------------------------------------------------------------------------------------- periods
+
+@pytest.mark.parametrize("period, start, end, label, key", [
+    (Period.month(2025, 6), date(2025, 6, 1), date(2025, 6, 30), "tháng 6 năm 2025", "2025-06"),
+    (Period.month(2024, 2), date(2024, 2, 1), date(2024, 2, 29), "tháng 2 năm 2024", "2024-02"),
+    (Period.quarter(2025, 4), date(2025, 10, 1), date(2025, 12, 31), "quý IV năm 2025", "2025-Q4"),
+    (Period.between(date(2025, 6, 1), date(2025, 6, 15)), date(2025, 6, 1), date(2025, 6, 15),
+     "từ ngày 01/06/2025 đến ngày 15/06/2025", "2025-06-01_2025-06-15"),
+])
+def test_periods_have_their_dates_labels_and_keys(period, start, end, label, key):
+    assert (period.start, period.end, period.label, period.key) == (start, end, label, key)
+
+
+@pytest.mark.parametrize("period, previous", [
+    (Period.month(2025, 1), Period.month(2024, 12)),
+    (Period.quarter(2025, 1), Period.quarter(2024, 4)),
+    (Period.between(date(2025, 6, 11), date(2025, 6, 20)), Period(date(2025, 6, 1), date(2025, 6, 10))),
+])
+def test_previous_period_is_of_the_same_kind(period, previous):
+    assert period.previous() == previous
+
+
+def test_period_bounds_are_local_midnights_in_utc():
+    # 00:00 in Đồng Tháp is 17:00 UTC the day before.
+    start, end = JUNE.bounds()
+    assert (parse_iso(start), parse_iso(end)) == (datetime(2025, 5, 31, 17, tzinfo=timezone.utc),
+                                                  datetime(2025, 6, 30, 17, tzinfo=timezone.utc))
+
+
+def test_a_range_that_is_a_whole_month_or_quarter_is_recognised():
+    assert parse_range("2025-06-01", "2025-06-30").kind == "month"
+    assert parse_range("2025-04-01", "2025-06-30").kind == "quarter"
+    assert parse_range("2025-04-02", "2025-06-30").kind == "custom"
+
+
+@pytest.mark.parametrize("start, end, words", [
+    ("", "2025-06-30", "ngày bắt đầu"),
+    ("2025-13-01", "2025-06-30", "không phải là một ngày có thật"),
+    ("01/06/2025", "2025-06-30", "NNNN-TT-NN"),
+    ("2025-07-01", "2025-06-30", "phải trước hoặc bằng"),
+    ("2020-01-01", "2025-06-30", "quá dài"),
+])
+def test_bad_ranges_are_refused_in_vietnamese(start, end, words):
+    with pytest.raises(PeriodError) as exc:
+        parse_range(start, end)
+    assert words in exc.value.message
+
+
+@pytest.mark.parametrize("text", ["2025-13", "June", "2025/06", ""])
+def test_bad_months_are_refused(text):
+    with pytest.raises(PeriodError):
+        parse_month(text)
+
+
+@pytest.mark.parametrize("text", ["2025-Q5", "Q2", "2025-2"])
+def test_bad_quarters_are_refused(text):
+    with pytest.raises(PeriodError):
+        parse_quarter(text)
