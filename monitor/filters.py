@@ -11,6 +11,14 @@ def outcome(value: str | None) -> str:
     return LABELS_VI.get(value or "", value or "")
 
 
+PURPOSE_LABELS = {"scheduled": "Theo lịch", "retest": "Gọi lại xác nhận", "manual": "Gọi thủ công"}
+
+
+def purpose(value: str | None) -> str:
+    return PURPOSE_LABELS.get(value or "", value or "")
+
+
 def register(app) -> None:
+    app.add_template_filter(purpose, "purpose")
     app.add_template_filter(band, "band")
     app.add_template_filter(outcome, "outcome")

@@ -17,7 +17,15 @@ from .bands import classify as classify_band
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 PAGE_SIZE = 100
-STATES = ("planned", "dialing", "unknown", "placed", "ringing", "answered", "ended")
+STATES = {
+    "planned": "Đã lên lịch",
+    "dialing": "Đang quay số",
+    "unknown": "Chờ đối soát",
+    "placed": "Đã gọi",
+    "ringing": "Đang đổ chuông",
+    "answered": "Đã nhấc máy",
+    "ended": "Đã kết thúc",
+}
 # The scheduler writes a heartbeat every few seconds; older than this and the page says it is not running.
 HEARTBEAT_STALE = timedelta(seconds=90)
 
@@ -63,12 +71,17 @@ def attempts():
         where.append("a.state = ?")
         params.append(state)
     else:
-        # By default hide the long tail of future plans: show what happened and what is about to.
-        where.append("(a.state != 'planned' OR a.planned_at <= ?)")
-        params.append(iso(utcnow() + timedelta(hours=1)))
-    sql = ATTEMPT_SELECT + (" WHERE " + " AND ".join(where) if where else "")
-    sql += " ORDER BY COALESCE(a.ended_at, a.dial_requested_at, a.planned_at) DESC, a.id DESC LIMIT ?"
+        # By default the list is what happened and what is happening; plans are listed apart, soonest first.
+        where.append("a.state != 'planned'")
+    sql = ATTEMPT_SELECT + " WHERE " + " AND ".join(where)
+    if state == "planned":
+        sql += " ORDER BY a.planned_at, a.id LIMIT ?"
+    else:
+        sql += " ORDER BY COALESCE(a.ended_at, a.dial_requested_at) DESC, a.id DESC LIMIT ?"
     rows = db.execute_returning_dicts(sql, params + [PAGE_SIZE])
+    upcoming = db.execute_returning_dicts(
+        ATTEMPT_SELECT + " WHERE a.state = 'planned' ORDER BY a.planned_at, a.id LIMIT 10"
+    ) if not state and not unit and not outcome else []
     since = iso(utcnow() - timedelta(hours=24))
     summary = dict(
         db.execute(
@@ -80,7 +93,7 @@ def attempts():
     ).fetchone()[0]
     planned = db.execute("SELECT count(*) FROM attempts WHERE state = 'planned'").fetchone()[0]
     return render_template(
-        "monitor/attempts.html", attempts=rows, summary=summary, in_flight=in_flight, planned=planned,
+        "monitor/attempts.html", attempts=rows, upcoming=upcoming, summary=summary, in_flight=in_flight, planned=planned,
         filters={"unit": unit, "outcome": outcome, "state": state}, states=STATES,
         scheduler=scheduler_status(db), outcome_labels=outcomes.LABELS_VI, counts_against=outcomes.COUNTS_AGAINST,
     )
