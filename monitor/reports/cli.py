@@ -1,0 +1,64 @@
+"""Command line: `flask --app wsgi report --from YYYY-MM-DD --to YYYY-MM-DD --format pdf|xlsx|csv|json -o FILE`."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from registry.clock import utcnow
+from registry.db import connect
+
+from . import document
+from .periods import PeriodError, parse_range
+
+
+@click.command("report")
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="Ngày đầu kỳ báo cáo (giờ Việt Nam).")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Ngày cuối kỳ báo cáo (tính cả ngày này).")
+@click.option("--format", "fmt", required=True, help="Định dạng: pdf, xlsx, csv hoặc json.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Tệp sẽ ghi ra (ghi đè nếu đã có).")
+@click.option("--group", default="", help="Chỉ một nhóm (ví dụ A); mặc định tất cả các nhóm.")
+@with_appcontext
+def report_command(start, end, fmt, output, group):
+    """Write the official report for a period to a file (PDF, XLSX, CSV league table, or JSON).
+
+    Example: flask --app wsgi report --from 2025-06-01 --to 2025-06-30 --format pdf -o bao-cao-thang-6.pdf
+    """
+    fmt = fmt.strip().lower()
+    if fmt not in document.FORMATS:
+        raise click.ClickException(f"Định dạng “{fmt}” không hỗ trợ: chọn một trong {', '.join(document.FORMATS)}.")
+    try:
+        period = parse_range(start, end)
+    except PeriodError as exc:
+        raise click.ClickException(exc.message) from None
+    target = Path(output)
+    if not target.parent.is_dir():
+        raise click.ClickException(f"Thư mục “{target.parent}” không tồn tại: không ghi được tệp {target.name}.")
+    db = connect(current_app.config["DATABASE"])
+    try:
+        report = document.build_report(db, period, group=group.strip() or None, now=utcnow(), config=current_app.config)
+        body = document.render(report, fmt)
+    except document.ReportError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.conn.close()
+    # Written beside the target and renamed, so a failure never leaves half a file under the final name.
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".report-", suffix=f".{fmt}")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    click.echo(f"Đã ghi {target} ({len(body):,} byte): {report.title}, {len(report.metrics.units)} đơn vị, "
+               f"{report.total.counted} cuộc gọi được tính, {len(report.failing)} đơn vị chưa đạt.")
+
+
+def register(app) -> None:
+    app.cli.add_command(report_command)

@@ -1,0 +1,176 @@
+"""The official report as an Excel workbook: summary, league table, failing units, one sheet per group."""
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from ..bands import BANDS, LABELS as BAND_LABELS
+from ..outcomes import FAILURES, LABELS_VI as OUTCOME_LABELS
+from . import document
+
+PERCENT = "0.0%"
+SECONDS = "0.0"
+HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=14)
+THIN = Side(style="thin", color="9AA8B6")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WIDTHS = {"name": 42, "number": 16, "hours": 15, "code": 12, "status": 14, "number_changed": 14}
+
+
+def _header(sheet, row: int, labels: list[str]) -> None:
+    for col, label in enumerate(labels, start=1):
+        cell = sheet.cell(row=row, column=col, value=label)
+        cell.font, cell.fill, cell.border = BOLD, HEADER_FILL, BOX
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+
+
+def _put(sheet, row: int, col: int, value, fmt: str | None = None):
+    if isinstance(value, bool):
+        value = "có" if value else "không"
+    cell = sheet.cell(row=row, column=col, value=value)
+    cell.border = BOX
+    if fmt:
+        cell.number_format = fmt
+    return cell
+
+
+def _league_sheet(sheet, rows: list[dict]) -> None:
+    columns = document.LEAGUE_COLUMNS
+    _header(sheet, 1, [label for _, label in columns])
+    for r, row in enumerate(rows, start=2):
+        for c, (key, _) in enumerate(columns, start=1):
+            value = row[key]
+            fmt = PERCENT if key in document.RATE_COLUMNS else SECONDS if key in ("median_seconds", "p90_seconds") else None
+            if key == "change" and value is not None:
+                value, fmt = value / 100, '+0.0%;-0.0%;0.0%'
+            _put(sheet, r, c, value, fmt)
+    for c, (key, label) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = WIDTHS.get(key, max(10, min(18, len(label) // 2 + 4)))
+    sheet.row_dimensions[1].height = 48
+    sheet.freeze_panes = "E2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(rows) + 1, 2)}"
+
+
+def _summary_sheet(sheet, report: document.Report) -> None:
+    m = document.method(report)
+    sheet["A1"] = document.AUTHORITY + " – " + document.OFFICE
+    sheet["A2"] = "BÁO CÁO " + report.title
+    sheet["A2"].font = TITLE
+    sheet["A3"] = f"Kỳ báo cáo: {report.period.range_label}; kỳ so sánh: {report.previous.range_label}"
+    sheet["A4"] = f"Lập lúc: {report.generated_at.astimezone(document.LOCAL):%H:%M ngày %d/%m/%Y}"
+    facts = [
+        ("Số cơ quan, đơn vị, địa phương", m["units"], None),
+        ("Đã được gọi kiểm tra", m["units_tested"], None),
+        ("Cuộc gọi kiểm tra đã thực hiện", m["tests_made"], None),
+        ("Cuộc gọi được tính", m["tests_counted"], None),
+        ("  trong đó do thanh tra viên gọi trực tiếp", m["manual_tests"], None),
+        ("Cuộc gọi lại để xác nhận (không tính là lần kiểm tra)", m["retests"], None),
+        ("Loại trừ: lỗi phía hệ thống gọi / nhà mạng", m["excluded"]["provider_error"], None),
+        ("Loại trừ: giải trình của đơn vị được chấp nhận", m["excluded"]["dispute_accepted"], None),
+        ("Cuộc gọi ngoài giờ đến đường dây trực giờ hành chính (thống kê riêng)", m["out_of_hours_tests"], None),
+        ("Tỷ lệ có người nghe máy", report.total.answer_rate, PERCENT),
+        (f"Nghe máy trong {document.metrics.FAST_SECONDS} giây", report.total.fast_rate, PERCENT),
+        ("Trung vị số giây đến khi nghe máy", report.total.median_seconds, SECONDS),
+        ("Phân vị 90 số giây đến khi nghe máy", report.total.p90_seconds, SECONDS),
+        ("Lỗi đã được cuộc gọi lại xác nhận", report.total.confirmed, None),
+        ("Đơn vị chưa đạt yêu cầu", len(report.failing), None),
+        ("Mức tỷ lệ có người nghe tối thiểu", m["min_answer_rate"], PERCENT),
+    ]
+    row = 6
+    _header(sheet, row, ["Chỉ tiêu", "Giá trị"])
+    for label, value, fmt in facts:
+        row += 1
+        _put(sheet, row, 1, label)
+        _put(sheet, row, 2, value, fmt)
+
+    row += 2
+    sheet.cell(row=row, column=1, value="Kết quả theo nhóm").font = BOLD
+    row += 1
+    labels = ["Nhóm", "Tên nhóm", "Số đơn vị", "Đã kiểm tra", "Cuộc gọi được tính", "Có người nghe",
+              "Tỷ lệ có người nghe", "Kỳ trước", "Thay đổi", f"Nghe trong {document.metrics.FAST_SECONDS} giây",
+              "Trung vị (giây)", "Phân vị 90 (giây)", *[OUTCOME_LABELS[c] for c in FAILURES], "Lỗi đã xác nhận",
+              "Đơn vị chưa đạt"]
+    _header(sheet, row, labels)
+    for g in document.group_rows(report):
+        row += 1
+        values = [(g["label"], None), (g["name"], None), (g["units"], None), (g["tested"], None),
+                  (g["tests_counted"], None), (g["answered"], None), (g["answer_rate"], PERCENT),
+                  (g["previous_answer_rate"], PERCENT), (g["change"], '+0.0%;-0.0%;0.0%'), (g["fast_rate"], PERCENT),
+                  (g["median_seconds"], SECONDS), (g["p90_seconds"], SECONDS),
+                  *[(g[c], None) for c in FAILURES], (g["confirmed_failures"], None), (g["failing_units"], None)]
+        for col, (value, fmt) in enumerate(values, start=1):
+            cell = _put(sheet, row, col, value, fmt)
+            if g["label"] == "Tổng":
+                cell.font = BOLD
+
+    row += 2
+    sheet.cell(row=row, column=1, value="Tỷ lệ có người nghe máy theo khung giờ").font = BOLD
+    row += 1
+    _header(sheet, row, ["Khung giờ", "Cuộc gọi được tính", "Có người nghe", "Tỷ lệ"])
+    for band in BANDS:
+        row += 1
+        info = m["bands"][band]
+        for col, (value, fmt) in enumerate(
+            [(BAND_LABELS[band], None), (info["tests"], None), (info["answered"], None), (info["rate"], PERCENT)], 1
+        ):
+            _put(sheet, row, col, value, fmt)
+
+    row += 2
+    sheet.cell(row=row, column=1, value="Đề xuất, kiến nghị").font = BOLD
+    for i, text in enumerate(report.recommendations, start=1):
+        row += 1
+        cell = sheet.cell(row=row, column=1, value=f"{i}. {text}")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
+        sheet.row_dimensions[row].height = 15 * max(1, len(text) // 120 + 1)
+    sheet.column_dimensions["A"].width = 58
+    sheet.column_dimensions["B"].width = 16
+    for col in range(3, len(labels) + 1):
+        sheet.column_dimensions[get_column_letter(col)].width = 13
+
+
+def _failing_sheet(sheet, report: document.Report) -> None:
+    labels = ["STT", "Nhóm", "Mã", "Tên đơn vị", "Số đường dây nóng", "Cuộc gọi được tính", "Có người nghe",
+              "Tỷ lệ có người nghe", "Lỗi đã xác nhận", "Chuỗi lỗi dài nhất", "Lý do chưa đạt",
+              "Bằng chứng (mã cuộc gọi, thời điểm, kết quả, cuộc gọi lại)"]
+    _header(sheet, 1, labels)
+    for i, row in enumerate(document.failing_rows(report), start=1):
+        evidence = "\n".join(
+            f"#{e['attempt']} {e['time']} ({e['band']}): {e['outcome_label']}"
+            + (f", SIP {e['sip_code']}" if e["sip_code"] else "")
+            + (f"; gọi lại #{e['retest_attempt']}" if e["retest_attempt"] else "")
+            for e in row["evidence"]
+        )
+        values = [(i, None), (row["group"], None), (row["code"], None), (row["name"], None), (row["number"], None),
+                  (row["tests_counted"], None), (row["answered"], None), (row["answer_rate"], PERCENT),
+                  (row["confirmed_failures"], None), (row["longest_run"], None), ("; ".join(row["reasons"]), None),
+                  (evidence, None)]
+        for col, (value, fmt) in enumerate(values, start=1):
+            cell = _put(sheet, i + 1, col, value, fmt)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for col, width in enumerate([6, 7, 12, 40, 16, 12, 12, 12, 12, 12, 40, 60], start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = width
+    sheet.row_dimensions[1].height = 32
+    sheet.freeze_panes = "E2"
+    if not report.failing:
+        sheet.cell(row=2, column=1, value="Không có đơn vị nào chưa đạt yêu cầu trong kỳ.")
+
+
+def workbook(report: document.Report) -> bytes:
+    book = Workbook()
+    _summary_sheet(book.active, report)
+    book.active.title = "Tổng hợp"
+    rows = document.league_rows(report)
+    _league_sheet(book.create_sheet("Xếp hạng"), rows)
+    _failing_sheet(book.create_sheet("Chưa đạt"), report)
+    for g in report.metrics.groups:
+        _league_sheet(book.create_sheet(f"Nhóm {g.code}"[:31]), [r for r in rows if r["group"] == g.code])
+    book.properties.title = "BÁO CÁO " + report.title
+    book.properties.creator = document.AUTHORITY + " – " + document.OFFICE
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
