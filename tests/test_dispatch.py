@@ -579,3 +579,25 @@ def test_call_now_refuses_a_demo_number_with_a_real_provider(app, db):
     provider = FakeProvider(real=True)
     result = call_now(db, {**app.config, **OPEN}, "D0", provider=provider, now=START)
     assert (result["outcome"], result["detail"]) == ("provider_error", DEMO_REFUSED) and provider.calls == []
+
+
+def test_a_pooled_dispatcher_stopped_mid_run_records_what_was_sent_and_gives_back_the_rest(app, db):
+    class Slow(FakeProvider):
+        def place_call(self, attempt):
+            threading.Event().wait(0.05)  # a provider across the network
+            return super().place_call(attempt)
+
+    provider = Slow()
+    ids = add_attempts(db, add_units(db, 40))
+    stop = threading.Event()
+    dispatcher = Dispatcher({**app.config, **OPEN, "CALLS_PER_SECOND": 20}, provider, workers=4, owner="pool")
+    thread = threading.Thread(target=dispatcher.run, args=(stop,))
+    thread.start()
+    while len(provider.calls) < 8:
+        threading.Event().wait(0.01)
+    stop.set()
+    thread.join(20)
+    states = Counter(state_of(db, i)["state"] for i in ids)
+    assert set(states) == {"placed", "planned"} and states["placed"] == len(provider.calls)
+    assert sorted(provider.dialled()) == sorted(i for i in ids if state_of(db, i)["state"] == "placed")
+    assert dispatcher.in_flight() == frozenset()
