@@ -1,12 +1,358 @@
-"""Accountability reports for inspectors: metrics, league table, charts, exports, disputes."""
-from flask import Blueprint, abort
+"""Accountability pages: the period report (league table, charts, downloads), the evidence behind every
+figure, a unit's results with its disputes, the inspectors' dispute queue and the alerts sent.
 
-from registry.auth import inspector_required
+Roles: inspectors see everything; an agency editor sees only its own unit's result pages (and may dispute
+them); anyone else signed in gets 403, anonymous visitors the login page.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from registry.auth import inspector_required, login_required
+from registry.clock import utcnow
+from registry.web import get_db
+
+from . import alerts as alert_store, disputes
+from .bands import BANDS, LABELS as BAND_LABELS, LOCAL
+from .outcomes import COUNTS_AGAINST, FAILURES, LABELS_VI as OUTCOME_LABELS, OUTCOMES
+from .reports import charts, document, metrics
+from .reports.periods import Period, PeriodError, from_args
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+PAGE_SIZE = 200
+LEAGUE_ROWS = 200  # per group on the page; the XLSX and CSV always hold every unit
+SCOPE_LABELS = {
+    "counted": "Cuộc gọi được tính",
+    "out_of_hours": "Ngoài giờ hành chính (thống kê riêng)",
+    "excluded": "Không tính (lỗi phía hệ thống, giải trình được chấp nhận)",
+    "retest": "Cuộc gọi lại để xác nhận",
+    "all": "Tất cả",
+}
 
+
+class DisputeForm(FlaskForm):
+    explanation = TextAreaField(
+        "Giải trình của đơn vị",
+        validators=[DataRequired(message="Hãy ghi giải trình: vì sao kết quả này chưa đúng."),
+                    Length(max=disputes.MAX_TEXT, message=f"Giải trình tối đa {disputes.MAX_TEXT} ký tự.")],
+    )
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(
+        "Quyết định", choices=[("accept", "Chấp nhận (cuộc gọi không tính vào kết quả)"),
+                               ("reject", "Không chấp nhận (giữ nguyên kết quả)")],
+        validators=[DataRequired(message="Hãy chọn chấp nhận hoặc không chấp nhận.")],
+    )
+    reason = TextAreaField(
+        "Lý do",
+        validators=[DataRequired(message="Hãy ghi lý do quyết định."),
+                    Length(max=disputes.MAX_TEXT, message=f"Lý do tối đa {disputes.MAX_TEXT} ký tự.")],
+    )
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def _period() -> Period:
+    return from_args(request.args, now=utcnow())
+
+
+def _period_args(period: Period) -> dict:
+    return {"from": period.start.isoformat(), "to": period.end.isoformat()}
+
+
+def _min_rate() -> float:
+    return float(current_app.config.get("REPORT_MIN_ANSWER_RATE") or metrics.DEFAULT_MIN_ANSWER_RATE)
+
+
+def _group_arg(db) -> str | None:
+    group = request.args.get("group", "").strip()[:16]
+    if group and not db.execute("SELECT 1 FROM groups WHERE code = ?", [group]).fetchone():
+        raise PeriodError(f"Không có nhóm “{group}”.", "group")
+    return group or None
+
+
+def _unit_or_404(db, code: str) -> dict:
+    rows = db.execute_returning_dicts(
+        "SELECT u.*, g.name AS group_name, h.number, h.display, h.hours, h.flagged_at, h.flag_reason, h.shared, "
+        "h.updated_at AS number_updated_at FROM units u JOIN groups g ON g.code = u.group_code "
+        "LEFT JOIN hotlines h ON h.unit_id = u.id WHERE u.code = ?", [code[:40]]
+    )
+    if not rows:
+        abort(404)
+    return rows[0]
+
+
+def _own_unit_or_403(unit: dict) -> None:
+    """Inspectors see every unit; an agency editor only its own."""
+    if g.user["role"] != "inspector" and g.user["unit_id"] != unit["id"]:
+        abort(403)
+
+
+def _quarters(today: date, count: int = 8) -> list[Period]:
+    out, period = [], Period.quarter(today.year, (today.month + 2) // 3)
+    for _ in range(count):
+        out.append(period)
+        period = period.previous()
+    return out
+
+
+def _picker(period: Period | None) -> dict:
+    """What the period forms need: the chosen period, recent quarters, the current month."""
+    today = utcnow().astimezone(LOCAL).date()
+    return {"period": period, "quarters": _quarters(today), "this_month": f"{today:%Y-%m}"}
+
+
+def _error_page(template: str, exc, **context):
+    """The page again with the message saying what was wrong and where (400, nothing computed)."""
+    return render_template(template, error=exc.message, picker=_picker(None), **context), 400
+
+
+def _attempt_link_exists() -> bool:
+    return "monitor.attempt" in current_app.view_functions
+
+
+@bp.app_context_processor
+def _report_helpers():
+    return {"percent": charts.percent, "points": document.points, "seconds": document.seconds}
+
+
+# ----------------------------------------------------------------------------------------------- the report
 
 @bp.route("/")
 @inspector_required
 def index():
-    abort(501)
+    """The period report: summary, charts, groups, league table with drill-down links, downloads."""
+    db = get_db()
+    try:
+        period = _period()
+        group = _group_arg(db)
+    except PeriodError as exc:
+        return _error_page("reports/index.html", exc, report=None, groups=[])
+    report = document.build_report(db, period, group=group, now=utcnow(), config=current_app.config)
+    show_all = request.args.get("all") == "1"
+    by_group = {}
+    for result in report.league:
+        by_group.setdefault(result.unit["group_code"], []).append(result)
+    return render_template(
+        "reports/index.html", report=report, period=period, group=group, by_group=by_group,
+        show_all=show_all, league_rows=LEAGUE_ROWS, picker=_picker(period), args=_period_args(period),
+        groups=[{"code": r["code"], "name": r["name"]} for r in db.execute_returning_dicts(
+            "SELECT code, name FROM groups ORDER BY sort_order, code")],
+        band_chart=document.band_chart(report), trend_chart=document.trend_chart(report),
+        group_rows=document.group_rows(report), method=document.method(report), failures=FAILURES,
+        outcome_labels=OUTCOME_LABELS, bands=BANDS, band_labels=BAND_LABELS, status_labels=document.STATUS_LABELS,
+        open_disputes=disputes.open_count(db), error=None,
+    )
+
+
+@bp.route("/export")
+@inspector_required
+def export():
+    """The official report as a file: ?format=pdf|xlsx|csv|json plus the period (and optionally a group)."""
+    db = get_db()
+    fmt = request.args.get("format", "")
+    try:
+        period = _period()
+        group = _group_arg(db)
+        if fmt not in document.FORMATS:
+            raise PeriodError(f"Định dạng “{fmt}” không hỗ trợ: chọn PDF, XLSX, CSV hoặc JSON.", "format")
+    except PeriodError as exc:
+        return _error_page("reports/index.html", exc, report=None, groups=[])
+    report = document.build_report(db, period, group=group, now=utcnow(), config=current_app.config)
+    body = document.render(report, fmt)
+    return Response(body, mimetype=document.MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{report.file_stem}.{fmt}"',
+        "Cache-Control": "no-store",
+    })
+
+
+# --------------------------------------------------------------------------------------------- drill-down
+
+@bp.route("/attempts")
+@login_required
+def attempts():
+    """The attempts behind a figure, with their evidence. Editors: only their own unit (unit=CODE)."""
+    db = get_db()
+    unit = None
+    code = request.args.get("unit", "").strip()
+    if code:
+        unit = _unit_or_404(db, code)
+        _own_unit_or_403(unit)
+    elif g.user["role"] != "inspector":
+        abort(403)
+    filters = {key: request.args.get(key, "").strip()[:20] for key in ("outcome", "band", "confirmed")}
+    scope = request.args.get("scope", "counted").strip()[:20] or "counted"
+    try:
+        period = _period()
+        group = _group_arg(db)
+        page = int(request.args.get("page", "1") or 1)
+        if page < 1:
+            raise ValueError
+    except PeriodError as exc:
+        return _error_page("reports/attempts.html", exc, rows=[], total=0, unit=unit)
+    except ValueError:
+        exc = PeriodError("Số trang phải là số nguyên dương.", "page")
+        return _error_page("reports/attempts.html", exc, rows=[], total=0, unit=unit)
+    try:
+        rows, total = metrics.list_attempts(
+            db, period, unit_id=unit["id"] if unit else None, group=group, outcome=filters["outcome"] or None,
+            band=filters["band"] or None, scope=scope, confirmed=filters["confirmed"] or None,
+            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        )
+    except metrics.FilterError as exc:
+        return _error_page("reports/attempts.html", exc, rows=[], total=0, unit=unit)
+    query = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "reports/attempts.html", rows=rows, total=total, unit=unit, period=period, group=group, scope=scope,
+        filters=filters, page=page, pages=max(1, -(-total // PAGE_SIZE)), query=query,
+        scope_labels=SCOPE_LABELS, outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST,
+        band_labels=BAND_LABELS, outcomes=OUTCOMES, bands=BANDS, attempt_links=_attempt_link_exists(),
+        dispute_labels=disputes.STATUS_LABELS, picker=_picker(period), error=None,
+        can_dispute=lambda a: disputes.can_dispute({**a, "state": "ended"}, g.user) and a["dispute_status"] in (None, "rejected"),
+    )
+
+
+@bp.route("/my")
+@login_required
+def my():
+    """An agency editor's own results; inspectors go to the full report."""
+    if g.user["role"] == "inspector":
+        return redirect(url_for("reports.index"))
+    row = get_db().execute("SELECT code FROM units WHERE id = ?", [g.user["unit_id"]]).fetchone()
+    if not row:
+        abort(404)
+    return redirect(url_for("reports.unit", code=row[0], **request.args))
+
+
+@bp.route("/units/<code>")
+@login_required
+def unit(code):
+    """One unit's results for the period: figures by band, registry compliance, every test with its evidence."""
+    db = get_db()
+    unit_row = _unit_or_404(db, code)
+    _own_unit_or_403(unit_row)
+    try:
+        period = _period()
+    except PeriodError as exc:
+        return _error_page("reports/unit.html", exc, unit=unit_row, result=None, rows=[])
+    current = metrics.period_metrics(db, period, group=unit_row["group_code"], min_answer_rate=_min_rate())
+    metrics.attach_previous(current, metrics.summary(db, period.previous(), group=unit_row["group_code"]))
+    result = current.unit(unit_row["code"])
+    detailed = result.detailed() if result else metrics.Tally()
+    rows, total = metrics.list_attempts(db, period, unit_id=unit_row["id"], scope="all", limit=1000)
+    bars = [(BAND_LABELS[b], detailed.band_rate(b),
+             f"{detailed.band_answered.get(b, 0)}/{detailed.band_tests.get(b, 0)} cuộc") for b in BANDS]
+    chart = charts.bar_chart("unit-band-chart", f"Tỷ lệ có người nghe máy theo khung giờ: {unit_row['name']}",
+                             bars, target=current.min_answer_rate)
+    return render_template(
+        "reports/unit.html", unit=unit_row, result=result, tally=detailed, rows=rows, total=total,
+        period=period, args=_period_args(period), chart=chart, picker=_picker(period), failures=FAILURES,
+        outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
+        status_labels=document.STATUS_LABELS, dispute_labels=disputes.STATUS_LABELS,
+        attempt_links=_attempt_link_exists(), error=None,
+        can_dispute=lambda a: disputes.can_dispute({**a, "state": "ended"}, g.user) and a["dispute_status"] in (None, "rejected"),
+    )
+
+
+# -------------------------------------------------------------------------------------------------- disputes
+
+def _attempt_evidence(db, attempt_id: int) -> dict:
+    rows = db.execute_returning_dicts(metrics.ATTEMPTS_SQL + " WHERE a.id = ?", [attempt_id])
+    if not rows:
+        abort(404)
+    return rows[0]
+
+
+@bp.route("/attempts/<int:attempt_id>/dispute", methods=["GET", "POST"])
+@login_required
+def open_dispute(attempt_id):
+    """An agency editor contests a failed test of its own unit, with an explanation."""
+    db = get_db()
+    attempt = _attempt_evidence(db, attempt_id)
+    if g.user["role"] != "agency" or g.user["unit_id"] != attempt["unit_id"]:
+        abort(403)
+    form = DisputeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            disputes.open_dispute(db, attempt_id, g.user, form.explanation.data, now=utcnow())
+        except disputes.DisputeError as exc:
+            if exc.status == 403:
+                abort(403)
+            form.explanation.errors = list(form.explanation.errors) + [exc.message]
+            status = exc.status if exc.status != 200 else 400
+        else:
+            flash("Đã gửi giải trình. Văn phòng UBND Tỉnh sẽ xem xét và trả lời trên hệ thống.", "ok")
+            return redirect(url_for("reports.unit", code=attempt["unit_code"]))
+    elif form.errors:
+        status = 400
+    return render_template(
+        "reports/dispute_new.html", a=attempt, form=form, history=disputes.history(db, attempt_id),
+        outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
+        dispute_labels=disputes.STATUS_LABELS, allowed=disputes.can_dispute({**attempt, "state": "ended"}, g.user),
+    ), status
+
+
+@bp.route("/disputes")
+@inspector_required
+def dispute_list():
+    """Open disputes first (longest waiting on top), then the decided ones."""
+    status = request.args.get("status", "")
+    if status and status not in disputes.STATUSES:
+        return render_template("reports/disputes.html", rows=[], status="", labels=disputes.STATUS_LABELS,
+                               outcome_labels=OUTCOME_LABELS, error=f"Trạng thái “{status[:20]}” không có."), 400
+    return render_template(
+        "reports/disputes.html", rows=disputes.list_disputes(get_db(), status=status or None), status=status,
+        labels=disputes.STATUS_LABELS, outcome_labels=OUTCOME_LABELS,
+    )
+
+
+@bp.route("/disputes/<int:dispute_id>", methods=["GET", "POST"])
+@login_required
+def dispute(dispute_id):
+    """A dispute with the attempt's evidence; inspectors decide it here (accept or reject, with a reason)."""
+    db = get_db()
+    try:
+        row = disputes.get_dispute(db, dispute_id)
+    except disputes.DisputeError:
+        abort(404)
+    if g.user["role"] != "inspector" and g.user["unit_id"] != row["unit_id"]:
+        abort(403)
+    form = DecisionForm()
+    status = 200
+    if request.method == "POST":
+        if g.user["role"] != "inspector":
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                disputes.decide_dispute(db, dispute_id, g.user, form.decision.data == "accept", form.reason.data,
+                                        now=utcnow())
+            except disputes.DisputeError as exc:
+                form.reason.errors = list(form.reason.errors) + [exc.message]
+                status = exc.status
+            else:
+                flash("Đã ghi quyết định." + (" Cuộc gọi không còn được tính vào kết quả."
+                                              if form.decision.data == "accept" else ""), "ok")
+                return redirect(url_for("reports.dispute", dispute_id=dispute_id))
+        else:
+            status = 400
+    return render_template(
+        "reports/dispute.html", d=row, a=_attempt_evidence(db, row["attempt_id"]), form=form,
+        history=disputes.history(db, row["attempt_id"]), labels=disputes.STATUS_LABELS,
+        outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
+        attempt_links=_attempt_link_exists(),
+    ), status
+
+
+@bp.route("/alerts")
+@inspector_required
+def alert_list():
+    """Alerts e-mailed (or suppressed by a cap, or waiting for a retry after an SMTP failure)."""
+    return render_template("reports/alerts.html", rows=alert_store.list_alerts(get_db()))

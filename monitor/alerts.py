@@ -1,0 +1,251 @@
+"""E-mail alerts: after N confirmed failures in a row, tell the unit's contact and the inspectors.
+
+check_alerts() is a plain job for the scheduler to call every few minutes:
+
+    from monitor.alerts import check_alerts
+    check_alerts(db, app.config, now=utcnow())
+
+Rules:
+- A unit's run is its latest *decided* tests that count (see monitor/reports/metrics.py: no retests, no
+  provider errors, no accepted disputes, office-hours hotlines judged in office hours). A failure still
+  waiting for its retest decides nothing and is skipped; an answered test or a failure whose retest was
+  answered ends the run. N = ALERT_AFTER_FAILURES confirmed failures in a row trigger one alert per run.
+- Caps so nobody is flooded: ALERTS_PER_UNIT_PER_DAY (local day) and ALERTS_PER_RUN (all units, one call).
+  An alert over a cap is still recorded, with status 'suppressed' and the cap in `error`.
+- Every alert row is written (status 'pending') before the SMTP conversation; a send that fails is
+  recorded 'failed' and retried on the next call, so an SMTP outage loses nothing.
+"""
+from __future__ import annotations
+
+import re
+import smtplib
+from datetime import datetime, time, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Callable, Mapping
+
+from registry.clock import iso, parse_iso
+
+from .bands import LABELS as BAND_LABELS, LOCAL
+from .outcomes import LABELS_VI as OUTCOME_LABELS
+from .reports.metrics import SCOPE_SQL
+
+KIND = "confirmed_failures"
+STATE_KEY = "alerts:checked_at"
+FIRST_LOOKBACK = timedelta(days=7)  # the first run looks this far back for tests that ended
+OVERLAP = timedelta(minutes=10)  # each run re-reads a little of the previous one's window: cheap, never misses
+RETRY_FOR = timedelta(days=7)  # a failed send is retried on every run for this long
+RULE = (
+    "Theo Công văn ngày 04/9/2021 của Chủ tịch Ủy ban nhân dân Tỉnh về chấn chỉnh, củng cố hoạt động các "
+    "đường dây nóng trên địa bàn tỉnh Đồng Tháp: mỗi cơ quan, đơn vị, địa phương chỉ có duy nhất một số "
+    "đường dây nóng, bố trí nhân sự trực 24/24 giờ, tuyệt đối không để người dân phải liên hệ qua nhiều số "
+    "điện thoại; Thủ trưởng cơ quan, đơn vị chịu trách nhiệm trước Chủ tịch Ủy ban nhân dân Tỉnh nếu để xảy "
+    "ra việc người dân phản ánh nhưng không có người tiếp nhận thông tin hoặc bị hướng dẫn lòng vòng."
+)
+
+Sender = Callable[[EmailMessage], None]
+
+
+class AlertError(Exception):
+    """Mail could not be handed to the SMTP server."""
+
+
+def _setting(config: Mapping, key: str, default):
+    value = config.get(key, default)
+    return default if value is None or value == "" else value
+
+
+def smtp_sender(config: Mapping) -> Sender:
+    """A sender using the SMTP_* settings (STARTTLS and login when configured)."""
+
+    def send(message: EmailMessage) -> None:
+        host = config.get("SMTP_HOST") or ""
+        if not host:
+            raise AlertError("Chưa cấu hình máy chủ thư (FLASK_SMTP_HOST).")
+        with smtplib.SMTP(host, int(_setting(config, "SMTP_PORT", 25)), timeout=20) as smtp:
+            if str(config.get("SMTP_STARTTLS", "")).lower() in ("1", "true", "yes", "on"):
+                smtp.starttls()
+            if config.get("SMTP_USER"):
+                smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
+            smtp.send_message(message)
+
+    return send
+
+
+def inspector_emails(config: Mapping) -> list[str]:
+    return [a for a in re.split(r"[,;\s]+", str(config.get("INSPECTOR_EMAILS") or "")) if a]
+
+
+def _local(ts: str) -> str:
+    return parse_iso(ts).astimezone(LOCAL).strftime("%H:%M ngày %d/%m/%Y")
+
+
+def _decided_tests(db, unit_id: int, limit: int) -> list[dict]:
+    """The unit's latest counted tests whose result is decided, newest first."""
+    return db.execute_returning_dicts(
+        f"""SELECT a.id, a.planned_at, a.ended_at, a.outcome, a.confirmed, a.band, a.number, a.sip_code
+            FROM attempts a LEFT JOIN hotlines h ON h.unit_id = a.unit_id
+            WHERE a.unit_id = ? AND a.state = 'ended' AND {SCOPE_SQL['counted']}
+              AND (a.outcome = 'answered' OR a.confirmed IS NOT NULL)
+            ORDER BY a.planned_at DESC, a.id DESC LIMIT ?""",
+        [unit_id, limit],
+    )
+
+
+def current_run(db, unit_id: int, *, limit: int = 200) -> list[dict]:
+    """The unit's current run of confirmed failures, newest first (empty when its latest decided test passed)."""
+    run = []
+    for test in _decided_tests(db, unit_id, limit):
+        if test["outcome"] == "answered" or test["confirmed"] != 1:
+            break
+        run.append(test)
+    return run
+
+
+def compose(unit: dict, run: list[dict], config: Mapping) -> tuple[str, str]:
+    """Vietnamese subject and body naming the unit, its number, each failure with time and outcome, and the rule."""
+    count = len(run)
+    subject = (f"[Đường dây nóng] {unit['name']}: {count} lần gọi kiểm tra liên tiếp không đạt (đã xác nhận)")
+    lines = [
+        f"Kính gửi: {unit['contact_name'] or 'Thủ trưởng'} – {unit['name']}",
+        "",
+        f"Hệ thống giám sát đường dây nóng của Văn phòng Ủy ban nhân dân tỉnh Đồng Tháp đã gọi kiểm tra số đường dây "
+        f"nóng {unit['display'] or run[0]['number']} của {unit['name']} và ghi nhận {count} lần liên tiếp không đạt. "
+        "Mỗi lần đều đã được xác nhận bằng một cuộc gọi lại sau đó:",
+        "",
+    ]
+    for i, test in enumerate(reversed(run), start=1):
+        sip = f", mã SIP {test['sip_code']}" if test["sip_code"] else ""
+        lines.append(
+            f"  {i}. {_local(test['ended_at'] or test['planned_at'])} ({BAND_LABELS.get(test['band'], test['band'])}): "
+            f"{OUTCOME_LABELS.get(test['outcome'], test['outcome'])}{sip} – mã cuộc gọi #{test['id']}"
+        )
+    base = str(config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    lines += [
+        "",
+        RULE,
+        "",
+        "Đề nghị đơn vị kiểm tra ngay tình trạng số máy và việc bố trí người trực. Nếu kết quả kiểm tra chưa "
+        "chính xác, đơn vị gửi giải trình cho từng cuộc gọi trên hệ thống"
+        + (f": {base}/reports/my" if base else "") + ".",
+        "",
+        "Thư này do hệ thống gửi tự động, vui lòng không trả lời thư này.",
+        "Văn phòng Ủy ban nhân dân tỉnh Đồng Tháp",
+    ]
+    return subject, "\n".join(lines)
+
+
+def _message(config: Mapping, alert: dict) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = config.get("MAIL_FROM") or "duongdaynong@localhost"
+    message["To"] = alert["recipients"]
+    message["Subject"] = alert["subject"]
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="duongdaynong")
+    message.set_content(alert["body"])
+    return message
+
+
+def _sent_today(db, unit_id: int, now: datetime) -> int:
+    local_day = now.astimezone(LOCAL).date()
+    start = datetime.combine(local_day, time(0), tzinfo=LOCAL)
+    return db.execute(
+        "SELECT count(*) FROM alerts WHERE unit_id = ? AND kind = ? AND status != 'suppressed' "
+        "AND created_at >= ? AND created_at < ?",
+        [unit_id, KIND, iso(start), iso(start + timedelta(days=1))],
+    ).fetchone()[0]
+
+
+def _deliver(db, alert: dict, config: Mapping, send: Sender, now: datetime) -> bool:
+    """Hand one recorded alert to the sender; record sent or failed. True when sent."""
+    try:
+        send(_message(config, alert))
+    except (OSError, smtplib.SMTPException, AlertError) as exc:
+        db.execute("UPDATE alerts SET status = 'failed', error = ? WHERE id = ?", [str(exc)[:500] or repr(exc), alert["id"]])
+        return False
+    db.execute("UPDATE alerts SET status = 'sent', sent_at = ?, error = NULL WHERE id = ?", [iso(now), alert["id"]])
+    return True
+
+
+def _candidates(db, since: str) -> list[int]:
+    """Units with a test that ended since `since` (only an ending test can lengthen a run)."""
+    return [r[0] for r in db.execute(
+        "SELECT DISTINCT unit_id FROM attempts WHERE ended_at >= ? ORDER BY unit_id", [since]
+    ).fetchall()]
+
+
+def check_alerts(db, config: Mapping, *, now: datetime, send: Sender | None = None) -> dict:
+    """Retry failed alerts, then alert on every new run of N confirmed failures; returns counts by status."""
+    send = send or smtp_sender(config)
+    threshold = int(_setting(config, "ALERT_AFTER_FAILURES", 3))
+    per_unit_day = int(_setting(config, "ALERTS_PER_UNIT_PER_DAY", 1))
+    per_run = int(_setting(config, "ALERTS_PER_RUN", 20))
+    counts = {"sent": 0, "failed": 0, "suppressed": 0, "retried": 0}
+    budget = per_run
+
+    # 1. What an SMTP outage left behind (and anything a crash left pending) goes first.
+    for alert in db.execute_returning_dicts(
+        "SELECT * FROM alerts WHERE status IN ('pending', 'failed') AND created_at >= ? ORDER BY id",
+        [iso(now - RETRY_FOR)],
+    ):
+        if budget <= 0:
+            break
+        budget -= 1
+        counts["retried"] += 1
+        counts["sent" if _deliver(db, alert, config, send, now) else "failed"] += 1
+
+    if threshold <= 0:
+        return counts
+    row = db.execute("SELECT value FROM scheduler_state WHERE key = ?", [STATE_KEY]).fetchone()
+    since = iso((parse_iso(row[0]) - OVERLAP) if row else now - FIRST_LOOKBACK)
+    recipients_all = inspector_emails(config)
+
+    # 2. New runs.
+    for unit_id in _candidates(db, since):
+        run = current_run(db, unit_id)
+        if len(run) < threshold:
+            continue
+        run_ids = [t["id"] for t in run]
+        already = db.execute(
+            f"SELECT 1 FROM alerts WHERE unit_id = ? AND kind = ? AND trigger_attempt_id IN ({', '.join('?' * len(run_ids))})",
+            [unit_id, KIND, *run_ids],
+        ).fetchone()
+        if already:
+            continue  # one alert per run, whatever became of it
+        unit = db.execute_returning_dicts(
+            "SELECT u.id, u.name, u.code, u.contact_name, u.contact_email, h.display FROM units u "
+            "LEFT JOIN hotlines h ON h.unit_id = u.id WHERE u.id = ?", [unit_id]
+        )[0]
+        subject, body = compose(unit, run, config)
+        recipients = list(dict.fromkeys(([unit["contact_email"]] if unit["contact_email"] else []) + recipients_all))
+        status, error = "pending", None
+        if not recipients:
+            status, error = "suppressed", "Không có địa chỉ nhận thư (đơn vị và thanh tra viên đều chưa có)."
+        elif _sent_today(db, unit_id, now) >= per_unit_day:
+            status, error = "suppressed", f"Vượt giới hạn {per_unit_day} thư mỗi ngày cho một đơn vị."
+        elif budget <= 0:
+            status, error = "suppressed", f"Vượt giới hạn {per_run} thư mỗi lần kiểm tra."
+        alert_id = db.table("alerts").insert({
+            "unit_id": unit_id, "kind": KIND, "created_at": iso(now), "recipients": ", ".join(recipients),
+            "subject": subject, "body": body, "status": status, "error": error, "trigger_attempt_id": run_ids[0],
+        }).last_pk
+        if status == "suppressed":
+            counts["suppressed"] += 1
+            continue
+        budget -= 1
+        alert = db.execute_returning_dicts("SELECT * FROM alerts WHERE id = ?", [alert_id])[0]
+        counts["sent" if _deliver(db, alert, config, send, now) else "failed"] += 1
+
+    db.execute(
+        "INSERT INTO scheduler_state (key, value, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [STATE_KEY, iso(now), iso(now)],
+    )
+    return counts
+
+
+def list_alerts(db, *, limit: int = 200) -> list[dict]:
+    return db.execute_returning_dicts(
+        "SELECT al.*, u.code AS unit_code, u.name AS unit_name FROM alerts al LEFT JOIN units u ON u.id = al.unit_id "
+        "ORDER BY al.id DESC LIMIT ?", [limit]
+    )
