@@ -130,7 +130,7 @@ def claim_due(
                 [iso(now), wanted * 4 + 8],
             ).fetchall()
             this_batch: set[str] = set()
-            for attempt_id, planned_number, purpose, current, is_demo in candidates:
+            for attempt_id, _planned_number, purpose, current, is_demo in candidates:
                 if len(claimed) >= wanted:
                     break
                 if current is None or (is_demo and real_provider):
