@@ -129,4 +129,9 @@ MIGRATIONS = [
     CREATE INDEX attempts_report ON attempts(unit_id, planned_at, outcome, band, purpose, confirmed, answer_seconds)
         WHERE state = 'ended';
     """,
+    # 5: a failure's retest, found from the failure (the report's evidence, the attempt pages, confirmation).
+    # Without it every lookup by retest_of scans the whole table; partial, as most attempts are not retests.
+    """
+    CREATE INDEX attempts_retest_of ON attempts(retest_of) WHERE retest_of IS NOT NULL;
+    """,
 ]
