@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Mapping
+from functools import cached_property
+from typing import Callable, Mapping
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -66,11 +67,16 @@ class Report:
     metrics: metrics.PeriodMetrics
     league: list
     failing: list
-    evidence: dict  # unit id → its confirmed failures (attempt rows)
     trend: list  # metrics.Summary per period, oldest first
     previous_summary: metrics.Summary
     recommendations: list
     settings: dict = field(default_factory=dict)
+    load_evidence: Callable[[], dict] = dict
+
+    @cached_property
+    def evidence(self) -> dict:
+        """Unit id → its confirmed failures (attempt rows): read when a format cites them, not for the page."""
+        return self.load_evidence()
 
     @property
     def total(self) -> metrics.Tally:
@@ -98,6 +104,19 @@ def _names(results, limit: int = LIST_LIMIT) -> str:
 
 def recommendations(m: metrics.PeriodMetrics, failing: list) -> list[str]:
     """Section IV, generated from the data: who is to be reminded, re-registered, corrected."""
+    no_number, flagged, redirected, machine, office = [], [], [], [], []
+    for u in m.units:  # one pass: ten thousand units in a large province
+        compliance = u.compliance
+        if not compliance["has_number"]:
+            no_number.append(u)
+        elif u.office_hours:
+            office.append(u)
+        if compliance["flagged"]:
+            flagged.append(u)
+        if u.tally.outcomes.get("redirected"):
+            redirected.append(u)
+        if u.tally.outcomes.get("machine"):
+            machine.append(u)
     out = []
     if failing:
         out.append(
@@ -105,32 +124,27 @@ def recommendations(m: metrics.PeriodMetrics, failing: list) -> list[str]:
             f"chưa đạt yêu cầu tại Mục III thực hiện nghiêm {LETTER}; bố trí người trực đường dây nóng "
             "24/24 giờ và báo cáo giải trình, kết quả khắc phục trong thời hạn 05 ngày làm việc: " + _names(failing) + "."
         )
-    no_number = [u for u in m.units if not u.compliance["has_number"]]
     if no_number:
         out.append(
             f"Đề nghị {len(no_number)} cơ quan, đơn vị, địa phương chưa đăng ký số đường dây nóng khẩn trương "
             "đăng ký một số duy nhất trên hệ thống: " + _names(no_number) + "."
         )
-    flagged = [u for u in m.units if u.compliance["flagged"]]
     if flagged:
         out.append(
             f"Đề nghị {len(flagged)} đơn vị có số đường dây nóng đang bị đánh dấu không liên lạc được kiểm tra lại "
             "thuê bao và đăng ký lại số đúng trên hệ thống: " + _names(flagged) + "."
         )
-    redirected = [u for u in m.units if u.tally.count("redirected")]
     if redirected:
         out.append(
             f"Đề nghị {len(redirected)} đơn vị có cuộc gọi bị hướng dẫn gọi sang số khác hoặc chuyển đi nơi khác "
             "chấn chỉnh ngay, tiếp nhận và xử lý phản ánh tại chính số đường dây nóng đã công bố, không để người "
             "dân phải gọi lòng vòng: " + _names(redirected) + "."
         )
-    machine = [u for u in m.units if u.tally.count("machine")]
     if machine:
         out.append(
             f"Đề nghị {len(machine)} đơn vị có cuộc gọi chỉ gặp máy trả lời tự động bố trí người trực tiếp nghe "
             "máy: " + _names(machine) + "."
         )
-    office = [u for u in m.units if u.office_hours and u.compliance["has_number"]]
     if office:
         out.append(
             f"{len(office)} đường dây nóng chỉ trực trong giờ hành chính (kết quả ngoài giờ được thống kê riêng); "
@@ -156,13 +170,13 @@ def build_report(db, period: Period, *, group: str | None = None, now: datetime,
     metrics.attach_previous(current, previous)
     ranked = metrics.league(current)
     failing = [u for u in ranked if u.status == "fail"]
-    evidence = metrics.confirmed_failures(db, period, [u.unit["id"] for u in failing])
     count = int(config.get("REPORT_TREND_PERIODS") or 6)
     trend = metrics.trend(db, metrics.trend_periods(period, count), group=group,
-                          known=[previous, metrics.summary_of(current)])
+                          known=[previous, metrics.summary_of(current)], today=now.astimezone(LOCAL).date())
     return Report(
         period=period, previous=period.previous(), generated_at=now, group=group or None, metrics=current,
-        league=ranked, failing=failing, evidence=evidence, trend=trend, previous_summary=previous,
+        league=ranked, failing=failing, trend=trend, previous_summary=previous,
+        load_evidence=lambda: metrics.confirmed_failures(db, period, [u.unit["id"] for u in failing]),
         recommendations=recommendations(current, failing),
         settings={
             "min_answer_rate": min_rate,
