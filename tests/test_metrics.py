@@ -360,3 +360,36 @@ def test_bad_months_are_refused(text):
 def test_bad_quarters_are_refused(text):
     with pytest.raises(PeriodError):
         parse_quarter(text)
+
+
+def test_closed_periods_are_remembered_until_something_in_them_changes(db, units, june):
+    september = date(2025, 9, 1)
+    first = metrics.closed_summary(db, JUNE, group=None, today=september)
+    assert (first.total.counted, first.total.answered) == (15, 7)
+    assert metrics.closed_summary(db, JUNE, group=None, today=september) is first
+    # an accepted dispute on test 3 (a confirmed no_answer): 14 counted
+    accept_dispute(db, june[3], units["SYT"])
+    second = metrics.closed_summary(db, JUNE, group=None, today=september)
+    assert second is not first and second.total.counted == 14
+    # an inspector overrides test 9 (no_answer → answered), recorded in outcome_reviews: 7 + 1 answered
+    db.execute("UPDATE attempts SET outcome = 'answered', answer_seconds = 4.0, original_outcome = 'no_answer', "
+               "confirmed = NULL WHERE id = ?", [june[9]])
+    db.execute("INSERT INTO outcome_reviews (attempt_id, at, old_outcome, new_outcome, reason) "
+               "VALUES (?, '2025-08-01T00:00:00.000Z', 'no_answer', 'answered', 'Nghe ghi âm: có người nghe')", [june[9]])
+    assert metrics.closed_summary(db, JUNE, group=None, today=september).total.answered == 8
+    # an attempt planned in June that ended late
+    add_attempt(db, units["SYT"], "2025-06-25 09:00", "answered", answer_seconds=3.0)
+    assert metrics.closed_summary(db, JUNE, group=None, today=september).total.counted == 15
+    # a period not closed yet is always measured afresh
+    early_july = date(2025, 7, 1)
+    assert metrics.closed_summary(db, JUNE, group=None, today=early_july) is not metrics.closed_summary(
+        db, JUNE, group=None, today=early_july)
+
+
+def test_trend_reuses_known_periods_and_measures_the_others(db, units, june):
+    known = metrics.summary(db, JUNE)
+    points = metrics.trend(db, metrics.trend_periods(JUNE, 3), known=[known], today=date(2025, 9, 1))
+    assert [p.period.key for p in points] == ["2025-04", "2025-05", "2025-06"]
+    assert points[-1] is known
+    assert (points[1].total.counted, points[1].total.answered) == (2, 1)  # May
+    assert points[0].total.counted == 0
