@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired
@@ -42,6 +43,10 @@ class ReviewForm(FlaskForm):
 
 class CallNowForm(FlaskForm):
     pass
+
+
+def _outcome_labels() -> dict:
+    return outcomes.LABELS_EN if str(get_locale()) == "en" else outcomes.LABELS_VI
 
 
 def scheduler_status(db) -> dict:
@@ -95,7 +100,7 @@ def attempts():
     return render_template(
         "monitor/attempts.html", attempts=rows, upcoming=upcoming, summary=summary, in_flight=in_flight, planned=planned,
         filters={"unit": unit, "outcome": outcome, "state": state}, states=STATES,
-        scheduler=scheduler_status(db), outcome_labels=outcomes.LABELS_VI, counts_against=outcomes.COUNTS_AGAINST,
+        scheduler=scheduler_status(db), outcome_labels=_outcome_labels(), counts_against=outcomes.COUNTS_AGAINST,
     )
 
 
@@ -134,7 +139,7 @@ def attempt(attempt_id):
     return render_template(
         "monitor/attempt.html", a=row, events=attempts_mod.events(db, attempt_id),
         reviews=attempts_mod.reviews(db, attempt_id),
-        related=related, disputes=disputes, form=form, outcome_labels=outcomes.LABELS_VI,
+        related=related, disputes=disputes, form=form, outcome_labels=_outcome_labels(),
         counts_against=outcomes.COUNTS_AGAINST,
         refresh=row["state"] != "ended",
     ), status
@@ -159,7 +164,7 @@ def unit_attempts(code):
     ).fetchone()[0]
     return render_template(
         "monitor/unit.html", unit=unit, attempts=rows, upcoming=upcoming, form=CallNowForm(),
-        scheduler=scheduler_status(db), outcome_labels=outcomes.LABELS_VI, counts_against=outcomes.COUNTS_AGAINST,
+        scheduler=scheduler_status(db), outcome_labels=_outcome_labels(), counts_against=outcomes.COUNTS_AGAINST,
     )
 
 

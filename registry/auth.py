@@ -26,12 +26,20 @@ class InviteForm(FlaskForm):
     )
 
 
+def _fresh_session() -> None:
+    """Start a new session (no fixation across sign-in/out) but keep the reader's language choice."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def load_user():
     """Put the signed-in account (or None) on g.user before each request."""
     user_id = session.get("user_id")
     g.user = accounts.find_user(get_db(), user_id) if user_id else None
     if user_id and g.user is None:
-        session.clear()
+        _fresh_session()
 
 
 def login_required(view):
@@ -88,7 +96,7 @@ def login():
         except RegistryError as exc:
             flash(exc.message, "error")
             return render_template("auth/login.html", form=form), 429 if exc.code == "throttled" else 401
-        session.clear()
+        _fresh_session()
         session["user_id"] = user["id"]
         session.permanent = True
         flash(_("Đăng nhập thành công."), "ok")
@@ -98,7 +106,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    session.clear()
+    _fresh_session()
     flash(_("Đã đăng xuất."), "ok")
     return redirect(url_for("registry.directory"))
 
@@ -112,7 +120,7 @@ def accept_invite(token):
         except RegistryError as exc:
             flash(exc.message, "error")
             return render_template("auth/invite.html", form=form), 400
-        session.clear()
+        _fresh_session()
         session["user_id"] = user["id"]
         flash(_("Đã đặt mật khẩu. Chào mừng!"), "ok")
         return redirect(home_for(user))

@@ -389,7 +389,7 @@ def unit_new():
                     "address": form.address.data or "",
                 }, actor=g.user)
                 if (form.number.data or "").strip():
-                    set_hotline(db, unit_id, form.number.data, actor=g.user, reason=_("Đăng ký khi tạo đơn vị"),
+                    set_hotline(db, unit_id, form.number.data, actor=g.user, reason="Đăng ký khi tạo đơn vị",
                                 hours=form.hours.data if form.hours.data in HOURS else None)
         except RegistryError as exc:
             _attach_error(form, exc, {"parent_id": "parent_code"})

@@ -169,7 +169,6 @@ def test_sign_in_page_is_english_after_switching(client):
     assert 'for="email"' in html
 
 
-@pytest.mark.xfail(strict=True, reason="auth.login() clears the whole session, the chosen language with it")
 def test_chosen_language_survives_signing_in(client, inspector):
     _switch(client, "en", next_url="/login")
     response = login(client, inspector["email"], inspector["password"])
