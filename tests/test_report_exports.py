@@ -190,3 +190,10 @@ def test_report_command_refuses_a_missing_directory(runner, tmp_path):
 def test_report_command_has_help_with_an_example(runner):
     result = runner.invoke(args=["report", "--help"])
     assert result.exit_code == 0 and "Example: flask --app wsgi report" in result.output
+
+
+@pytest.mark.parametrize("values, floor", [
+    ([0.95, 0.97], 0.8), ([0.83, 0.9], 0.8), ([0.81, 0.9], 0.6), ([0.44, 0.9], 0.2), ([0.1, None], 0.0), ([None], 0.0),
+])
+def test_trend_axis_starts_at_a_round_floor_below_every_value(values, floor):
+    assert charts.axis_floor(values) == floor

@@ -51,11 +51,12 @@ def _axis(parts: list, left: float, right: float, top: float, bottom: float, *, 
 
 
 def axis_floor(values) -> float:
-    """Where a rate axis starts: 0 %, or a round 10 % below the lowest value when all are high (trends)."""
+    """Where a rate axis starts: 0 %, or 20/60/80 % (round steps of 20, 10 or 5 %) when every value is above it."""
     present = [v for v in values if v is not None]
-    if not present or min(present) < 0.4:
+    if not present:
         return 0.0
-    return max(0.0, int((min(present) - 0.05) * 10) / 10)
+    lowest = min(present) - 0.02
+    return max((floor for floor in (0.0, 0.2, 0.6, 0.8) if floor <= lowest), default=0.0)
 
 
 def bar_chart(chart_id: str, title: str, bars: list[tuple[str, float | None, str]], *,
@@ -100,8 +101,8 @@ def line_chart(chart_id: str, title: str, x_labels: list[str], series: list[tupl
                target: float | None = None, width: int = 640, height: int = 300) -> Markup:
     """Lines of rates over periods: series are (name, [rate or None per x label]); gaps where None.
 
-    The axis starts at a round 10 % below the lowest value when all are high, so month-to-month changes of
-    a few points stay visible; the last value of each line is printed beside it and in the legend.
+    The axis starts higher than 0 % when every value is high (axis_floor), so month-to-month changes of a
+    few points stay visible; the last value of each line is printed beside it and in the legend.
     """
     legend_rows = (len(series) + 1) // 2
     left, right, top, bottom = 48, width - 56, 28, height - 40 - 18 * legend_rows
