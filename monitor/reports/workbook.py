@@ -28,11 +28,12 @@ def _header(sheet, row: int, labels: list[str]) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
 
-def _put(sheet, row: int, col: int, value, fmt: str | None = None):
+def _put(sheet, row: int, col: int, value, fmt: str | None = None, *, boxed: bool = True):
     if isinstance(value, bool):
         value = "có" if value else "không"
     cell = sheet.cell(row=row, column=col, value=value)
-    cell.border = BOX
+    if boxed:
+        cell.border = BOX
     if fmt:
         cell.number_format = fmt
     return cell
@@ -47,7 +48,9 @@ def _league_sheet(sheet, rows: list[dict]) -> None:
             fmt = PERCENT if key in document.RATE_COLUMNS else SECONDS if key in ("median_seconds", "p90_seconds") else None
             if key == "change" and value is not None:
                 value, fmt = value / 100, '+0.0%;-0.0%;0.0%'
-            _put(sheet, r, c, value, fmt)
+            # No cell borders here: styling each of a large province's many thousand cells costs seconds in
+            # openpyxl, and the frozen header with a filter reads well without them.
+            _put(sheet, r, c, value, fmt, boxed=False)
     for c, (key, label) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(c)].width = WIDTHS.get(key, max(10, min(18, len(label) // 2 + 4)))
     sheet.row_dimensions[1].height = 48
