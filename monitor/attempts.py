@@ -154,6 +154,10 @@ def _sid_free(db, call_sid: str, attempt_id: int) -> bool:
     return not db.execute("SELECT 1 FROM attempts WHERE call_sid = ? AND id != ?", [call_sid, attempt_id]).fetchone()
 
 
+# Other modules that write attempts (dispatch) queue on the same locks.
+write_transaction = _write
+
+
 def get_attempt(db, attempt_id) -> dict:
     """The attempt row with its unit's code and name and the unit's current hotline (is_demo 1 if none)."""
     rows = db.execute_returning_dicts(

@@ -22,7 +22,6 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
@@ -77,24 +76,6 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-@contextmanager
-def _immediate(db):
-    """A transaction that takes the write lock at once, so two dispatchers serialise instead of racing."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    else:
-        db.execute("COMMIT")
-
-
 # ------------------------------------------------------------------------------------------------ claim
 
 
@@ -117,7 +98,7 @@ def claim_due(
     lease = iso(now + timedelta(seconds=lease_seconds))
     claimed: list[int] = []
     counts = {"claimed": 0, "pushed": 0, "refused": 0, "room": None}
-    with _immediate(db):
+    with attempts.write_transaction(db):
         free = room(db, limits, now)
         counts["room"] = free
         wanted = limit if free is None else min(limit, free)
@@ -171,7 +152,7 @@ def _push(db, attempt_id: int, earliest: datetime, gap: timedelta, rng: random.R
 
 def release(db, attempt_id: int, owner: str) -> bool:
     """Give a claimed attempt that was never sent back to planned (shutdown before its turn)."""
-    with _immediate(db):
+    with attempts.write_transaction(db):
         cur = db.execute(
             """UPDATE attempts SET state = 'planned', state_rank = 0, lease_owner = NULL, lease_expires_at = NULL,
                       dial_requested_at = NULL
@@ -237,7 +218,7 @@ def retry_later(db, attempt_id: int, error: str, now: datetime, config: Mapping 
     """
     limit = int(setting(config, "PROVIDER_RETRY_LIMIT", DEFAULT_RETRY_LIMIT))
     base = float(setting(config, "PROVIDER_RETRY_BACKOFF_SECONDS", DEFAULT_RETRY_BACKOFF_SECONDS))
-    with _immediate(db):
+    with attempts.write_transaction(db):
         row = db.execute("SELECT state, dial_tries FROM attempts WHERE id = ?", [attempt_id]).fetchone()
         if not row or row[0] != "dialing":
             return row[0] if row else "missing"
@@ -512,7 +493,7 @@ def call_now(db, config: Mapping, unit_code: str, *, provider, now: datetime | N
     deadline = clock.monotonic() + max(0.0, wait_seconds)
     attempt_id, row, at = None, None, now or clock.now()
     while True:
-        with _immediate(db):
+        with attempts.write_transaction(db):
             if attempt_id is None:
                 attempt_id = attempts.create_attempt(db, unit_id=unit["id"], number=unit["number"], planned_at=at,
                                                      band=classify(at), purpose="manual", now=at)
