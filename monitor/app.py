@@ -53,6 +53,7 @@ DEFAULTS = dict(
     DISPATCH_WORKERS=4,  # create requests in flight at once to a network provider (paced by CALLS_PER_SECOND)
     ALERT_AFTER_FAILURES=3,
     ALERTS_PER_UNIT_PER_DAY=1,
+    ALERT_CHECK_MINUTES=5,  # how often the scheduler looks for runs of confirmed failures to alert on
     ALERTS_PER_RUN=20,  # alert e-mails per check_alerts() call, all units together (the rest are recorded suppressed)
     REPORT_MIN_ANSWER_RATE=0.9,  # below this answer rate a unit has not met the requirement
     REPORT_TREND_PERIODS=6,  # periods in the report's trend chart (months for a monthly report)

@@ -135,6 +135,17 @@ def recover_job(config: Mapping, provider, now: datetime, skip=frozenset()) -> d
         db.conn.close()
 
 
+def alerts_job(config: Mapping, now: datetime) -> dict:
+    """Send the e-mail alerts due after runs of confirmed failures (capped; failed sends retried next time)."""
+    from .alerts import check_alerts
+
+    db = connect(config["DATABASE"])
+    try:
+        return check_alerts(db, config, now=now)
+    finally:
+        db.conn.close()
+
+
 def _set_state(db, key: str, value: str, now: datetime) -> None:
     db.execute(
         "INSERT INTO scheduler_state (key, value, updated_at) VALUES (?, ?, ?) "
@@ -200,6 +211,8 @@ def run(config: Mapping, *, stop_event: threading.Event | None = None, clock: Cl
         jobs.every(recover_every).seconds.do(
             _guarded("recover", lambda: recover_job(config, provider, clock.now(), dispatcher.in_flight())))
         jobs.every(PLAN_EVERY_MINUTES).minutes.do(_guarded("plan", lambda: plan_ahead(config, now=clock.now(), rng=rng)))
+        alert_every = max(1, int(float(setting(config, "ALERT_CHECK_MINUTES", 5))))
+        jobs.every(alert_every).minutes.do(_guarded("alerts", lambda: alerts_job(config, clock.now())))
         if on_started:
             on_started({"owner": owner, "provider": provider.name, "config": config})
         while not stop.is_set():
