@@ -231,3 +231,15 @@ def test_later_runs_only_look_at_tests_that_ended_since_the_last_check(db, units
     # failures that ended long before the last check are not looked at again
     three_confirmed_failures(db, units["SYT"], day=2)
     assert check_alerts(db, settings(port), now=NOW + timedelta(minutes=5))["sent"] == 0
+
+
+def test_the_scheduler_alert_job_sends_through_its_own_connection(app, db, units, smtp):
+    from monitor.scheduler import alerts_job
+
+    sink, port = smtp
+    three_confirmed_failures(db, units["SYT"])
+    config = dict(app.config)
+    config.update(settings(port))
+    assert alerts_job(config, NOW)["sent"] == 1
+    assert alerts_job(config, NOW)["sent"] == 0  # the same run is never alerted twice
+    assert len(sink.envelopes) == 1
