@@ -154,6 +154,9 @@ def _sid_free(db, call_sid: str, attempt_id: int) -> bool:
     return not db.execute("SELECT 1 FROM attempts WHERE call_sid = ? AND id != ?", [call_sid, attempt_id]).fetchone()
 
 
+# Error codes of refusals that a replacement attempt would only repeat.
+NOT_REPLACED = ("demo_number", "no_hotline")
+
 # Other modules that write attempts (dispatch) queue on the same locks.
 write_transaction = _write
 
@@ -478,7 +481,9 @@ def _after_final(db, row: dict, now, config) -> None:
             _drop_planned(db, key)
     _sync_confirmed(db, row["retest_of"] if row["purpose"] == "retest" else attempt_id)
     replace_key = f"replace:{attempt_id}"
-    if outcome == "provider_error":
+    # A refusal that would recur identically (a demo number, a unit without a number) is not replaced.
+    recurring = (row["error"] or "").split(":", 1)[0] in NOT_REPLACED
+    if outcome == "provider_error" and not recurring:
         limit = int(_setting(config, "MAX_REPLACEMENTS", DEFAULT_MAX_REPLACEMENTS))
         if row["purpose"] in ("scheduled", "retest") and _replacement_depth(db, row) < limit:
             delay = float(_setting(config, "REPLACE_DELAY_MINUTES", DEFAULT_REPLACE_DELAY_MINUTES))

@@ -115,8 +115,9 @@ def claim_due(
                 if len(claimed) >= wanted:
                     break
                 if current is None or (is_demo and real_provider):
-                    detail = NO_HOTLINE if current is None else DEMO_REFUSED
-                    attempts.finish(db, attempt_id, "provider_error", detail, now, config=config, error=detail)
+                    code, detail = ("no_hotline", NO_HOTLINE) if current is None else ("demo_number", DEMO_REFUSED)
+                    attempts.finish(db, attempt_id, "provider_error", detail, now, config=config,
+                                    error=f"{code}: {detail}")
                     counts["refused"] += 1
                     continue
                 if purpose != "manual" and limits.min_gap:
@@ -500,7 +501,8 @@ def call_now(db, config: Mapping, unit_code: str, *, provider, now: datetime | N
             state = db.execute("SELECT state FROM attempts WHERE id = ?", [attempt_id]).fetchone()[0]
             if state == "planned" and _may_start(db, limits, at):
                 if unit["is_demo"] and provider.dials_real_numbers:
-                    attempts.finish(db, attempt_id, "provider_error", DEMO_REFUSED, at, config=config, error=DEMO_REFUSED)
+                    attempts.finish(db, attempt_id, "provider_error", DEMO_REFUSED, at, config=config,
+                                    error=f"demo_number: {DEMO_REFUSED}")
                 else:
                     db.execute(
                         """UPDATE attempts SET state = 'dialing', state_rank = 1, lease_owner = ?, lease_expires_at = ?,

@@ -307,6 +307,9 @@ def test_a_demo_number_is_never_given_to_a_provider_that_dials_real_numbers(app,
         row = state_of(db, attempt_id)
         assert (row["state"], row["outcome"], row["outcome_detail"]) == ("ended", "provider_error", DEMO_REFUSED)
         assert row["dial_requested_at"] is None
+    # a replacement would only be refused again: none is planned for a demo number
+    replacements = db.execute("SELECT count(*) FROM attempts WHERE plan_key LIKE 'replace:%'").fetchone()[0]
+    assert replacements == 0
 
 
 def test_demo_numbers_are_dialled_by_the_simulator_kind_of_provider(app, db):
