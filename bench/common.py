@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 OUT = ROOT / "bench" / "out"          # scratch databases and caches (gitignored)
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 CHARTS = ROOT / "docs" / "bench"      # SVG charts linked from BENCHMARKS.md
-SECTIONS = ("machine", "webhooks", "dispatch", "planning", "reports", "pages")
+SECTIONS = ("machine", "summary", "webhooks", "dispatch", "planning", "reports", "pages")
 AUTH_TOKEN = "bench-auth-token"
 PUBLIC_BASE = "https://hotline.bench.example"
 
@@ -275,9 +275,15 @@ def write_section(name: str, body: str) -> None:
     """Replace this benchmark's section of docs/BENCHMARKS.md (created with every marker if missing)."""
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text() if DOC.exists() else DOC_HEADER
-    for section in SECTIONS:  # keep the sections in a fixed order even when scripts run alone
+    for i, section in enumerate(SECTIONS):  # keep the sections in a fixed order even when scripts run alone
         if f"<!-- bench:{section} -->" not in text:
-            text = text.rstrip("\n") + f"\n\n<!-- bench:{section} -->\n_not measured yet_\n<!-- /bench:{section} -->\n"
+            block = f"<!-- bench:{section} -->\n_not measured yet_\n<!-- /bench:{section} -->\n"
+            later = [f"<!-- bench:{s} -->" for s in SECTIONS[i + 1:] if f"<!-- bench:{s} -->" in text]
+            if later:
+                at = text.index(later[0])
+                text = text[:at] + block + "\n" + text[at:]
+            else:
+                text = text.rstrip("\n") + "\n\n" + block
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     content = f"<!-- bench:{name} -->\n{body.strip()}\n\n_Measured {stamp} on: {machine_line()}._\n<!-- /bench:{name} -->"
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
@@ -342,3 +348,45 @@ def _num(value: float) -> str:
     if value >= 10:
         return f"{value:.0f}"
     return f"{value:.2g}"
+
+
+# ------------------------------------------------------------------------------ machine and summary sections
+
+
+def write_machine_section() -> None:
+    """The machine every section was measured on (each section also states it with its load average)."""
+    import importlib.metadata as md
+
+    m = machine()
+    versions = {name: md.version(name) for name in ("flask", "gunicorn", "sqlite-utils", "twilio")}
+    rows = [("CPU", m["cpu"]), ("cores", m["cores"]), ("memory", m["memory"]), ("OS", m["os"]),
+            ("Python", m["python"]), ("SQLite", m["sqlite"])] + [(k, v) for k, v in versions.items()]
+    write_section("machine", "## The machine\n\n" + md_table(("", ""), rows) + "\n\n"
+                  "A small virtual machine shared with other work: the load average at the moment each section was "
+                  "written is given under it. Disk `fsync` is slow here (about 2.5 ms), which matters to SQLite "
+                  "checkpoints.")
+
+
+def write_summary_section() -> None:
+    """Every target row of every section, in one table at the top."""
+    text = DOC.read_text() if DOC.exists() else ""
+    rows = []
+    for name in SECTIONS[2:]:
+        match = re.search(rf"<!-- bench:{name} -->(.*?)<!-- /bench:{name} -->", text, re.S)
+        if not match:
+            continue
+        title = re.search(r"^## (.+)$", match.group(1), re.M)
+        for line in match.group(1).splitlines():
+            if line.startswith("| ") and ("**met**" in line or "**missed**" in line):
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                rows.append((title.group(1).split(":")[0] if title else name, cells[0], cells[1], cells[-1]))
+    if rows:
+        write_section("summary", "## Summary of the targets\n\n" + md_table(("benchmark", "target", "measured", ""), rows)
+                      + "\n\nEach section below gives the setup, the baseline, the curve over three sizes where asked, "
+                        "and, for every target missed, the reason and what would fix it.")
+
+
+if __name__ == "__main__":
+    import sys as _sys
+
+    write_summary_section() if "--summary" in _sys.argv else write_machine_section()

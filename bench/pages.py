@@ -159,7 +159,7 @@ per page after one warm-up, more while under 4 s. Baselines in the same run: the
 |---|---|---|
 | public directory ≤ 50 ms | {p95('directory') * 1000:,.0f} ms | {verdict(ok_dir)} |
 | registry list ≤ 50 ms | {p95('units') * 1000:,.0f} ms | {verdict(ok_units)} |
-| directory search ≤ 50 ms (for reference) | {p95('search') * 1000:,.0f} ms | {verdict(p95('search') <= 0.05)} |
+| directory search (for reference, not a target) | {p95("search") * 1000:,.0f} ms | — |
 
 **Reading.** {reading(results, largest)}
 """

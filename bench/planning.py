@@ -57,10 +57,13 @@ def run_plan(template: Path, seed: int) -> tuple[float, int, int]:
     return seconds, planned, again
 
 
-def run_bare(template: Path, rows: list[tuple]) -> float:
+def run_bare(template: Path, rows: list[tuple], cache_kib: int | None = None) -> float:
+    """The same rows with a bare executemany in one transaction (optionally with a bigger page cache)."""
     from monitor.planner import INSERT_SQL
 
     db = connect(fresh_copy(template, "bare.db"))
+    if cache_kib:
+        db.conn.execute(f"PRAGMA cache_size = -{cache_kib}")
 
     def insert():
         with db.atomic():
@@ -102,14 +105,15 @@ def main() -> None:
         db = connect(template)
         rows = plan_rows(db, WEEK, now=NOW, rng=random.Random(0), config=CONFIG)
         db.conn.close()
-        plans, bares, counts, again = [], [], set(), set()
+        plans, bares, cached, counts, again = [], [], [], set(), set()
         for rep in range(repeat):  # alternate so drift on a shared machine hits both alike
             seconds, planned, replanned = run_plan(template, seed=rep)
             plans.append(seconds)
             counts.add(planned)
             again.add(replanned)
             bares.append(run_bare(template, rows))
-        results[n] = {"plan": plans, "bare": bares, "rows": len(rows), "planned": counts, "again": again,
+            cached.append(run_bare(template, rows, cache_kib=65536))
+        results[n] = {"plan": plans, "bare": bares, "cached": cached, "rows": len(rows), "planned": counts, "again": again,
                       "memory": peak_memory(template)}
         print(f"{n:>7} hotlines, {len(rows):,} attempts: plan {fmt_summary(plans)}, bare insert {fmt_summary(bares)}, "
               f"peak {results[n]['memory']:.0f} MiB")
@@ -125,7 +129,7 @@ def write_report(results: dict, repeat: int) -> None:
     for n, r in sorted(results.items()):
         p, b = summary(r["plan"])["median"], summary(r["bare"])["median"]
         rows.append((f"{n:,}", f"{r['rows']:,}", fmt_summary(r["plan"]), fmt_summary(r["bare"]), f"{p / b:.2f}",
-                     f"{r['rows'] / p:,.0f}/s", f"{r['memory']:.0f} MiB"))
+                     fmt_summary(r["cached"]), f"{r['rows'] / p:,.0f}/s", f"{r['memory']:.0f} MiB"))
     chart = svg_chart(CHARTS / "planning.svg", "Planning a week: seconds by number of hotlines", "hotlines",
                       "seconds", {"plan_week": [(n, summary(r["plan"])["median"]) for n, r in results.items()],
                                   "bare executemany": [(n, summary(r["bare"])["median"]) for n, r in results.items()]})
@@ -138,7 +142,7 @@ with `INSERT OR IGNORE` in one transaction) against the baseline: the very same 
 3, 3 and 2 tests a week (the defaults), so {largest:,} hotlines make {big['rows']:,} attempts. {repeat} repetitions,
 median (min–max); peak memory from `tracemalloc` in a separate run of `plan_week`.
 
-{md_table(("hotlines", "attempts", "plan_week", "bare executemany", "ratio", "rate", "peak memory"), rows)}
+{md_table(("hotlines", "attempts", "plan_week", "bare executemany", "ratio", "bare, 64 MiB cache", "rate", "peak memory"), rows)}
 
 ![planning cost by size]({chart})
 
@@ -149,12 +153,25 @@ median (min–max); peak memory from `tracemalloc` in a separate run of `plan_we
 | peak memory stated | {big['memory']:.0f} MiB (Python heap, tracemalloc); process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB | — |
 
 **Reading.** The cost grows linearly: {', '.join(f'{x:.1f}' for x in per_row)} µs per attempt at the three sizes.
-Most of the time is the insert itself (the unique `plan_key` and four indexes on `attempts`), which the baseline
-pays too; the drawing of times on top of it is what the ratio shows. Planning the same week a second time (as a
+Nearly all of it is the insert itself: every row goes into `attempts` with its unique `plan_key`, the unique
+`call_sid` and six other indexes. `plan_week` already raises the page cache to 64 MiB for its transaction, which
+is why it keeps up with the bare insert although it also draws every time; the bare insert given the same cache
+(column "bare, 64 MiB cache") shows what is left: {fmt_s(summary(big['cached'])['median'])} for the rows alone, so
+the time drawing costs {fmt_s(plan - summary(big['cached'])['median'])}. {five_seconds(plan, summary(big['cached'])['median'])}
+Planning the same week a second time (as a
 restarted scheduler does) added {', '.join(str(sorted(r['again'])) for _, r in sorted(results.items()))} attempts at
 the three sizes (idempotent `plan_key`).
 """
     write_section("planning", body)
+
+
+def five_seconds(plan: float, cached: float) -> str:
+    if plan <= 5:
+        return ""
+    return (f"The 5 s target is missed by {plan - 5:.1f} s on this machine: the insert alone is {cached:.1f} s. What would "
+            f"meet it: fewer index entries per planned row (e.g. `attempts_ended` as a partial index WHERE ended_at IS "
+            f"NOT NULL, which planned rows never need — about 4 % here), or a faster core; the planner runs once an hour "
+            f"in the scheduler process and 100,000 hotlines is 400 times Đồng Tháp's registry, so neither was done.")
 
 
 if __name__ == "__main__":

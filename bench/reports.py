@@ -143,28 +143,51 @@ def period():
     return Period.month(*MONTH)
 
 
-def run_report(path: Path) -> tuple[float, object]:
-    """The monthly report's computation as the report pages and exports run it."""
+def trend_months() -> list:
+    """The months the report reads: the report's month and the five before it (its trend; the first is the previous)."""
+    from monitor.reports import metrics
+
+    return metrics.trend_periods(period(), 6)
+
+
+def run_metrics(path: Path) -> float:
+    """The month's figures and league table (metrics.period_metrics + league), what every view starts from."""
     from monitor.reports import metrics
 
     db = connect(path)
     try:
-        return timed(lambda: _report(db, metrics))
+        seconds, _ = timed(lambda: metrics.league(metrics.period_metrics(db, period())))
+    finally:
+        db.conn.close()
+    return seconds
+
+
+def run_report(path: Path, *, cold: bool) -> tuple[float, object]:
+    """The whole monthly report (document.build_report: the month, the previous month, the 6-month trend, the
+    evidence of every confirmed failure). cold: without the in-process memo of closed months' summaries."""
+    from datetime import datetime, timezone
+
+    from monitor.reports import document, metrics
+
+    if cold:
+        metrics._MEMO.clear()
+    db = connect(path)
+    try:
+        return timed(lambda: document.build_report(db, period(), now=datetime(2025, 7, 10, tzinfo=timezone.utc)))
     finally:
         db.conn.close()
 
 
-def _report(db, metrics):
-    current = metrics.period_metrics(db, period())
-    return current, metrics.league(current)
-
-
-def run_bare(path: Path) -> float:
-    """The bare aggregate with sqlite3 alone (no sqlite-utils, no Python beyond fetching the rows)."""
-    start, end = period().bounds()
+def run_bare(path: Path, months: list) -> float:
+    """The bare aggregate with sqlite3 alone (no sqlite-utils, no Python beyond fetching the rows), per month."""
     conn = sqlite3.connect(str(path))
     try:
-        seconds, _ = timed(lambda: conn.execute(BARE_SQL, {"start": start, "end": end}).fetchall())
+        def all_months():
+            for month in months:
+                start, end = month.bounds()
+                conn.execute(BARE_SQL, {"start": start, "end": end}).fetchall()
+
+        seconds, _ = timed(all_months)
     finally:
         conn.close()
     return seconds
@@ -180,49 +203,64 @@ def main() -> None:
     results = {}
     for n in sizes:
         path = build(n)
-        run_report(path)  # warm the page cache and the imports: both are measured warm
-        run_bare(path)
-        reports, bares = [], []
+        run_report(path, cold=True)  # warm the page cache and the imports: everything is measured warm on disk
+        run_bare(path, trend_months())
+        r = {"metrics": [], "bare_month": [], "cold": [], "warm": [], "bare_months": []}
         for _ in range(repeat):
-            seconds, (current, league) = run_report(path)
-            reports.append(seconds)
-            bares.append(run_bare(path))
+            r["metrics"].append(run_metrics(path))
+            r["bare_month"].append(run_bare(path, [period()]))
+            seconds, report = run_report(path, cold=True)
+            r["cold"].append(seconds)
+            r["warm"].append(run_report(path, cold=False)[0])
+            r["bare_months"].append(run_bare(path, trend_months()))
         conn = sqlite3.connect(str(path))
         total = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
         start, end = period().bounds()
         in_month = conn.execute("SELECT count(*) FROM attempts WHERE state = 'ended' AND planned_at >= ? AND planned_at < ?",
                                 [start, end]).fetchone()[0]
-        plan = " / ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + BARE_SQL, {"start": start, "end": end}))
+        plan = " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + BARE_SQL, {"start": start, "end": end}))
         conn.close()
-        results[n] = {"report": reports, "bare": bares, "attempts": total, "month": in_month,
-                      "made": current.total.made, "units": len(current.units), "plan": plan}
-        print(f"{n:>6} units, {total:,} attempts ({in_month:,} in the month): report {fmt_summary(reports)}, "
-              f"bare SQL {fmt_summary(bares)}")
+        r.update(attempts=total, month=in_month, plan=plan, failing=len(report.failing), units=len(report.metrics.units))
+        results[n] = r
+        print(f"{n:>6} units, {total:,} attempts ({in_month:,} in the month): metrics {fmt_summary(r['metrics'])} vs "
+              f"bare month {fmt_summary(r['bare_month'])}; report cold {fmt_summary(r['cold'])}, warm "
+              f"{fmt_summary(r['warm'])} vs bare 6 months {fmt_summary(r['bare_months'])}")
     write_report(results, repeat)
 
 
 def write_report(results: dict, repeat: int) -> None:
     largest = max(results)
     big = results[largest]
-    report, bare = summary(big["report"])["median"], summary(big["bare"])["median"]
-    ratio = report / bare
+    med = lambda r, key: summary(r[key])["median"]  # noqa: E731
     rows = []
     for n, r in sorted(results.items()):
-        rep, b = summary(r["report"])["median"], summary(r["bare"])["median"]
-        rows.append((f"{n:,}", f"{r['attempts']:,}", f"{r['month']:,}", fmt_summary(r["report"]),
-                     fmt_summary(r["bare"]), f"{rep / b:.2f}"))
+        rows.append((f"{n:,}", f"{r['attempts']:,}", f"{r['month']:,}",
+                     fmt_summary(r["metrics"]), fmt_summary(r["bare_month"]), f"{med(r, 'metrics') / med(r, 'bare_month'):.2f}",
+                     fmt_summary(r["cold"]), fmt_summary(r["warm"]), fmt_summary(r["bare_months"]),
+                     f"{med(r, 'cold') / med(r, 'bare_months'):.2f}"))
     chart = svg_chart(CHARTS / "reports.svg", "Monthly report: seconds by number of units (a year of data)", "units",
-                      "seconds", {"monthly report": [(n, summary(r["report"])["median"]) for n, r in results.items()],
-                                  "bare SQL aggregate": [(n, summary(r["bare"])["median"]) for n, r in results.items()]})
-    per_unit = [summary(r["report"])["median"] / n * 1e6 for n, r in sorted(results.items())]
+                      "seconds", {"whole report (cold)": [(n, med(r, "cold")) for n, r in results.items()],
+                                  "bare SQL, 6 months": [(n, med(r, "bare_months")) for n, r in results.items()],
+                                  "month's metrics": [(n, med(r, "metrics")) for n, r in results.items()],
+                                  "bare SQL, the month": [(n, med(r, "bare_month")) for n, r in results.items()]})
+    ratio_report = med(big, "cold") / med(big, "bare_months")
+    ratio_metrics = med(big, "metrics") / med(big, "bare_month")
+    per_unit = [med(r, "cold") / n * 1e6 for n, r in sorted(results.items())]
     body = f"""## 4. Reports: the monthly report over a year of data
 
 A year of attempts (one per unit per day at a random second, realistic outcome shares, 5 % retests, some accepted
-disputes) generated in SQL; the report is June 2025. Measured: `monitor.reports.metrics.period_metrics` for the
-month and its league table (what the report page and every export compute first), warm, against the baseline:
-the bare aggregate those metrics need, written by hand and run with `sqlite3` alone (of the forms tried — a
-GROUP BY over unit × outcome × band, with or without `INDEXED BY` — this is the fastest, ~2× faster than the
-obvious one, so the comparison is the strict one) —
+disputes) generated in SQL; the report is June 2025. Two things are measured, warm on disk, each against the bare
+SQL aggregate it needs, written by hand and run with `sqlite3` alone:
+
+- **the month's metrics**: `metrics.period_metrics` + `metrics.league` (every figure of every unit for the month),
+  against the bare aggregate for the month;
+- **the whole monthly report**: `document.build_report` — the month, the previous month, the six-month trend and
+  the evidence of every confirmed failure, i.e. what the report page and each export compute — against the same
+  bare aggregate run for each of the six months the report reads. *Cold* is without the report's in-process memo
+  of closed months (the first request after a start, or after anything in those months changed); *warm* is with it.
+
+The bare aggregate (of the forms tried — a GROUP BY over unit × outcome × band, with or without `INDEXED BY` —
+this is the fastest, about twice as fast as the obvious one, so the comparison is the strict one):
 
 ```sql
 {BARE_SQL.strip()}
@@ -231,21 +269,40 @@ obvious one, so the comparison is the strict one) —
 (the metrics also need answer-time percentiles and the longest run of failures, which no GROUP BY gives).
 {repeat} repetitions, median (min–max).
 
-{md_table(("units", "attempts in the database", "attempts in the month", "monthly report", "bare SQL aggregate", "ratio"), rows)}
+{md_table(("units", "attempts stored", "in the month", "month's metrics", "bare SQL, month", "ratio",
+           "whole report, cold", "whole report, warm", "bare SQL, 6 months", "ratio (cold)"), rows)}
 
 ![report cost by size]({chart})
 
-| target at {largest:,} units | measured | |
+| target at {largest:,} units (about {big['attempts'] / 1e6:.1f} million attempts) | measured | |
 |---|---|---|
-| ≤ 1.5× the bare SQL aggregate | {ratio:.2f}× | {verdict(ratio <= 1.5)} |
-| ≤ 1 s | {fmt_s(report)} | {verdict(report <= 1.0)} |
+| the monthly report ≤ 1.5× the bare SQL it needs | {ratio_report:.2f}× (whole report, cold, against 6 months of bare SQL); {ratio_metrics:.2f}× (the month's metrics against the month's bare SQL) | {verdict(ratio_report <= 1.5 and ratio_metrics <= 1.5)} |
+| the monthly report ≤ 1 s | {fmt_s(med(big, 'cold'))} cold, {fmt_s(med(big, 'warm'))} warm | {verdict(med(big, 'cold') <= 1.0)} |
 
-**Reading.** The cost follows the attempts in the month, not the year kept in the table: the covering partial
-index `attempts_report` (unit, time, and every column the metrics read) is range-scanned once per unit, so the
-other eleven months are never touched ({', '.join(f'{x:.0f}' for x in per_unit)} µs per unit at the three sizes).
+**Reading.** The cost follows the attempts in the months read, not the year kept in the table: the covering
+partial index `attempts_report` (unit, time, and every column the metrics read) is range-scanned once per unit
+and month, so the other months are never touched ({', '.join(f'{x:.0f}' for x in per_unit)} µs per unit for
+the whole cold report at the three sizes). {big['failing']:,} of {big['units']:,} units fail in the generated
+month (the data is deliberately harsh: a third of failures confirmed), so the evidence part is at its largest.
 The bare query's plan: `{big['plan']}`.
+{second_note(big, largest)}
 """
     write_section("reports", body)
+
+
+def second_note(big, largest) -> str:
+    med = lambda key: summary(big[key])["median"]  # noqa: E731
+    cold, warm, month = med("cold"), med("warm"), med("metrics")
+    if cold <= 1.0:
+        return ""
+    return (f"\nThe 1 s target is met by the month's metrics ({fmt_s(month)}) and, just, by the whole report when its "
+            f"memo is warm ({fmt_s(warm)}), but not by the whole report cold ({fmt_s(cold)}): cold, it also computes "
+            f"the previous month and four more months of trend, about {fmt_s(cold - warm)} more. The memo of closed "
+            f"months lives in the web process, so it is lost at every restart and after any change in those months. "
+            f"What would meet the target: keep closed months' summaries in the database (they change only through a "
+            f"late callback, a review or a dispute decision, which can invalidate them), so every request is the "
+            f"warm case; or show the trend on its own page. That is a change to `monitor/reports/metrics.py`, not "
+            f"made here. {largest:,} units is about 70 times Đồng Tháp's registry.")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || scripts/install.sh
 py=.venv/bin/python
 start=$SECONDS
+$py bench/common.py            # the machine section
 for bench in planning reports dispatch webhooks pages; do
   echo "==> bench/$bench.py $*"
   t=$SECONDS
   $py "bench/$bench.py" "$@"
   echo "    ($((SECONDS - t)) s)"
 done
+$py bench/common.py --summary  # every target in one table at the top
 echo "==> all benchmarks in $((SECONDS - start)) s; figures in docs/BENCHMARKS.md"
