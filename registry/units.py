@@ -39,8 +39,19 @@ def list_groups(db) -> list[dict]:
     return db.execute_returning_dicts("SELECT * FROM groups ORDER BY sort_order, code")
 
 
-def list_units(db, *, query: str = "", group: str = "", current_only: bool = False, on: str | None = None):
-    """Units with their hotline, ordered by group then name; query matches name, code or number."""
+# Registry list filters, in SQL so a page of 10,000 units fetches only the rows it shows.
+_CURRENT = "((u.valid_from IS NULL OR u.valid_from <= ?) AND (u.valid_to IS NULL OR u.valid_to >= ?))"
+STATE_FILTERS = {
+    "all": ("", 0),
+    "current": (_CURRENT, 2),
+    "missing": (_CURRENT + " AND h.number IS NULL", 2),
+    "flagged": ("h.flagged_at IS NOT NULL", 0),
+    "shared": ("h.shared = 1", 0),
+    "historical": ("NOT " + _CURRENT, 2),
+}
+
+
+def _unit_filters(query: str, group: str, state: str, day: str) -> tuple[list[str], list]:
     where, params = [], []
     if group:
         where.append("u.group_code = ?")
@@ -54,13 +65,48 @@ def list_units(db, *, query: str = "", group: str = "", current_only: bool = Fal
             clause += " OR replace(h.display, ' ', '') LIKE ? OR h.number LIKE ?"
             params += [f"%{digits}%", f"%{digits}%"]
         where.append(clause + ")")
-    if current_only:
-        day = on or iso(utcnow())[:10]
-        where.append("(u.valid_from IS NULL OR u.valid_from <= ?) AND (u.valid_to IS NULL OR u.valid_to >= ?)")
-        params += [day, day]
-    sql = UNIT_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    clause, day_params = STATE_FILTERS[state]
+    if clause:
+        where.append(clause)
+        params += [day] * day_params
+    return where, params
+
+
+def list_units(db, *, query: str = "", group: str = "", current_only: bool = False, on: str | None = None,
+               state: str | None = None, limit: int | None = None, offset: int = 0):
+    """Units with their hotline, ordered by group then name; query matches name, code or number.
+
+    `stt` numbers each unit within its group among the matching ones, so a page can start mid-group.
+    """
+    state = state or ("current" if current_only else "all")
+    where, params = _unit_filters(query, group, state, on or iso(utcnow())[:10])
+    sql = UNIT_SELECT.replace(
+        "SELECT u.*,", "SELECT u.*, row_number() OVER (PARTITION BY u.group_code ORDER BY u.name COLLATE NOCASE, u.code) AS stt,", 1
+    )
+    sql += (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY g.sort_order, g.code, u.name COLLATE NOCASE, u.code"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
     return db.execute_returning_dicts(sql, params)
+
+
+def count_units(db, *, query: str = "", group: str = "", state: str = "all", on: str | None = None) -> int:
+    """How many units list_units would return without a limit."""
+    where, params = _unit_filters(query, group, state, on or iso(utcnow())[:10])
+    sql = "SELECT count(*) FROM units u LEFT JOIN hotlines h ON h.unit_id = u.id"
+    return db.execute(sql + (" WHERE " + " AND ".join(where) if where else ""), params).fetchone()[0]
+
+
+def registry_summary(db, on: str | None = None) -> dict:
+    """Current units, and among them those without a number, flagged, or sharing their number."""
+    day = on or iso(utcnow())[:10]
+    row = db.execute(
+        "SELECT count(*), sum(h.number IS NULL), sum(h.flagged_at IS NOT NULL), sum(coalesce(h.shared, 0)) "
+        "FROM units u LEFT JOIN hotlines h ON h.unit_id = u.id WHERE " + _CURRENT,
+        [day, day],
+    ).fetchone()
+    return {"current": row[0], "missing": row[1] or 0, "flagged": row[2] or 0, "shared": row[3] or 0}
 
 
 def get_unit(db, code: str) -> dict:
@@ -380,6 +426,12 @@ def set_hotline_shared(
     return row
 
 
-def last_change_times(db) -> dict[int, str]:
-    """Each unit's most recent history entry time, by unit id."""
-    return dict(db.execute("SELECT unit_id, max(at) FROM changes GROUP BY unit_id").fetchall())
+def last_change_times(db, unit_ids=None) -> dict[int, str]:
+    """Each unit's most recent history entry time, by unit id (only the given units when named)."""
+    if unit_ids is None:
+        return dict(db.execute("SELECT unit_id, max(at) FROM changes GROUP BY unit_id").fetchall())
+    ids = list(unit_ids)
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return dict(db.execute(f"SELECT unit_id, max(at) FROM changes WHERE unit_id IN ({marks}) GROUP BY unit_id", ids).fetchall())

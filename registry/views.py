@@ -15,7 +15,8 @@ from .forms import (
 from .numbers import NumberError, parse_hotline
 from .template_io import LOCAL, ImportRejected, TemplateError, export_bytes, import_bytes
 from .units import (
-    HOURS, KINDS, clear_flag, create_group, create_unit, get_unit, history, last_change_times, list_groups,
+    HOURS, KINDS, clear_flag, count_units, create_group, create_unit, get_unit, history, last_change_times, list_groups,
+    registry_summary,
     list_units, recent_changes, set_hotline, set_hotline_shared, set_shared, update_group, update_unit,
 )
 from .web import get_db
@@ -41,6 +42,8 @@ FIELD_LABELS = {
     "address": _l("Địa chỉ"),
 }
 # Filters of the inspectors' list.
+DIRECTORY_PAGE = 200
+UNITS_PAGE = 100
 STATES = {
     "current": _l("Đang hoạt động"),
     "all": _l("Tất cả (kể cả đã hết hiệu lực)"),
@@ -87,19 +90,39 @@ def _form_errors(*forms) -> list[tuple[str, str]]:
 
 @bp.route("/")
 def directory():
-    """Public directory: every current unit with its hotline, grouped as in the appendix, searchable, printable."""
+    """Public directory: current units with their hotline, grouped as in the appendix, searchable, printable.
+
+    Paged (DIRECTORY_PAGE rows) so a province-wide registry stays fast; ?all=1 gives the whole list to print.
+    """
     db = get_db()
     query = request.args.get("q", "")[:MAX_QUERY].strip()
     group = request.args.get("group", "")[:16]
     groups = list_groups(db)
     if group not in {gr["code"] for gr in groups}:
         group = ""
-    units = list_units(db, query=query, group=group, current_only=True)
+    show_all = request.args.get("all") == "1"
+    total = count_units(db, query=query, group=group, state="current")
+    page, pages = _page(total, DIRECTORY_PAGE)
+    units = list_units(
+        db, query=query, group=group, current_only=True,
+        limit=None if show_all else DIRECTORY_PAGE, offset=0 if show_all else (page - 1) * DIRECTORY_PAGE,
+    )
     sections = [(gr, [u for u in units if u["group_code"] == gr["code"]]) for gr in groups]
     return render_template(
         "registry/directory.html", sections=[s for s in sections if s[1]], units=units, groups=groups,
-        query=query, group=group, has_demo=any(u["is_demo"] for u in units), today=utcnow(),
+        query=query, group=group, has_demo=any(u["is_demo"] for u in units), today=utcnow(), total=total,
+        page=page, pages=1 if show_all else pages, show_all=show_all,
     )
+
+
+def _page(total: int, size: int) -> tuple[int, int]:
+    """The requested page number (clamped to what exists) and the number of pages."""
+    pages = max(1, -(-total // size))
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    return min(max(page, 1), pages), pages
 
 
 @bp.route("/my")
@@ -129,34 +152,23 @@ def _number_ok(unit: dict) -> bool | None:
 @bp.route("/units")
 @inspector_required
 def units():
-    """Every unit with its compliance: number registered and valid, shared, flagged, last change."""
+    """Every unit with its compliance: number registered and valid, shared, flagged, last change (paged)."""
     db = get_db()
     query = request.args.get("q", "")[:MAX_QUERY].strip()
     group = request.args.get("group", "")[:16]
     state = request.args.get("state", "current")
     state = state if state in STATES else "current"
     today = _today()
-    rows = list_units(db, query=query, group=group)
-    keep = {
-        "current": lambda u: _is_current(u, today),
-        "all": lambda u: True,
-        "missing": lambda u: _is_current(u, today) and not u["number"],
-        "flagged": lambda u: bool(u["flagged_at"]),
-        "shared": lambda u: bool(u["shared"]),
-        "historical": lambda u: not _is_current(u, today),
-    }[state]
-    rows = [dict(u, current=_is_current(u, today), number_ok=_number_ok(u)) for u in rows if keep(u)]
-    last = last_change_times(db)
-    everything = [u for u in list_units(db) if _is_current(u, today)]
-    summary = {
-        "current": len(everything),
-        "missing": sum(1 for u in everything if not u["number"]),
-        "flagged": sum(1 for u in everything if u["flagged_at"]),
-        "shared": sum(1 for u in everything if u["shared"]),
-    }
+    total = count_units(db, query=query, group=group, state=state, on=today)
+    page, pages = _page(total, UNITS_PAGE)
+    rows = list_units(db, query=query, group=group, state=state, on=today, limit=UNITS_PAGE,
+                      offset=(page - 1) * UNITS_PAGE)
+    # Re-reading each number under today's rules is the costly part: only for the rows on this page.
+    rows = [dict(u, current=_is_current(u, today), number_ok=_number_ok(u)) for u in rows]
     return render_template(
         "registry/units.html", units=rows, groups=list_groups(db), query=query, group=group, state=state,
-        states=STATES, last=last, summary=summary, hours=HOURS,
+        states=STATES, last=last_change_times(db, [u["id"] for u in rows]), summary=registry_summary(db, today),
+        hours=HOURS, total=total, page=page, pages=pages,
     )
 
 
