@@ -191,6 +191,7 @@ class SimulatorProvider:
         self._cv = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._next_prune = 0.0  # monotonic time of the next _prune scan
 
     # -- Provider interface
 
@@ -305,7 +306,15 @@ class SimulatorProvider:
             self._prune()
 
     def _prune(self) -> None:
-        """Forget calls whose events were all delivered long ago (the scheduler runs for months)."""
+        """Forget calls whose events were all delivered long ago (the scheduler runs for months).
+
+        At most once a minute: scanning every remembered call after each event made a long busy run quadratic
+        (bench/dispatch.py: 10,000 calls at 200/s fell to 181/s, 5 s late, from this scan alone).
+        """
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + 60
         cutoff = self.clock() - timedelta(hours=6)
         with self._cv:
             for attempt_id in [a for a, c in self._calls.items() if c["pending"] <= 0 and c["start"] < cutoff]:
