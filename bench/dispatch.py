@@ -290,6 +290,9 @@ Capacity of the claim SQL alone (batches of 50, one transaction each):
 cannot bunch calls into one window: no one-second window ever held more than C calls, measured at the provider's
 door (`place_call`), not inside the limiter. {lateness_note(results)} The bare claim SQL runs far above C, so the
 pace, not the database, sets the speed; claims read only the due rows through the `attempts_due` index.
+An earlier run of this benchmark fell to 181 calls/s and 5 s of lateness at 10,000 attempts while 3,000 were fine:
+the simulator scanned every call it remembered after each event it played, so a long busy run grew quadratic.
+It now prunes at most once a minute (`monitor/providers/simulator.py`), and the figures above are after that fix.
 """
     write_section("dispatch", body)
 

@@ -1,6 +1,6 @@
 """Benchmark 5 — pages: the public directory and the inspectors' registry list with 10,000 units, through the
 Flask test client (the whole app: routing, sessions, the query, Jinja rendering, headers; no HTTP server),
-at three sizes; baselines in the same run: the page's SQL alone with sqlite3, and the smallest page of the app.
+at three sizes; baselines in the same run: the page's own queries without the web layer, and the smallest page.
 
 Target: p95 ≤ 50 ms at 10,000 units.
 
@@ -9,9 +9,6 @@ Target: p95 ≤ 50 ms at 10,000 units.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -24,9 +21,11 @@ from bench.common import (  # noqa: E402
 
 INSPECTOR = ("thanhtra@bench.example", "mat-khau-thanh-tra-bench")
 PAGES = [
-    ("directory", "/", "public directory, every unit"),
+    ("directory", "/", "public directory, first page"),
+    ("directory_last", "/?page=9999", "public directory, last page"),
     ("search", "/?q=phuong+tan", "public directory, accent-free search"),
-    ("units", "/units", "inspectors' registry list"),
+    ("units", "/units", "inspectors' registry list, first page"),
+    ("units_last", "/units?page=9999", "inspectors' registry list, last page"),
     ("api", "/api/hotlines", "JSON API, every unit"),
     ("login", "/login", "smallest page (baseline)"),
 ]
@@ -60,46 +59,30 @@ def build(work: Path, n: int):
     return app, client, path
 
 
-def bare_sql(path: Path) -> float:
-    """The directory's query (registry.units.list_units, current units) with sqlite3 alone."""
-    from registry.text import fold
-    from registry.units import UNIT_SELECT
+def bare_sql(path: Path) -> list[float]:
+    """Baseline: the directory's first page as its queries alone (count + one page of rows), no web layer."""
+    from registry.units import count_units, list_units
 
-    sql = UNIT_SELECT + (" WHERE (u.valid_from IS NULL OR u.valid_from <= ?) AND (u.valid_to IS NULL OR u.valid_to >= ?)"
-                         " ORDER BY g.sort_order, g.code, u.name COLLATE NOCASE, u.code")
-    conn = sqlite3.connect(str(path))
-    conn.create_function("vi_fold", 1, fold, deterministic=True)
+    db = connect(path)
     try:
-        return sample(lambda: conn.execute(sql, ["2099-01-01", "2000-01-01"]).fetchall())
+        return sample(lambda: (count_units(db, state="current"), list_units(db, current_only=True, limit=200)))
     finally:
-        conn.close()
+        db.conn.close()
 
 
 def number_checks(path: Path) -> float:
-    """What the registry list spends re-reading every stored number (registry.views._number_ok), once."""
+    """What re-reading one page of stored numbers costs (registry.views._number_ok on 100 rows), once."""
     from registry.units import list_units
     from registry.views import _number_ok
 
     db = connect(path)
-    rows = list_units(db)
+    rows = list_units(db, limit=100)
     start = time.perf_counter()
     for row in rows:
         _number_ok(row)
     seconds = time.perf_counter() - start
     db.conn.close()
     return seconds
-
-
-def gettext_share(client) -> float:
-    """Share of the directory's time spent in template translation calls (one profiled request)."""
-    profile = cProfile.Profile()
-    profile.enable()
-    client.get("/")
-    profile.disable()
-    stats = pstats.Stats(profile)
-    total = sum(v[3] for k, v in stats.stats.items() if k[2] == "full_dispatch_request") or 1
-    gettext = sum(v[3] for k, v in stats.stats.items() if k[2] in ("_gettext_alias",))
-    return gettext / total
 
 
 def main() -> None:
@@ -120,7 +103,6 @@ def main() -> None:
         r["sql"] = {"times": bare_sql(path), "bytes": 0}
         if n == max(sizes):
             r["number_checks"] = number_checks(path)
-            r["gettext_share"] = gettext_share(client)
         results[n] = r
         print(f"{n:>6} units: " + ", ".join(f"{k} p95 {percentile(v['times'], 95) * 1000:.0f} ms"
                                             for k, v in r.items() if isinstance(v, dict)))
@@ -132,24 +114,25 @@ def write_report(results: dict) -> None:
     big = results[largest]
     p95 = lambda key, n=largest: percentile(results[n][key]["times"], 95)  # noqa: E731
     p50 = lambda key, n=largest: percentile(results[n][key]["times"], 50)  # noqa: E731
-    labels = {key: label for key, _, label in PAGES} | {"sql": "baseline: the directory's SQL, sqlite3 alone"}
+    labels = {key: label for key, _, label in PAGES} | {"sql": "baseline: the directory page's queries alone"}
     rows = []
-    for key in ("directory", "search", "units", "api", "login", "sql"):
-        cells = [f"{labels[key]} (`{dict((k, u) for k, u, _ in PAGES).get(key, 'list_units SQL')}`)"]
+    for key in [k for k, _, _ in PAGES] + ["sql"]:
+        cells = [f"{labels[key]} (`{dict((k, u) for k, u, _ in PAGES).get(key, 'count_units + list_units')}`)"]
         for n in sorted(results):
             cells.append(f"{p50(key, n) * 1000:,.0f} / {p95(key, n) * 1000:,.0f} ms")
         cells.append(f"{big[key]['bytes'] / 1024:,.0f} KiB" if big[key]["bytes"] else "—")
         rows.append(cells)
     headers = ["page"] + [f"{n:,} units: p50 / p95" for n in sorted(results)] + [f"size at {largest:,}"]
     chart = svg_chart(CHARTS / "pages.svg", "Pages: p95 by number of units (test client)", "units", "p95 (ms)",
-                      {key: [(n, p95(key, n) * 1000) for n in results] for key in ("directory", "units", "api")})
-    ok_dir, ok_units = p95("directory") <= 0.05, p95("units") <= 0.05
+                      {key: [(n, p95(key, n) * 1000) for n in results] for key in ("directory", "units", "search", "api")})
+    ok_dir = max(p95("directory"), p95("directory_last")) <= 0.05
+    ok_units = max(p95("units"), p95("units_last")) <= 0.05
     body = f"""## 5. Pages: directory and registry list
 
 Through the Flask test client (the whole app in-process: routing, session, query, Jinja rendering, security
 headers — no HTTP server or network), signed in as an inspector for the registry list; at least 5 timed requests
-per page after one warm-up, more while under 4 s. Baselines in the same run: the directory's SQL alone with
-`sqlite3`, and the smallest page (`/login`).
+per page after one warm-up, more while under 4 s. Baselines in the same run: the directory page's own queries
+without the web layer (`count_units` + `list_units` for one page of 200), and the smallest page (`/login`).
 
 {md_table(headers, rows)}
 
@@ -157,8 +140,8 @@ per page after one warm-up, more while under 4 s. Baselines in the same run: the
 
 | target at {largest:,} units | measured p95 | |
 |---|---|---|
-| public directory ≤ 50 ms | {p95('directory') * 1000:,.0f} ms | {verdict(ok_dir)} |
-| registry list ≤ 50 ms | {p95('units') * 1000:,.0f} ms | {verdict(ok_units)} |
+| public directory ≤ 50 ms (first and last page) | {p95('directory') * 1000:,.0f} ms, {p95('directory_last') * 1000:,.0f} ms | {verdict(ok_dir)} |
+| registry list ≤ 50 ms (first and last page) | {p95('units') * 1000:,.0f} ms, {p95('units_last') * 1000:,.0f} ms | {verdict(ok_units)} |
 | directory search (for reference, not a target) | {p95("search") * 1000:,.0f} ms | — |
 
 **Reading.** {reading(results, largest)}
@@ -168,21 +151,28 @@ per page after one warm-up, more while under 4 s. Baselines in the same run: the
 
 def reading(results, largest) -> str:
     big = results[largest]
-    sql = percentile(big["sql"]["times"], 50)
-    directory = percentile(big["directory"]["times"], 50)
-    units = percentile(big["units"]["times"], 50)
+    p50 = lambda key: percentile(big[key]["times"], 50)  # noqa: E731
+    paged = big["directory"]["bytes"] < 1024 * 1024
+    if not paged:
+        return (
+            f"Both pages put every unit into one HTML page ({big['directory']['bytes'] / 1024 / 1024:.1f} MB and "
+            f"{big['units']['bytes'] / 1024 / 1024:.1f} MB at {largest:,} units), so their cost is linear in the "
+            f"registry. {small_note(results)} What would meet "
+            f"the target: paginate both lists, hoist the translated strings out of the row loop, re-read numbers only "
+            f"for the rows shown.")
     return (
-        f"Both pages put every unit into one HTML page ({big['directory']['bytes'] / 1024 / 1024:.1f} MB and "
-        f"{big['units']['bytes'] / 1024 / 1024:.1f} MB at {largest:,} units), so their cost is linear in the registry "
-        f"and the 50 ms target is missed by far at this size. {small_note(results)} "
-        f"The query is not the problem ({sql * 1000:.0f} ms of {directory * 1000:,.0f} ms). "
-        f"In the directory, about {big.get('gettext_share', 0):.0%} of the time is the translation calls made for "
-        f"every row of the table (`_()` inside the loop); the registry list also re-parses every stored number "
-        f"with `phonenumbers` to show whether it is still valid ({big.get('number_checks', 0):.1f} s for "
-        f"{largest:,} numbers) out of its {units:.1f} s. What would meet the target: paginate both lists (e.g. 100 "
-        f"rows a page, search to reach the rest), hoist the translated strings out of the row loop, and store "
-        f"the number's validity when it is saved instead of re-deriving it per request. These are changes to the "
-        f"registry's views and templates, not made here.")
+        f"Both lists are paged (200 rows in the directory, 100 in the registry list; `?all=1` prints the whole "
+        f"directory), so rendering no longer grows with the registry: {big['directory']['bytes'] / 1024:.0f} KiB and "
+        f"{big['units']['bytes'] / 1024:.0f} KiB at {largest:,} units. {small_note(results)} What still grows is the "
+        f"query: each request numbers and sorts every current unit (`row_number() OVER (PARTITION BY group ORDER BY "
+        f"name COLLATE NOCASE)` and the ORDER BY across the join) to cut out one page, so the page's queries alone take "
+        f"{p50('sql') * 1000:.0f} ms of the directory's {p50('directory') * 1000:.0f} ms at {largest:,} units; the "
+        f"accent-free search also calls the Python function `vi_fold` on every unit twice (count and page), "
+        f"{p50('search') * 1000:.0f} ms. The registry list adds its compliance columns: re-reading 100 stored numbers "
+        f"with `phonenumbers` costs {big.get('number_checks', 0) * 1000:.0f} ms of its {p50('units') * 1000:.0f} ms. "
+        f"What would meet 50 ms at {largest:,} units: keep a sort key (group order, folded name) and the folded name "
+        f"in indexed columns, written when a unit is saved, so a page is an index range and a search an index "
+        f"lookup; and store each number's validity when it is saved.")
 
 
 def small_note(results) -> str:
