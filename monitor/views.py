@@ -163,7 +163,7 @@ def unit_attempts(code):
         "SELECT count(*) FROM attempts WHERE unit_id = ? AND state = 'planned'", [unit["id"]]
     ).fetchone()[0]
     return render_template(
-        "monitor/unit.html", unit=unit, attempts=rows, upcoming=upcoming, form=CallNowForm(),
+        "monitor/unit.html", unit=unit, attempts=rows, upcoming=upcoming, form=CallNowForm(), states=STATES,
         scheduler=scheduler_status(db), outcome_labels=_outcome_labels(), counts_against=outcomes.COUNTS_AGAINST,
     )
 

@@ -98,4 +98,14 @@ MIGRATIONS = [
         ('B', 'Cấp huyện', 'District level', 2, 3),
         ('C', 'Cấp xã', 'Commune level', 3, 2);
     """,
+    # 2: an accent-folded copy of each unit's name, kept by triggers, so search never calls Python per row.
+    # vi_fold is registered on every connection by registry.db.connect.
+    """
+    ALTER TABLE units ADD COLUMN name_fold TEXT NOT NULL DEFAULT '';
+    UPDATE units SET name_fold = vi_fold(name);
+    CREATE TRIGGER units_name_fold_insert AFTER INSERT ON units
+    BEGIN UPDATE units SET name_fold = vi_fold(NEW.name) WHERE id = NEW.id; END;
+    CREATE TRIGGER units_name_fold_update AFTER UPDATE OF name ON units
+    BEGIN UPDATE units SET name_fold = vi_fold(NEW.name) WHERE id = NEW.id; END;
+    """,
 ]

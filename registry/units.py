@@ -6,6 +6,7 @@ from datetime import datetime
 from .clock import iso, utcnow
 from .errors import NotFound, NumberTaken, RegistryError
 from .numbers import NumberError, parse_hotline
+from .text import fold
 
 KINDS = {
     "agency": "Cơ quan, đơn vị",
@@ -57,10 +58,11 @@ def _unit_filters(query: str, group: str, state: str, day: str) -> tuple[list[st
         where.append("u.group_code = ?")
         params.append(group)
     if query:
-        like = f"%{query.strip().lower()}%"
+        # name_fold is stored (schema triggers), so a search is a plain LIKE in SQLite, no Python per row.
+        folded = f"%{fold(query.strip())}%"
         digits = re.sub(r"\D", "", query)
-        clause = "(lower(u.name) LIKE ? OR lower(u.code) LIKE ? OR vi_fold(u.name) LIKE vi_fold(?)"
-        params += [like, like, like]
+        clause = "(u.name_fold LIKE ? OR lower(u.code) LIKE ?"
+        params += [folded, f"%{query.strip().lower()}%"]
         if len(digits) >= 3:
             clause += " OR replace(h.display, ' ', '') LIKE ? OR h.number LIKE ?"
             params += [f"%{digits}%", f"%{digits}%"]
@@ -80,15 +82,38 @@ def list_units(db, *, query: str = "", group: str = "", current_only: bool = Fal
     """
     state = state or ("current" if current_only else "all")
     where, params = _unit_filters(query, group, state, on or iso(utcnow())[:10])
-    sql = UNIT_SELECT.replace(
-        "SELECT u.*,", "SELECT u.*, row_number() OVER (PARTITION BY u.group_code ORDER BY u.name COLLATE NOCASE, u.code) AS stt,", 1
-    )
-    sql += (" WHERE " + " AND ".join(where) if where else "")
-    sql += " ORDER BY g.sort_order, g.code, u.name COLLATE NOCASE, u.code"
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        params += [limit, offset]
-    return db.execute_returning_dicts(sql, params)
+    where_sql = " WHERE " + " AND ".join(where) if where else ""
+    order = " ORDER BY g.sort_order, g.code, u.name COLLATE NOCASE, u.code"
+    if limit is None:
+        rows = db.execute_returning_dicts(UNIT_SELECT + where_sql + order, params)
+        starts = {}
+    else:
+        # A page: sort only the ids, then fetch the full rows of that page (the joins run for 100 rows, not 10,000).
+        ids = [r[0] for r in db.execute(
+            "SELECT u.id FROM units u JOIN groups g ON g.code = u.group_code LEFT JOIN hotlines h ON h.unit_id = u.id"
+            + where_sql + order + " LIMIT ? OFFSET ?", params + [limit, offset]).fetchall()]
+        if not ids:
+            return []
+        rows = db.execute_returning_dicts(
+            UNIT_SELECT + f" WHERE u.id IN ({','.join('?' * len(ids))})" + order, ids
+        )
+        # Where each group's block starts in the whole ordered list, so numbering continues across pages.
+        counts = dict(db.execute(
+            "SELECT u.group_code, count(*) FROM units u LEFT JOIN hotlines h ON h.unit_id = u.id"
+            + where_sql + " GROUP BY u.group_code", params).fetchall())
+        starts, seen = {}, 0
+        for code, in db.execute("SELECT code FROM groups ORDER BY sort_order, code").fetchall():
+            starts[code] = seen
+            seen += counts.get(code, 0)
+    position = {}
+    for index, row in enumerate(rows, start=offset if limit is not None else 0):
+        code = row["group_code"]
+        if limit is not None:
+            row["stt"] = index - starts.get(code, 0) + 1
+        else:
+            position[code] = position.get(code, 0) + 1
+            row["stt"] = position[code]
+    return rows
 
 
 def count_units(db, *, query: str = "", group: str = "", state: str = "all", on: str | None = None) -> int:

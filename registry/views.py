@@ -1,4 +1,6 @@
 """Registry pages: public directory, agency self-service, inspectors' registry, groups, import and export."""
+import functools
+
 from flask import (
     Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for,
 )
@@ -143,8 +145,14 @@ def _number_ok(unit: dict) -> bool | None:
     """Whether the stored number still reads as the same valid number under today's rules (None: no number)."""
     if not unit["number"]:
         return None
+    return _still_valid(unit["raw"] or unit["display"], unit["number"])
+
+
+@functools.lru_cache(maxsize=65536)
+def _still_valid(written: str, number: str) -> bool:
+    # The rules are code, constant for the life of the process: a re-read is only worth doing once.
     try:
-        return parse_hotline(unit["raw"] or unit["display"]).number == unit["number"]
+        return parse_hotline(written).number == number
     except NumberError:
         return False
 
