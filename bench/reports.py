@@ -162,16 +162,19 @@ def run_metrics(path: Path) -> float:
     return seconds
 
 
-def run_report(path: Path, *, cold: bool) -> tuple[float, object]:
+def run_report(path: Path, *, cold: bool, first: bool = False) -> tuple[float, object]:
     """The whole monthly report (document.build_report: the month, the previous month, the 6-month trend, the
-    evidence of every confirmed failure). cold: without the in-process memo of closed months' summaries."""
+    evidence of every confirmed failure). cold: without the in-process memo of closed months' summaries (a new
+    process); first: also without the summaries kept in the database (the period's very first report)."""
     from datetime import datetime, timezone
 
     from monitor.reports import document, metrics
 
-    if cold:
+    if cold or first:
         metrics._MEMO.clear()
     db = connect(path)
+    if first:
+        db.execute("DELETE FROM report_summaries")
     try:
         return timed(lambda: document.build_report(db, period(), now=datetime(2025, 7, 10, tzinfo=timezone.utc)))
     finally:
@@ -205,10 +208,11 @@ def main() -> None:
         path = build(n)
         run_report(path, cold=True)  # warm the page cache and the imports: everything is measured warm on disk
         run_bare(path, trend_months())
-        r = {"metrics": [], "bare_month": [], "cold": [], "warm": [], "bare_months": []}
+        r = {"metrics": [], "bare_month": [], "first": [], "cold": [], "warm": [], "bare_months": []}
         for _ in range(repeat):
             r["metrics"].append(run_metrics(path))
             r["bare_month"].append(run_bare(path, [period()]))
+            r["first"].append(run_report(path, cold=True, first=True)[0])
             seconds, report = run_report(path, cold=True)
             r["cold"].append(seconds)
             r["warm"].append(run_report(path, cold=False)[0])
@@ -236,7 +240,7 @@ def write_report(results: dict, repeat: int) -> None:
     for n, r in sorted(results.items()):
         rows.append((f"{n:,}", f"{r['attempts']:,}", f"{r['month']:,}",
                      fmt_summary(r["metrics"]), fmt_summary(r["bare_month"]), f"{med(r, 'metrics') / med(r, 'bare_month'):.2f}",
-                     fmt_summary(r["cold"]), fmt_summary(r["warm"]), fmt_summary(r["bare_months"]),
+                     fmt_summary(r["first"]), fmt_summary(r["cold"]), fmt_summary(r["warm"]), fmt_summary(r["bare_months"]),
                      f"{med(r, 'cold') / med(r, 'bare_months'):.2f}"))
     chart = svg_chart(CHARTS / "reports.svg", "Monthly report: seconds by number of units (a year of data)", "units",
                       "seconds", {"whole report (cold)": [(n, med(r, "cold")) for n, r in results.items()],
@@ -256,8 +260,10 @@ SQL aggregate it needs, written by hand and run with `sqlite3` alone:
   against the bare aggregate for the month;
 - **the whole monthly report**: `document.build_report` — the month, the previous month, the six-month trend and
   the evidence of every confirmed failure, i.e. what the report page and each export compute — against the same
-  bare aggregate run for each of the six months the report reads. *Cold* is without the report's in-process memo
-  of closed months (the first request after a start, or after anything in those months changed); *warm* is with it.
+  bare aggregate run for each of the six months the report reads. *First* is the period's very first report (no
+  closed month's summary computed yet, or something in them changed); *cold* is the first request of a new process
+  (closed months' summaries read back from `report_summaries`, each checked by its stamp); *warm* also has the
+  in-process memo.
 
 The bare aggregate (of the forms tried — a GROUP BY over unit × outcome × band, with or without `INDEXED BY` —
 this is the fastest, about twice as fast as the obvious one, so the comparison is the strict one):
@@ -270,14 +276,14 @@ this is the fastest, about twice as fast as the obvious one, so the comparison i
 {repeat} repetitions, median (min–max).
 
 {md_table(("units", "attempts stored", "in the month", "month's metrics", "bare SQL, month", "ratio",
-           "whole report, cold", "whole report, warm", "bare SQL, 6 months", "ratio (cold)"), rows)}
+           "whole report, first", "whole report, cold", "whole report, warm", "bare SQL, 6 months", "ratio (cold)"), rows)}
 
 ![report cost by size]({chart})
 
 | target at {largest:,} units (about {big['attempts'] / 1e6:.1f} million attempts) | measured | |
 |---|---|---|
 | the monthly report ≤ 1.5× the bare SQL it needs | {ratio_report:.2f}× (whole report, cold, against 6 months of bare SQL); {ratio_metrics:.2f}× (the month's metrics against the month's bare SQL) | {verdict(ratio_report <= 1.5 and ratio_metrics <= 1.5)} |
-| the monthly report ≤ 1 s | {fmt_s(med(big, 'cold'))} cold, {fmt_s(med(big, 'warm'))} warm | {verdict(med(big, 'cold') <= 1.0)} |
+| the monthly report ≤ 1 s | {fmt_s(med(big, 'cold'))} cold (new process), {fmt_s(med(big, 'warm'))} warm; {fmt_s(med(big, 'first'))} the very first time | {verdict(med(big, 'cold') <= 1.0)} |
 
 **Reading.** The cost follows the attempts in the months read, not the year kept in the table: the covering
 partial index `attempts_report` (unit, time, and every column the metrics read) is range-scanned once per unit
@@ -292,9 +298,11 @@ The bare query's plan: `{big['plan']}`.
 
 def second_note(big, largest) -> str:
     med = lambda key: summary(big[key])["median"]  # noqa: E731
-    cold, warm, month = med("cold"), med("warm"), med("metrics")
+    cold, warm, month, first = med("cold"), med("warm"), med("metrics"), med("first")
     if cold <= 1.0:
-        return ""
+        return (f"\nThe very first report of a period ({fmt_s(first)}) also computes the previous month and four more "
+                f"months of trend; those closed months' summaries are then kept in the database with a stamp of "
+                f"everything that could change them, so every later report — in any process — reads them back.")
     return (f"\nThe 1 s target is met by the month's metrics ({fmt_s(month)}) and, just, by the whole report when its "
             f"memo is warm ({fmt_s(warm)}), but not by the whole report cold ({fmt_s(cold)}): cold, it also computes "
             f"the previous month and four more months of trend, about {fmt_s(cold - warm)} more. The memo of closed "

@@ -134,4 +134,15 @@ MIGRATIONS = [
     """
     CREATE INDEX attempts_retest_of ON attempts(retest_of) WHERE retest_of IS NOT NULL;
     """,
+    # 6: closed periods' light summaries, kept with the stamp they were computed under, so a report's trend
+    # after a restart costs a count per month instead of a scan (see monitor/reports/metrics.closed_summary).
+    """
+    CREATE TABLE report_summaries (
+        period_key TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        stamp TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (period_key, grp)
+    );
+    """,
 ]

@@ -393,3 +393,20 @@ def test_trend_reuses_known_periods_and_measures_the_others(db, units, june):
     assert points[-1] is known
     assert (points[1].total.counted, points[1].total.answered) == (2, 1)  # May
     assert points[0].total.counted == 0
+
+
+def test_closed_period_summaries_survive_a_restart_through_the_database(db, units, june, monkeypatch):
+    september = date(2025, 9, 1)
+    first = metrics.closed_summary(db, JUNE, group=None, today=september)
+    metrics._MEMO.clear()  # a new process: nothing in memory
+    monkeypatch.setattr(metrics, "summary", lambda *a, **k: pytest.fail("a stored summary should be reused"))
+    again = metrics.closed_summary(db, JUNE, group=None, today=september)
+    assert (again.total.counted, again.total.answered, again.total.confirmed) == (
+        first.total.counted, first.total.answered, first.total.confirmed)
+    assert {k: (t.counted, t.answered) for k, t in again.units.items()} == {
+        k: (t.counted, t.answered) for k, t in first.units.items()}
+    monkeypatch.undo()
+    # something in June changes (an accepted dispute): the stored summary's stamp no longer matches
+    metrics._MEMO.clear()
+    accept_dispute(db, june[3], units["SYT"])
+    assert metrics.closed_summary(db, JUNE, group=None, today=september).total.counted == first.total.counted - 1

@@ -19,6 +19,7 @@ their joined strings once.
 """
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -628,11 +629,40 @@ def closed_summary(db, period: Period, *, group: str | None, today: date) -> Sum
     cached = _MEMO.get(key)
     if cached and cached[0] == stamp:
         return cached[1]
-    result = summary(db, period, group=group)
+    result = _stored_summary(db, period, group, stamp)
+    if result is None:
+        result = summary(db, period, group=group)
+        _store_summary(db, period, group, stamp, result)
     if len(_MEMO) >= _MEMO_SIZE:
         _MEMO.pop(next(iter(_MEMO)))
     _MEMO[key] = (stamp, result)
     return result
+
+
+def _stored_summary(db, period: Period, group: str | None, stamp: tuple) -> Summary | None:
+    """The summary kept in the database for this period, if it was computed under the same stamp."""
+    row = db.execute("SELECT stamp, data FROM report_summaries WHERE period_key = ? AND grp = ?",
+                     [period.key, group or ""]).fetchone()
+    if not row or row[0] != json.dumps(stamp):
+        return None
+    data = json.loads(row[1])
+    units = {unit_id: Tally(counted=c, answered=a, confirmed=f) for unit_id, c, a, f in data["units"]}
+    groups = {code: Tally(counted=c, answered=a, confirmed=f) for code, (c, a, f) in data["groups"].items()}
+    c, a, f = data["total"]
+    return Summary(period, units, groups, Tally(counted=c, answered=a, confirmed=f))
+
+
+def _store_summary(db, period: Period, group: str | None, stamp: tuple, result: Summary) -> None:
+    data = {
+        "units": [[unit_id, t.counted, t.answered, t.confirmed] for unit_id, t in result.units.items()],
+        "groups": {code: [t.counted, t.answered, t.confirmed] for code, t in result.groups.items()},
+        "total": [result.total.counted, result.total.answered, result.total.confirmed],
+    }
+    db.execute(
+        "INSERT INTO report_summaries (period_key, grp, stamp, data) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(period_key, grp) DO UPDATE SET stamp = excluded.stamp, data = excluded.data",
+        [period.key, group or "", json.dumps(stamp), json.dumps(data)],
+    )
 
 
 def trend(db, periods: list[Period], *, group: str | None = None, known: list[Summary] = (),
