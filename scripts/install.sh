@@ -3,14 +3,15 @@
 # browser tests, Pango for PDF reports, fonts with Vietnamese glyphs) and a virtualenv with the project.
 # Usage: scripts/install.sh [--test]    (idempotent: quick when everything is already there)
 set -euo pipefail
+# (grep without -q below: an early exit would SIGPIPE the producer and fail the pipeline under pipefail)
 cd "$(dirname "$0")/.."
 extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
 
 need=()
 command -v chromium >/dev/null 2>&1 || [ -z "$extras" ] || need+=(chromium)
-ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
-fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core fontconfig)
+ldconfig -p 2>/dev/null | grep libpango-1.0 >/dev/null || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+fc-list 2>/dev/null | grep -i dejavu >/dev/null || need+=(fonts-dejavu-core fontconfig)
 command -v pdftoppm >/dev/null 2>&1 || [ -z "$extras" ] || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
