@@ -202,6 +202,17 @@ VI_WORDS = ["Ủy ban nhân dân", "xã", "phường", "Sở", "Phòng", "Trung 
             "Mỹ", "An", "Tân", "Hòa", "Long", "Thạnh", "Bình", "Phú", "Hưng", "Đông", "Tây", "Lộc", "Thới"]
 
 
+def template_db(work: Path, n: int) -> Path:
+    """A migrated database with n units, checkpointed, to copy for each run."""
+    path = work / f"units-{n}.db"
+    make_app(path)
+    db = connect(path)
+    seed_units(db, n)
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return path
+
+
 def seed_units(db, n: int, *, start: int = 0, hours_office_every: int = 4, now: str = "2025-01-01T00:00:00.00Z"):
     """n units with one hotline each, inserted in bulk (executemany; the schema's triggers still check numbers)."""
     groups = ("A", "B", "C")

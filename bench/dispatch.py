@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    CHARTS, bench_config, connect, fmt_s, make_app, md_table, percentile, scratch, seed_units, summary, svg_chart,
-    verdict, write_section,
+    CHARTS, bench_config, connect, fmt_s, md_table, percentile, scratch, svg_chart, template_db, verdict,
+    write_section,
 )
 
 START_DELAY = 2.0  # seconds between building the plan and the first due attempt
@@ -79,16 +79,6 @@ def limits(rate: float, workers: int | None = None) -> dict:
     if workers:
         out["DISPATCH_WORKERS"] = workers
     return out
-
-
-def template_db(work: Path, n: int) -> Path:
-    path = work / f"units-{n}.db"
-    make_app(path)
-    db = connect(path)
-    seed_units(db, n)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.close()
-    return path
 
 
 def plan(path: Path, n: int, rate: float) -> datetime:

@@ -19,23 +19,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    CHARTS, connect, fmt_s, fmt_summary, make_app, md_table, scratch, seed_units, summary, svg_chart, timed, verdict,
+    CHARTS, connect, fmt_s, fmt_summary, md_table, scratch, summary, svg_chart, template_db, timed, verdict,
     write_section,
 )
 
 WEEK = date(2025, 6, 9)                                      # a Monday
 NOW = datetime(2025, 6, 8, 10, 0, tzinfo=timezone.utc)       # the Sunday before: the whole week is ahead
 CONFIG = {"SECRET_KEY": "bench-secret"}
-
-
-def template_db(work: Path, n: int) -> Path:
-    path = work / f"units-{n}.db"
-    make_app(path)
-    db = connect(path)
-    seed_units(db, n)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.close()
-    return path
 
 
 def fresh_copy(template: Path, name: str) -> Path:

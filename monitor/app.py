@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from registry import schema as registry_schema
 from registry.db import connect, migrate
 from registry.i18n import compile_catalogs
-from registry.web import close_db, get_db
+from registry.web import close_db
 
 from . import schema as monitor_schema
 

@@ -183,11 +183,8 @@ def call_now(code):
     if not unit["number"]:
         flash("Đơn vị chưa có số đường dây nóng để gọi.", "error")
         return redirect(url_for("monitor.unit_attempts", code=code))
-    from .attempts import create_attempt
-    from .bands import classify as band_of
-
     now = utcnow()
-    attempt_id = create_attempt(
+    attempt_id = attempts_mod.create_attempt(
         db, unit_id=unit["id"], number=unit["number"], planned_at=now, band=classify_band(now),
         purpose="manual", now=now,
     )

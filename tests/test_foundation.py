@@ -5,7 +5,7 @@ import pytest
 
 from monitor.app import MIGRATION_SETS, init_db
 from registry import accounts
-from registry.db import connect, migrate, schema_version
+from registry.db import connect, schema_version
 from registry.errors import NumberTaken, RegistryError
 from registry.units import create_unit, set_hotline, set_shared
 

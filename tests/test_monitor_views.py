@@ -72,7 +72,7 @@ def test_call_now_queues_one_manual_attempt_for_the_registered_number(inspector_
     assert response.status_code == 302
     rows = db.execute("SELECT purpose, state, number FROM attempts WHERE unit_id = ?", [units["SYT"]]).fetchall()
     assert rows == [("manual", "planned", "+842773851234")]
-    assert f"/monitor/attempts/" in response.headers["Location"]
+    assert "/monitor/attempts/" in response.headers["Location"]
 
 
 def test_call_now_for_an_unknown_unit_is_404(inspector_client):
