@@ -31,6 +31,15 @@ def app(tmp_path):
 
 
 @pytest.fixture
+def quick_password_hashing(monkeypatch):
+    """One pbkdf2 round instead of scrypt, for tests that sign in many times; hashing is not what they test."""
+    from werkzeug.security import generate_password_hash
+
+    monkeypatch.setattr("registry.accounts.generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+
+
+@pytest.fixture
 def db(app):
     database = connect(app.config["DATABASE"])
     yield database

@@ -12,13 +12,7 @@ from .conftest import login
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """One pbkdf2 round instead of scrypt: hashing is not what these tests are about."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("registry.accounts.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+pytestmark = pytest.mark.usefixtures("quick_password_hashing")  # see conftest.py
 
 
 def test_demo_loads_once_and_a_second_run_changes_nothing(db):

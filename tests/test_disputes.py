@@ -12,13 +12,7 @@ from .report_fixtures import add_attempt, failure_with_retest
 JUNE = Period.month(2025, 6)
 
 
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """One pbkdf2 round instead of scrypt: these tests sign in many times; hashing is not what they test."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("registry.accounts.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+pytestmark = pytest.mark.usefixtures("quick_password_hashing")  # see conftest.py
 
 
 @pytest.fixture

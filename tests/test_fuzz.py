@@ -46,12 +46,7 @@ def snapshot(db):
     return tables
 
 
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("registry.accounts.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+pytestmark = pytest.mark.usefixtures("quick_password_hashing")  # see conftest.py
 
 
 @pytest.fixture

@@ -13,13 +13,7 @@ ANON, SYT, XMA, INSPECTOR = "anonymous", "editor_syt", "editor_xma", "inspector"
 ROLES = (ANON, SYT, XMA, INSPECTOR)
 
 
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """One pbkdf2 round instead of scrypt: these tests sign in dozens of times, and hashing is not what they test."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("registry.accounts.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+pytestmark = pytest.mark.usefixtures("quick_password_hashing")  # see conftest.py
 
 
 @pytest.fixture

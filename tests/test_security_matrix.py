@@ -6,7 +6,7 @@ added without a POLICY entry fails test_every_route_has_a_policy_entry: decide w
 """
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
@@ -108,13 +108,7 @@ WEBHOOKS = [e for e in POLICY if e.startswith("webhooks.")]
 CASES = [(endpoint, *case) for endpoint, cases in POLICY.items() for case in cases]
 
 
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """One pbkdf2 round instead of scrypt: these tests sign in many times; hashing is not what they test."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr("registry.accounts.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+pytestmark = pytest.mark.usefixtures("quick_password_hashing")  # see conftest.py
 
 
 @pytest.fixture
