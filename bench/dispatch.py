@@ -111,7 +111,7 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 
 def run_dispatch(template: Path, n: int, rate: float, provider_kind: str, workers: int | None = None) -> dict:
     """Plan n attempts due at the rate and run the Dispatcher until all are dialled; returns the measurements."""
-    from monitor.dispatch import Dispatcher
+    from monitor.scheduling.dispatch import Dispatcher
     from monitor.providers.simulator import SimulatorProvider
 
     path = template.with_name(f"run-{provider_kind}.db")
@@ -163,7 +163,7 @@ def run_dispatch(template: Path, n: int, rate: float, provider_kind: str, worker
 
 def claim_throughput(template: Path, n: int) -> float:
     """Baseline: claims per second of claim_due alone (no pacing, no provider), batches of 50, all due."""
-    from monitor.dispatch import claim_due
+    from monitor.scheduling.dispatch import claim_due
     from registry.clock import iso
 
     path = template.with_name("run-claim.db")

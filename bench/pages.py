@@ -73,7 +73,7 @@ def bare_sql(path: Path) -> list[float]:
 def number_checks(path: Path) -> float:
     """What re-reading one page of stored numbers costs (registry.views._number_ok on 100 rows), once."""
     from registry.units import list_units
-    from registry.views import _number_ok
+    from registry.web.pages import _number_ok
 
     db = connect(path)
     rows = list_units(db, limit=100)

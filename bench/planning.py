@@ -38,7 +38,7 @@ def fresh_copy(template: Path, name: str) -> Path:
 
 def run_plan(template: Path, seed: int) -> tuple[float, int, int]:
     """(seconds, attempts planned, attempts a second plan of the same week added — should be 0)."""
-    from monitor.planner import plan_week
+    from monitor.scheduling.planner import plan_week
 
     db = connect(fresh_copy(template, "plan.db"))
     seconds, planned = timed(plan_week, db, WEEK, now=NOW, rng=random.Random(seed), config=CONFIG)
@@ -49,7 +49,7 @@ def run_plan(template: Path, seed: int) -> tuple[float, int, int]:
 
 def run_bare(template: Path, rows: list[tuple], cache_kib: int | None = None) -> float:
     """The same rows with a bare executemany in one transaction (optionally with a bigger page cache)."""
-    from monitor.planner import INSERT_SQL
+    from monitor.scheduling.planner import INSERT_SQL
 
     db = connect(fresh_copy(template, "bare.db"))
     if cache_kib:
@@ -68,7 +68,7 @@ def run_bare(template: Path, rows: list[tuple], cache_kib: int | None = None) ->
 
 def peak_memory(template: Path) -> float:
     """Peak Python memory (MiB) of plan_week, traced in a run of its own (tracing slows it down)."""
-    from monitor.planner import plan_week
+    from monitor.scheduling.planner import plan_week
 
     db = connect(fresh_copy(template, "mem.db"))
     tracemalloc.start()
@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from monitor.planner import plan_rows
+    from monitor.scheduling.planner import plan_rows
 
     sizes = (1_000, 10_000, 30_000) if args.quick else (10_000, 30_000, 100_000)
     repeat = 1 if args.quick else args.repeat

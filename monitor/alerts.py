@@ -26,9 +26,9 @@ from typing import Callable, Mapping
 
 from registry.clock import iso, parse_iso
 
-from .bands import LABELS as BAND_LABELS, LOCAL
-from .outcomes import LABELS_VI as OUTCOME_LABELS
-from .reports.metrics import SCOPE_SQL
+from monitor.scheduling.bands import LABELS as BAND_LABELS, LOCAL
+from monitor.attempts.outcomes import LABELS_VI as OUTCOME_LABELS
+from monitor.reports.metrics import SCOPE_SQL
 
 KIND = "confirmed_failures"
 STATE_KEY = "alerts:checked_at"

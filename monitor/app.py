@@ -14,7 +14,7 @@ from registry.db import connect, migrate
 from registry.i18n import compile_catalogs
 from registry.web import close_db
 
-from . import schema as monitor_schema
+from monitor import schema as monitor_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATION_SETS = [("registry", registry_schema.MIGRATIONS), ("monitor", monitor_schema.MIGRATIONS)]
@@ -101,9 +101,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     Babel(app, locale_selector=_select_locale)
     csrf = CSRFProtect(app)
 
-    from registry import api as registry_api, auth, cli as registry_cli, views as registry_views
-    from .reports import cli as reports_cli
-    from . import cli as monitor_cli, views as monitor_views, webhooks, reports_views
+    from registry.web import api as registry_api, auth
+    from registry import cli as registry_cli
+    from registry.web import pages as registry_views
+    from monitor.reports import cli as reports_cli
+    from monitor import cli as monitor_cli
+    from monitor.web import attempts as monitor_views, webhooks, reports as reports_views
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(registry_views.bp)
@@ -116,8 +119,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     monitor_cli.register(app)
     reports_cli.register(app)
 
-    from registry import filters as registry_filters
-    from . import filters as monitor_filters
+    from registry.web import filters as registry_filters
+    from monitor.web import filters as monitor_filters
 
     registry_filters.register(app)
     monitor_filters.register(app)

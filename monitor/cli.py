@@ -12,13 +12,13 @@ from flask.cli import AppGroup
 from registry.clock import parse_iso, utcnow
 from registry.db import connect
 
-from . import outcomes
-from .attempts import STATES, get_attempt
-from .bands import LABELS as BAND_LABELS
-from .bands import to_local, week_monday
-from .dispatch import CallError, call_now, summary  # noqa: F401  (call_now: also used by the web button)
-from .planner import plan_week
-from .providers import ProviderConfigError, make_provider
+from monitor.attempts import outcomes
+from monitor.attempts import STATES, get_attempt
+from monitor.scheduling.bands import LABELS as BAND_LABELS
+from monitor.scheduling.bands import to_local, week_monday
+from monitor.scheduling.dispatch import CallError, call_now, summary  # noqa: F401  (call_now: also used by the web button)
+from monitor.scheduling.planner import plan_week
+from monitor.providers import ProviderConfigError, make_provider
 
 monitor_cli = AppGroup("monitor", help="Cuộc gọi kiểm tra: chạy bộ lập lịch, lập kế hoạch, gọi ngay, xem các lần gọi.")
 
@@ -46,7 +46,7 @@ def run_command():
 
     Example: flask --app wsgi monitor run
     """
-    from . import scheduler
+    from monitor.scheduling import scheduler
 
     config = _config()
 
@@ -103,7 +103,7 @@ def call_command(unit_code, as_json, timeout):
 
     Example: flask --app wsgi monitor call SYT --json
     """
-    from .scheduler import make_sink
+    from monitor.scheduling.scheduler import make_sink
 
     config = _config()
     db = connect(config["DATABASE"])

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from registry.clock import iso, utcnow
 
-from .outcomes import FAILURES
+from monitor.attempts.outcomes import FAILURES
 
 MAX_TEXT = 2000
 STATUSES = ("open", "accepted", "rejected")

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .clock import iso, utcnow
-from .errors import RegistryError
+from registry.clock import iso, utcnow
+from registry.errors import RegistryError
 
 ROLES = ("inspector", "agency")
 MIN_PASSWORD = 10

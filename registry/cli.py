@@ -3,10 +3,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts
-from .db import connect, migrate
-from .errors import RegistryError
-from .units import get_unit
+from registry import accounts
+from registry.db import connect, migrate
+from registry.errors import RegistryError
+from registry.units import get_unit
 
 users_cli = AppGroup("users", help="Tài khoản: tạo thanh tra viên, mời biên tập viên của đơn vị.")
 registry_cli = AppGroup("registry", help="Danh bạ đường dây nóng: nhập, xuất, dữ liệu mẫu.")
@@ -85,7 +85,7 @@ def import_command(file, dry_run):
 
     Example: flask --app wsgi registry import danh-sach-duong-day-nong.xlsx
     """
-    from .template_io import ImportRejected, TemplateError, import_file
+    from registry.appendix import ImportRejected, TemplateError, import_file
 
     db = open_db()
     try:
@@ -111,7 +111,7 @@ def export_command(file, include_historical):
 
     Example: flask --app wsgi registry export danh-sach-duong-day-nong.xlsx
     """
-    from .template_io import TemplateError, export_file
+    from registry.appendix import TemplateError, export_file
 
     try:
         export_file(open_db(), file, include_historical=include_historical)
@@ -130,7 +130,7 @@ def demo_command():
 
     Example: flask --app wsgi registry demo
     """
-    from .demo import EDITOR, INSPECTOR, load_demo
+    from registry.demo import EDITOR, INSPECTOR, load_demo
 
     if not load_demo(open_db()):
         click.echo("Danh bạ đã có đơn vị: không thêm dữ liệu mẫu.")

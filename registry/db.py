@@ -4,7 +4,7 @@ from typing import Iterable, Sequence
 
 import sqlite_utils
 
-from .text import fold
+from registry.text import fold
 
 # A migration set is (package name, [sql script, ...]); script i upgrades that package to version i+1.
 MigrationSet = tuple[str, Sequence[str]]

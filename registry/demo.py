@@ -7,9 +7,9 @@ stored with is_demo = 1, so the monitor never places a real call to them.
 """
 from datetime import datetime, timedelta
 
-from . import accounts
-from .clock import utcnow
-from .units import create_unit, set_hotline, set_hotline_shared, set_shared
+from registry import accounts
+from registry.clock import utcnow
+from registry.units import create_unit, set_hotline, set_hotline_shared, set_shared
 
 INSPECTOR = ("thanhtra@demo.dongthap.gov.vn", "thanhtra-demo-2026", "Thanh tra viên (demo)")
 EDITOR = ("soyte@demo.dongthap.gov.vn", "soyte-demo-2026", "Văn thư Sở Y tế (demo)")

@@ -3,10 +3,10 @@ import re
 import sqlite3
 from datetime import datetime
 
-from .clock import iso, utcnow
-from .errors import NotFound, NumberTaken, RegistryError
-from .numbers import NumberError, parse_hotline
-from .text import fold
+from registry.clock import iso, utcnow
+from registry.errors import NotFound, NumberTaken, RegistryError
+from registry.numbers import NumberError, parse_hotline
+from registry.text import fold
 
 KINDS = {
     "agency": "Cơ quan, đơn vị",

@@ -1,7 +1,7 @@
 """Helpers for the report tests: ended attempts written straight into the schema, at local times."""
 from datetime import datetime, timedelta
 
-from monitor.bands import LOCAL, classify
+from monitor.scheduling.bands import LOCAL, classify
 from registry.clock import iso
 from registry.units import create_unit, set_hotline
 

@@ -234,7 +234,7 @@ def test_later_runs_only_look_at_tests_that_ended_since_the_last_check(db, units
 
 
 def test_the_scheduler_alert_job_sends_through_its_own_connection(app, db, units, smtp):
-    from monitor.scheduler import alerts_job
+    from monitor.scheduling.scheduler import alerts_job
 
     sink, port = smtp
     three_confirmed_failures(db, units["SYT"])

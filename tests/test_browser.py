@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.outcomes import LABELS_VI
-from registry.template_io import export_csv
+from monitor.attempts.outcomes import LABELS_VI
+from registry.appendix import export_csv
 
 from .conftest import INSPECTOR, make_editor
 from .live import CHROMIUM_ARGS, LiveServer, chromium_path
@@ -81,7 +81,7 @@ def sign_in(page, live, email, password):
 @pytest.fixture
 def scheduler(app):
     """The scheduler (monitor.scheduler.run) in a thread: simulator 60× faster, no weekly plan, limits off."""
-    from monitor import scheduler as monitor_scheduler
+    from monitor.scheduling import scheduler as monitor_scheduler
 
     config = {**app.config, "SIMULATOR_SPEED": 60.0, "TESTS_PER_WEEK": 0, "DEMO_MODE": False,
               "CALLS_PER_SECOND": 5, "MAX_CONCURRENT_CALLS": 0, "MIN_GAP_MINUTES": 0,

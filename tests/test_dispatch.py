@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitor import attempts, dispatch
-from monitor.outcomes import OUTCOMES
-from monitor.dispatch import DEMO_REFUSED, CallError, Dispatcher, call_now, claim_due, dial, recover
-from monitor.limits import RateLimiter
+from monitor import attempts
+from monitor.scheduling import dispatch
+from monitor.attempts.outcomes import OUTCOMES
+from monitor.scheduling.dispatch import DEMO_REFUSED, CallError, Dispatcher, call_now, claim_due, dial, recover
+from monitor.scheduling.limits import RateLimiter
 from monitor.providers import ProviderRejected, ProviderTimeout, ProviderUnavailable, make_provider
 from registry.clock import iso, parse_iso
 from registry.db import connect

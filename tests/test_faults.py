@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 import pytest
 
 from monitor import attempts
-from monitor.dispatch import claim_due, dial
-from monitor.outcomes import FAILURES
+from monitor.scheduling.dispatch import claim_due, dial
+from monitor.attempts.outcomes import FAILURES
 from monitor.providers import make_provider
 from registry.clock import iso
 from registry.db import connect

@@ -234,7 +234,7 @@ def test_random_bytes_as_an_import_file_are_refused_cleanly(clients, db, units, 
 
 
 def test_a_valid_export_with_one_corrupted_row_lists_that_row_and_writes_nothing(clients, db, units):
-    from registry.template_io import export_csv
+    from registry.appendix import export_csv
 
     lines = export_csv(db).decode("utf-8-sig").splitlines()
     lines.append('9,"Xã Mới",0277 3851 234 / 0277 3851 235,,XMOI')

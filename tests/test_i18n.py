@@ -45,7 +45,7 @@ def test_fresh_extraction_finds_the_strings_of_templates_and_python_forms():
     found = _extracted()
     assert len(found) > 300
     sources = {where.split(":")[0] for places in found.values() for where in places}
-    assert {"templates/base.html", "registry/forms.py", "registry/views.py"} <= sources
+    assert {"templates/base.html", "registry/web/forms.py", "registry/web/pages.py"} <= sources
 
 
 def test_every_extracted_string_has_an_english_translation():

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from monitor import attempts
-from monitor.outcomes import OUTCOMES
+from monitor.attempts.outcomes import OUTCOMES
 from registry.clock import iso, utcnow
 
 FAST = {"SIMULATOR_SPEED": 2000.0, "MIN_GAP_MINUTES": 0, "CALLS_PER_LINE_PER_HOUR": 0, "CALLS_PER_LINE_PER_DAY": 0}

@@ -1,7 +1,7 @@
 """classify(): every outcome from the evidence a finished call leaves, and the labels that go with them."""
 import pytest
 
-from monitor.outcomes import COUNTS_AGAINST, FAILURES, LABELS_EN, LABELS_VI, OUTCOMES, classify
+from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, LABELS_EN, LABELS_VI, OUTCOMES, classify
 
 REGISTERED = "+842773851234"
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from monitor import attempts
-from monitor.bands import classify, local_week_start, to_local
-from monitor.planner import STRATUM_OF, plan_due_soon, plan_rows, plan_week
+from monitor.scheduling.bands import classify, local_week_start, to_local
+from monitor.scheduling.planner import STRATUM_OF, plan_due_soon, plan_rows, plan_week
 from registry.clock import iso, parse_iso
 
 MONDAY = date(2026, 3, 2)  # an ordinary week: no public holiday
@@ -203,7 +203,7 @@ def test_planning_twice_creates_nothing_new(db):
 def test_planning_after_a_crash_mid_way_fills_in_only_what_is_missing(db):
     add_units(db, 50)
     rows = plan_rows(db, MONDAY, now=BEFORE, rng=random.Random(1), config=CONFIG)
-    from monitor.planner import INSERT_SQL
+    from monitor.scheduling.planner import INSERT_SQL
 
     with db.atomic():  # what a first run wrote before it died: some rows, not all
         db.conn.executemany(INSERT_SQL, rows[:37])

@@ -1,7 +1,7 @@
 """Redirect detection on realistic Vietnamese transcripts, spoken numbers, and signalling."""
 import pytest
 
-from monitor.redirects import detect_redirect, is_same_number, spoken_digits
+from monitor.attempts.redirects import detect_redirect, is_same_number, spoken_digits
 
 REGISTERED = "+842773851234"  # 0277 3851 234, Sở Y tế in the fixtures
 

@@ -312,7 +312,7 @@ def store_payloads(app, db, as_role, world):
     ]
     import csv
 
-    from registry.template_io import export_csv
+    from registry.appendix import export_csv
 
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(["9", "Phường " + PAYLOAD, "0277 3851 777", PAYLOAD, "XSS1"])

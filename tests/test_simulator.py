@@ -9,7 +9,7 @@ import pytest
 from monitor import attempts
 from monitor.providers import ProviderUnavailable, make_provider
 from monitor.providers.simulator import HABITS, habit, simulate_call, speak_number
-from monitor.redirects import detect_redirect, spoken_digits
+from monitor.attempts.redirects import detect_redirect, spoken_digits
 from registry.db import connect
 from registry.units import create_unit, set_hotline
 

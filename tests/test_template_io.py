@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from registry import template_io as tio
-from registry.template_io import ImportRejected, TemplateError, export_csv, export_xlsx, import_bytes
+from registry import appendix as tio
+from registry.appendix import ImportRejected, TemplateError, export_csv, export_xlsx, import_bytes
 from registry.units import create_unit, set_hotline, set_shared
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc)

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
-from .base import (
-    Provider, ProviderConfigError, ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls,
-)
+from monitor.providers.base import Provider, ProviderConfigError, ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
 
 PROVIDERS = ("simulator", "twilio")
 
@@ -17,7 +15,7 @@ def make_provider(config: Mapping, sink: Callable[[int, dict, str, str], None], 
     """
     name = (config.get("CALL_PROVIDER") or "simulator").strip().lower()
     if name == "simulator":
-        from .simulator import SimulatorProvider
+        from monitor.providers.simulator import SimulatorProvider
 
         return SimulatorProvider(config, sink, **options)
     if name == "twilio":
@@ -27,7 +25,7 @@ def make_provider(config: Mapping, sink: Callable[[int, dict, str, str], None], 
             raise ProviderConfigError(
                 "Nhà cung cấp twilio cần cấu hình: " + ", ".join("FLASK_" + key for key in missing) + "."
             )
-        from .twilio_provider import TwilioProvider
+        from monitor.providers.twilio_provider import TwilioProvider
 
         return TwilioProvider(config, **options)
     raise ProviderConfigError(f"FLASK_CALL_PROVIDER “{name}” không hợp lệ: dùng simulator hoặc twilio.")
@@ -35,19 +33,19 @@ def make_provider(config: Mapping, sink: Callable[[int, dict, str, str], None], 
 
 # Webhook helpers, so the web layer never imports twilio itself (loaded on first use).
 def valid_signature(token: str, url: str, params, signature: str, settings_header: str | None = None) -> bool:
-    from .twilio_provider import valid_signature as check
+    from monitor.providers.twilio_provider import valid_signature as check
 
     return check(token, url, params, signature, settings_header)
 
 
 def voice_twiml(config: Mapping, attempt_id: int) -> str:
-    from .twilio_provider import voice_twiml as build
+    from monitor.providers.twilio_provider import voice_twiml as build
 
     return build(config, attempt_id)
 
 
 def gather_twiml(config: Mapping, attempt_id: int, step: str) -> str:
-    from .twilio_provider import gather_twiml as build
+    from monitor.providers.twilio_provider import gather_twiml as build
 
     return build(config, attempt_id, step)
 

@@ -22,7 +22,7 @@ from typing import Callable, Mapping
 
 from registry.clock import utcnow
 
-from .base import ProviderUnavailable
+from monitor.providers.base import ProviderUnavailable
 
 log = logging.getLogger(__name__)
 

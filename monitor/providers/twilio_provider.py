@@ -22,7 +22,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from registry.clock import parse_iso, utcnow
 
-from .base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
+from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
 
 log = logging.getLogger(__name__)
 

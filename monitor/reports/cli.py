@@ -12,8 +12,8 @@ from flask.cli import with_appcontext
 from registry.clock import utcnow
 from registry.db import connect
 
-from . import document
-from .periods import PeriodError, parse_range
+from monitor.reports import document
+from monitor.reports.periods import PeriodError, parse_range
 
 
 @click.command("report")

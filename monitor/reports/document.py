@@ -19,10 +19,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from registry.clock import iso, parse_iso
 
-from ..bands import BANDS, LABELS as BAND_LABELS, LOCAL
-from ..outcomes import FAILURES, LABELS_VI as OUTCOME_LABELS
-from . import charts, metrics
-from .periods import Period
+from monitor.scheduling.bands import BANDS, LABELS as BAND_LABELS, LOCAL
+from monitor.attempts.outcomes import FAILURES, LABELS_VI as OUTCOME_LABELS
+from monitor.reports import charts, metrics
+from monitor.reports.periods import Period
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "reports"
 FORMATS = ("pdf", "xlsx", "csv", "json")
@@ -413,7 +413,7 @@ def to_pdf(report: Report) -> bytes:
 
 
 def to_xlsx(report: Report) -> bytes:
-    from .workbook import workbook
+    from monitor.reports.workbook import workbook
 
     return workbook(report)
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
 
-from ..bands import BANDS
-from ..outcomes import FAILURES, OUTCOMES
-from .periods import Period
+from monitor.scheduling.bands import BANDS
+from monitor.attempts.outcomes import FAILURES, OUTCOMES
+from monitor.reports.periods import Period
 
 DEFAULT_MIN_ANSWER_RATE = 0.9
 FAST_SECONDS = 15  # about three rings: the share answered within this is reported

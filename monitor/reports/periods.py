@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from registry.clock import iso
 
-from ..bands import LOCAL
+from monitor.scheduling.bands import LOCAL
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 MAX_DAYS = 400  # a custom range longer than a year plus a little is a typing mistake, not a report

@@ -7,9 +7,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from ..bands import BANDS, LABELS as BAND_LABELS
-from ..outcomes import FAILURES, LABELS_VI as OUTCOME_LABELS
-from . import document
+from monitor.scheduling.bands import BANDS, LABELS as BAND_LABELS
+from monitor.attempts.outcomes import FAILURES, LABELS_VI as OUTCOME_LABELS
+from monitor.reports import document
 
 PERCENT = "0.0%"
 SECONDS = "0.0"

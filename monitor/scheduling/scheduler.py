@@ -22,12 +22,12 @@ import schedule
 from registry.clock import iso, utcnow
 from registry.db import connect, schema_version
 
-from . import attempts
-from .bands import to_local, week_monday
-from .dispatch import Clock, Dispatcher, default_owner, recover, setting
-from .planner import plan_due_soon, plan_week
-from .providers import make_provider
-from .schema import MIGRATIONS
+from monitor import attempts
+from monitor.scheduling.bands import to_local, week_monday
+from monitor.scheduling.dispatch import Clock, Dispatcher, default_owner, recover, setting
+from monitor.scheduling.planner import plan_due_soon, plan_week
+from monitor.providers import make_provider
+from monitor.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def recover_job(config: Mapping, provider, now: datetime, skip=frozenset()) -> d
 
 def alerts_job(config: Mapping, now: datetime) -> dict:
     """Send the e-mail alerts due after runs of confirmed failures (capped; failed sends retried next time)."""
-    from .alerts import check_alerts
+    from monitor.alerts import check_alerts
 
     db = connect(config["DATABASE"])
     try:

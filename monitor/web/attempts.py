@@ -7,14 +7,15 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired
 
-from registry.auth import inspector_required
+from registry.web.auth import inspector_required
 from registry.clock import iso, parse_iso, utcnow
 from registry.errors import RegistryError
 from registry.units import get_unit
 from registry.web import get_db
 
-from . import attempts as attempts_mod, outcomes
-from .bands import classify as classify_band
+from monitor import attempts as attempts_mod
+from monitor.attempts import outcomes
+from monitor.scheduling.bands import classify as classify_band
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 PAGE_SIZE = 100

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .redirects import detect_redirect
+from monitor.attempts.redirects import detect_redirect
 
 OUTCOMES = ("answered", "machine", "no_answer", "busy", "unreachable", "redirected", "provider_error")
 LABELS_VI = {

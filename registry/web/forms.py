@@ -11,7 +11,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import DateInput
 
-from .units import HOURS, KINDS
+from registry.units import HOURS, KINDS
 
 HOURS_CHOICES = [("24/7", _l("24/24 giờ (cả ngày, cả tuần)")), ("office", _l("Giờ hành chính"))]
 assert {c for c, _ in HOURS_CHOICES} == set(HOURS)

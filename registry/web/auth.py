@@ -7,9 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from . import accounts
-from .errors import RegistryError
-from .web import get_db
+from registry import accounts
+from registry.errors import RegistryError
+from registry.web import get_db
 
 bp = Blueprint("auth", __name__)
 

@@ -7,21 +7,15 @@ from flask import (
 from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.routing import BuildError
 
-from . import accounts
-from .auth import can_edit_unit, inspector_required, login_required
-from .clock import iso, utcnow
-from .errors import NotFound, RegistryError
-from .forms import (
-    ContactForm, DetailsForm, FlagForm, GroupForm, ImportForm, InviteEditorForm, NewUnitForm, NumberForm, SharedForm,
-)
-from .numbers import NumberError, parse_hotline
-from .template_io import LOCAL, ImportRejected, TemplateError, export_bytes, import_bytes
-from .units import (
-    HOURS, KINDS, clear_flag, count_units, create_group, create_unit, get_unit, history, last_change_times, list_groups,
-    registry_summary,
-    list_units, recent_changes, set_hotline, set_hotline_shared, set_shared, update_group, update_unit,
-)
-from .web import get_db
+from registry import accounts
+from registry.web.auth import can_edit_unit, inspector_required, login_required
+from registry.clock import iso, utcnow
+from registry.errors import NotFound, RegistryError
+from registry.web.forms import ContactForm, DetailsForm, FlagForm, GroupForm, ImportForm, InviteEditorForm, NewUnitForm, NumberForm, SharedForm
+from registry.numbers import NumberError, parse_hotline
+from registry.appendix import LOCAL, ImportRejected, TemplateError, export_bytes, import_bytes
+from registry.units import HOURS, KINDS, clear_flag, count_units, create_group, create_unit, get_unit, history, last_change_times, list_groups, registry_summary, list_units, recent_changes, set_hotline, set_hotline_shared, set_shared, update_group, update_unit
+from registry.web import get_db
 
 bp = Blueprint("registry", __name__)
 

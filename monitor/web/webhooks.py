@@ -12,8 +12,8 @@ from flask import Blueprint, Response, abort, current_app, request
 from registry.clock import utcnow
 from registry.db import connect
 
-from .attempts import AttemptError, ingest_event
-from .providers import gather_twiml, valid_signature, voice_twiml
+from monitor.attempts import AttemptError, ingest_event
+from monitor.providers import gather_twiml, valid_signature, voice_twiml
 
 bp = Blueprint("webhooks", __name__, url_prefix="/hooks")
 _local = threading.local()

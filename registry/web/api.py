@@ -3,10 +3,10 @@ import json
 
 from flask import Blueprint, Response, request
 
-from .clock import iso, utcnow
-from .errors import NotFound
-from .units import CODE_RE, HOURS, KINDS, get_unit, list_groups, list_units
-from .web import get_db
+from registry.clock import iso, utcnow
+from registry.errors import NotFound
+from registry.units import CODE_RE, HOURS, KINDS, get_unit, list_groups, list_units
+from registry.web import get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

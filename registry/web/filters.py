@@ -1,8 +1,8 @@
 """Jinja filters for the registry's pages: local time, phone numbers."""
 from zoneinfo import ZoneInfo
 
-from .clock import parse_iso
-from .numbers import NumberError, display_number
+from registry.clock import parse_iso
+from registry.numbers import NumberError, display_number
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -29,7 +29,7 @@ except ImportError:  # not on POSIX: SQLite's own locking alone still keeps writ
 from registry.clock import iso, parse_iso
 from registry.units import flag_hotline
 
-from .outcomes import FAILURES, FINAL_STATUSES, OUTCOMES, classify
+from monitor.attempts.outcomes import FAILURES, FINAL_STATUSES, OUTCOMES, classify
 
 log = logging.getLogger(__name__)
 
@@ -507,7 +507,7 @@ def reconcile(db, attempt: dict, provider, now, config=None) -> str:
     ones that never got a final status. Found → placed (and its final status folded in, if any); not found →
     provider_error, never charged to the unit, with a replacement planned. Never dials.
     """
-    from .providers.base import ProviderTimeout, ProviderUnavailable
+    from monitor.providers.base import ProviderTimeout, ProviderUnavailable
 
     row = get_attempt(db, attempt["id"])
     if row["state"] in ("ended", "planned"):

@@ -14,15 +14,15 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from registry.auth import inspector_required, login_required
+from registry.web.auth import inspector_required, login_required
 from registry.clock import utcnow
 from registry.web import get_db
 
-from . import alerts as alert_store, disputes
-from .bands import BANDS, LABELS as BAND_LABELS, LOCAL
-from .outcomes import COUNTS_AGAINST, FAILURES, LABELS_VI as OUTCOME_LABELS, OUTCOMES
-from .reports import charts, document, metrics
-from .reports.periods import Period, PeriodError, from_args
+from monitor import alerts as alert_store, disputes
+from monitor.scheduling.bands import BANDS, LABELS as BAND_LABELS, LOCAL
+from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, LABELS_VI as OUTCOME_LABELS, OUTCOMES
+from monitor.reports import charts, document, metrics
+from monitor.reports.periods import Period, PeriodError, from_args
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 PAGE_SIZE = 200

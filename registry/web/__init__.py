@@ -1,7 +1,7 @@
 """Per-request plumbing shared by every blueprint: the database connection on flask.g."""
 from flask import current_app, g
 
-from .db import connect
+from registry.db import connect
 
 
 def get_db():

@@ -30,10 +30,10 @@ from registry.db import connect as db_connect
 from registry.errors import NotFound
 from registry.units import get_unit
 
-from . import attempts
-from .bands import classify
-from .limits import Limits, RateLimiter, next_allowed, room
-from .providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable
+from monitor import attempts
+from monitor.scheduling.bands import classify
+from monitor.scheduling.limits import Limits, RateLimiter, next_allowed, room
+from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Jinja filters for the monitor's pages: band, outcome and purpose labels in the reader's language."""
 from flask_babel import get_locale
 
-from .bands import LABELS as BAND_LABELS
-from .outcomes import LABELS_EN, LABELS_VI
+from monitor.scheduling.bands import LABELS as BAND_LABELS
+from monitor.attempts.outcomes import LABELS_EN, LABELS_VI
 
 BAND_LABELS_EN = {
     "office": "Office hours", "lunch": "Lunch break", "evening": "Evening", "night": "Night",

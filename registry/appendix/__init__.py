@@ -43,11 +43,11 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .clock import utcnow
-from .errors import RegistryError
-from .numbers import NumberError, parse_hotline
-from .text import fold
-from .units import CODE_RE, HOURS, create_unit, list_groups, list_units, set_hotline, update_unit
+from registry.clock import utcnow
+from registry.errors import RegistryError
+from registry.numbers import NumberError, parse_hotline
+from registry.text import fold
+from registry.units import CODE_RE, HOURS, create_unit, list_groups, list_units, set_hotline, update_unit
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 TITLE = "DANH SÁCH SỐ ĐIỆN THOẠI ĐƯỜNG DÂY NÓNG DO CƠ QUAN, ĐƠN VỊ VÀ ĐỊA PHƯƠNG QUẢN LÝ"

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from registry.clock import iso
 
-from .bands import classify, local_week_start, to_local, week_intervals, week_monday
+from monitor.scheduling.bands import classify, local_week_start, to_local, week_intervals, week_monday
 
 # Strata a 24/7 hotline rotates through. Weekends and public holidays form one stratum ("offday") because
 # both are the days nobody is in the office; the band stored on each attempt still tells them apart.

@@ -1,0 +1,1 @@
+"""Flask for the monitor: pages for test calls and reports, provider webhooks. No SQL here."""
