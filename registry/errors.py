@@ -1,21 +1,47 @@
-"""Named domain errors, each carrying a Vietnamese message for the user; turned into flash/abort/ClickException at the boundary."""
+"""The one base of every error a person is meant to read: domain code raises, the boundary speaks.
+
+A UserError carries a message for the person who asked (Vietnamese source text, translated at the boundary
+through gettext), the field it is about (a form field, a column, a setting) and the HTTP status a web
+request answers with. The Flask handler and the CLI wrapper in registry/web and registry/cli turn any
+UserError into a page, a flash message, a JSON error or a one-line exit — nothing else needs try/except.
+"""
 
 
-class RegistryError(Exception):
-    """A request the registry refuses; .message says why, in Vietnamese, for the person who asked."""
+class UserError(Exception):
+    """A request refused for a reason the person can act on; .message says why."""
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
-        self.code = code
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class RegistryError(UserError):
+    """A request the registry refuses."""
 
 
 class NotFound(RegistryError):
-    def __init__(self, message: str = "Không tìm thấy."):
-        super().__init__(message, code="not_found")
+    status = 404
+    code = "not_found"
+
+    def __init__(self, message: str = "Không tìm thấy.", **kwargs):
+        super().__init__(message, **kwargs)
 
 
 class NumberTaken(RegistryError):
-    def __init__(self, message: str):
-        super().__init__(message, field="number", code="number_taken")
+    status = 409
+    code = "number_taken"
+
+    def __init__(self, message: str, **kwargs):
+        kwargs.setdefault("field", "number")
+        super().__init__(message, **kwargs)

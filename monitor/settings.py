@@ -1,0 +1,236 @@
+"""Settings: every configurable value, its type, default and meaning, parsed once into one typed object.
+
+Values come from FLASK_-prefixed environment variables (FLASK_CALLS_PER_SECOND=2), then from the mapping a
+caller passes (tests, create_app(test_config)). A wrong value stops start-up with one line that names the
+variable and says what it must be; nothing downstream re-checks or restates a default.
+
+Domain functions take the Settings object (`settings.retest_delay_minutes`); the web app keeps it in
+`app.extensions["settings"]` and mirrors it into `app.config` under the upper-case names for Flask.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from registry.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+PROVIDERS = ("simulator", "twilio")
+PREFIX = "FLASK_"
+
+
+class SettingsError(UserError):
+    """A setting with a value the system cannot run with; .message names the variable."""
+
+
+def _spec(default, doc: str, *, kind: str = "", minimum: float | None = None, choices: tuple = ()):
+    return field(default=default, metadata={"doc": doc, "kind": kind, "minimum": minimum, "choices": choices})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- storage and identity
+    database: str = _spec(str(ROOT / "instance" / "hotline.db"), "the SQLite file both processes share")
+    secret_key: str = _spec("", "signs sessions and salts the plan; generated into instance/ for the demo only")
+    public_base_url: str = _spec("http://127.0.0.1:5000", "the public URL providers call back; signatures are checked against it")
+    # --- which provider places the calls
+    call_provider: str = _spec("simulator", "simulator (nothing is dialled) or twilio", choices=PROVIDERS)
+    twilio_api_base_url: str = _spec("https://api.twilio.com", "any Twilio-compatible API")
+    twilio_account_sid: str = _spec("", "Twilio account SID (secret: from the environment only)")
+    twilio_auth_token: str = _spec("", "Twilio auth token; also checks the webhooks' signatures")
+    twilio_from_number: str = _spec("", "the caller number test calls come from (E.164)")
+    twilio_voice: str = _spec("Google.vi-VN-Standard-A", "the text-to-speech voice of the spoken prompts")
+    twilio_record: bool = _spec(False, "record calls (a spoken Vietnamese notice is played first)")
+    twilio_http_timeout: float = _spec(10.0, "seconds before a request to the provider's API counts as timed out", minimum=0.1)
+    simulator_speed: float = _spec(1.0, "simulated calls' waiting compressed by this factor (the demo uses 5)", minimum=0.01)
+    simulator_fail_rate: float = _spec(0.0, "fraction of simulated create requests refused as unavailable (fault tests)", minimum=0)
+    # --- one test call
+    ring_timeout: int = _spec(30, "seconds of ringing before a call counts as not answered", minimum=1)
+    retest_delay_minutes: float = _spec(60.0, "a failure is confirmed by a retest this many minutes later", minimum=0)
+    replace_delay_minutes: float = _spec(15.0, "a test lost on our side (provider_error) is replaced this much later", minimum=0)
+    max_replacements: int = _spec(3, "... at most this many times in a row", minimum=0)
+    # --- dialling limits (0 means no limit)
+    calls_per_second: float = _spec(1.0, "create requests per second to the provider (0: no limit)", minimum=0)
+    max_concurrent_calls: int = _spec(2, "calls in progress at once (0: no limit)", minimum=0)
+    calls_per_line_per_hour: int = _spec(20, "calls from our caller line per hour (0: no limit)", minimum=0)
+    calls_per_line_per_day: int = _spec(200, "calls from our caller line per day (0: no limit)", minimum=0)
+    min_gap_minutes: float = _spec(120.0, "least time between two calls to one number (0: no gap)", minimum=0)
+    # --- planning
+    tests_per_week: Any = _spec(None, "overrides groups.tests_per_week: a number, or JSON mapping group code → number", kind="tests")
+    demo_mode: bool = _spec(False, "with the simulator: faster calls and one test per unit in the first minute")
+    # --- the scheduler's own housekeeping
+    lease_seconds: float = _spec(120.0, "a claimed attempt not placed within this is reconciled (its dispatcher died)", minimum=1)
+    recover_seconds: float = _spec(30.0, "how often the scheduler settles expired leases, unknown creates and stale calls", minimum=1)
+    reconcile_after_seconds: float = _spec(60.0, "a create that timed out is looked up at the provider after this long", minimum=0)
+    stale_call_seconds: float = _spec(900.0, "a placed call with no final status after this long is looked up", minimum=1)
+    provider_retry_limit: int = _spec(5, "create requests refused as unavailable before the test ends as provider_error", minimum=0)
+    provider_retry_backoff_seconds: float = _spec(30.0, "first back-off after an unavailable provider, doubling each time", minimum=0)
+    dispatch_workers: int = _spec(4, "create requests in flight at once to a network provider", minimum=1)
+    # --- alerts
+    alert_after_failures: int = _spec(3, "confirmed failures in a row before the inspectors are alerted", minimum=1)
+    alerts_per_unit_per_day: int = _spec(1, "alert e-mails per unit per day at most", minimum=0)
+    alert_check_minutes: float = _spec(5.0, "how often the scheduler looks for runs of confirmed failures", minimum=0.1)
+    alerts_per_run: int = _spec(20, "alert e-mails per check, all units together (the rest are recorded suppressed)", minimum=0)
+    smtp_host: str = _spec("", "the mail relay; empty: alerts are recorded, not sent")
+    smtp_port: int = _spec(25, "the mail relay's port", minimum=1)
+    smtp_user: str = _spec("", "login at the mail relay, when it needs one")
+    smtp_password: str = _spec("", "password at the mail relay (secret: from the environment only)")
+    smtp_starttls: bool = _spec(False, "upgrade the mail connection with STARTTLS")
+    mail_from: str = _spec("duongdaynong@localhost", "the sender of alert e-mails")
+    inspector_emails: str = _spec("", "who receives alerts: addresses separated by commas or spaces")
+    # --- reports
+    report_min_answer_rate: float = _spec(0.9, "below this answer rate a unit has not met the requirement", minimum=0)
+    report_trend_periods: int = _spec(6, "periods in the report's trend chart", minimum=1)
+    report_signer_name: str = _spec("", "printed under the signature block of the official report")
+
+    # ------------------------------------------------------------------------------------------ reading
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> "Settings":
+        """Settings from FLASK_* variables of `environ` (os.environ by default), then `overrides` on top.
+
+        Both may name a setting in upper case (RING_TIMEOUT); keys that are not settings are ignored (Flask's
+        own configuration shares the prefix). Raises SettingsError naming the first wrong variable.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            key = spec.name.upper()
+            if PREFIX + key in environ:
+                values[spec.name] = _parse(spec, environ[PREFIX + key], PREFIX + key)
+        for key, raw in (overrides or {}).items():
+            name = str(key).lower()
+            spec = _FIELDS.get(name)
+            if spec is not None:
+                values[name] = _parse(spec, raw, PREFIX + name.upper())
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Rules that involve more than one value."""
+        if self.simulator_fail_rate > 1:
+            raise SettingsError(f"{PREFIX}SIMULATOR_FAIL_RATE={self.simulator_fail_rate}: phải từ 0 đến 1.",
+                                field="SIMULATOR_FAIL_RATE")
+        if self.report_min_answer_rate > 1:
+            raise SettingsError(f"{PREFIX}REPORT_MIN_ANSWER_RATE={self.report_min_answer_rate}: phải từ 0 đến 1.",
+                                field="REPORT_MIN_ANSWER_RATE")
+
+    def with_values(self, **changes) -> "Settings":
+        """A copy with some values changed (the scheduler's demo speed-up, tests)."""
+        return replace(self, **changes)
+
+    def as_config(self) -> dict[str, Any]:
+        """The settings under their upper-case names, for Flask's app.config."""
+        return {spec.name.upper(): getattr(self, spec.name) for spec in fields(self)}
+
+    @property
+    def simulated(self) -> bool:
+        return self.call_provider == "simulator"
+
+    @property
+    def demo_active(self) -> bool:
+        """Demo mode applies only with the simulator: a real provider is never sped up or seeded."""
+        return self.demo_mode and self.simulated
+
+    def tests_per_week_for(self, group_code: str, group_default: int) -> int:
+        """N for a group: TESTS_PER_WEEK (a number, or a mapping group → number) wins over the group's own."""
+        override = self.tests_per_week
+        if isinstance(override, dict):
+            return int(override.get(group_code, group_default))
+        return group_default if override is None else int(override)
+
+    def inspector_addresses(self) -> list[str]:
+        return [a for a in self.inspector_emails.replace(";", ",").replace(",", " ").split() if a]
+
+
+_FIELDS = {spec.name: spec for spec in fields(Settings)}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def _parse(spec, raw, variable: str):
+    """One value, from text (the environment) or already typed (a test's mapping)."""
+    meta = spec.metadata
+    kind = meta.get("kind") or spec.type
+    try:
+        if kind == "tests":
+            value = _tests_per_week(raw)
+        elif kind == "bool":
+            value = _boolean(raw)
+        elif kind in ("int", "float"):
+            if isinstance(raw, bool):
+                raise ValueError
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                return spec.default
+            number = float(raw)
+            if kind == "int":
+                if number != int(number):
+                    raise ValueError
+                value = int(number)
+            else:
+                value = number
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError
+        else:
+            value = "" if raw is None else str(raw).strip()
+    except (TypeError, ValueError):
+        raise SettingsError(f"{variable}={raw!r}: {_expected(kind)}.", field=spec.name.upper()) from None
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        raise SettingsError(f"{variable}={raw!r}: không được nhỏ hơn {meta['minimum']:g}.", field=spec.name.upper())
+    if meta.get("choices"):
+        value = value.lower()
+        if value not in meta["choices"]:
+            raise SettingsError(f"{variable}={raw!r}: phải là một trong {', '.join(meta['choices'])}.",
+                                field=spec.name.upper())
+    return value
+
+
+def _expected(kind: str) -> str:
+    return {
+        "int": "phải là số nguyên (ví dụ 3)",
+        "float": "phải là số (ví dụ 1.5)",
+        "bool": "phải là true hoặc false",
+        "tests": "phải là số nguyên hoặc JSON {\"mã nhóm\": số}",
+    }.get(kind, "giá trị không hợp lệ")
+
+
+def _boolean(raw) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(raw)
+
+
+def _tests_per_week(raw):
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, dict):
+        mapping = raw
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        mapping = int(raw)
+    else:
+        parsed = json.loads(str(raw))
+        mapping = parsed
+    if isinstance(mapping, dict):
+        out = {str(k): int(v) for k, v in mapping.items()}
+        if any(v < 0 for v in out.values()):
+            raise ValueError(raw)
+        return out
+    if isinstance(mapping, bool) or not isinstance(mapping, (int, float)) or mapping < 0 or mapping != int(mapping):
+        raise ValueError(raw)
+    return int(mapping)
+
+
+def describe() -> list[tuple[str, Any, str]]:
+    """(variable, default, meaning) for every setting: the README's configuration table is made from this."""
+    return [(PREFIX + spec.name.upper(), spec.default, spec.metadata["doc"]) for spec in fields(Settings)]
