@@ -113,24 +113,25 @@ def run_dispatch(template: Path, n: int, rate: float, provider_kind: str, worker
     """Plan n attempts due at the rate and run the Dispatcher until all are dialled; returns the measurements."""
     from monitor.scheduling.dispatch import Dispatcher
     from monitor.providers.simulator import SimulatorProvider
+    from monitor.settings import Settings
 
     path = template.with_name(f"run-{provider_kind}.db")
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     shutil.copy(template, path)
-    config = bench_config(path, **limits(rate, workers))
+    settings = Settings.load({}, bench_config(path, **limits(rate, workers)))
     events = {"n": 0}
 
     def counting_sink(attempt_id, params, kind, key):
         events["n"] += 1  # events are counted, not stored: see the report for why
 
     if provider_kind == "simulator":
-        inner = SimulatorProvider(config, counting_sink, seed=1)
+        inner = SimulatorProvider(settings, counting_sink, seed=1)
     else:
         inner = NoopProvider()
     provider = Recording(inner)
     plan(path, n, rate)
-    dispatcher = Dispatcher(config, provider)
+    dispatcher = Dispatcher(settings, provider)
     stop = threading.Event()
     thread = threading.Thread(target=dispatcher.run, args=(stop,), daemon=True)
     started = time.monotonic()
@@ -164,6 +165,7 @@ def run_dispatch(template: Path, n: int, rate: float, provider_kind: str, worker
 def claim_throughput(template: Path, n: int) -> float:
     """Baseline: claims per second of claim_due alone (no pacing, no provider), batches of 50, all due."""
     from monitor.scheduling.dispatch import claim_due
+    from monitor.settings import Settings
     from registry.clock import iso
 
     path = template.with_name("run-claim.db")
@@ -177,10 +179,10 @@ def claim_throughput(template: Path, n: int) -> float:
         db.conn.executemany(
             "INSERT INTO attempts (unit_id, number, planned_at, band, plan_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             rows)
-    config = limits(0)
+    settings = Settings.load({}, limits(0))
     claimed, start = 0, time.perf_counter()
     while claimed < n:
-        got = claim_due(db, now=datetime.now(timezone.utc), owner="bench", limit=50, lease_seconds=120, config=config)
+        got = claim_due(db, now=datetime.now(timezone.utc), owner="bench", limit=50, lease_seconds=120, settings=settings)
         if not got:
             break
         claimed += len(got)

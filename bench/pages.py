@@ -71,15 +71,15 @@ def bare_sql(path: Path) -> list[float]:
 
 
 def number_checks(path: Path) -> float:
-    """What re-reading one page of stored numbers costs (registry.views._number_ok on 100 rows), once."""
+    """What re-reading one page of stored numbers costs (registry.hotlines.number_ok on 100 rows), once."""
+    from registry.hotlines import number_ok
     from registry.units import list_units
-    from registry.web.pages import _number_ok
 
     db = connect(path)
     rows = list_units(db, limit=100)
     start = time.perf_counter()
     for row in rows:
-        _number_ok(row)
+        number_ok(row)
     seconds = time.perf_counter() - start
     db.conn.close()
     return seconds

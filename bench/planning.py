@@ -25,7 +25,13 @@ from bench.common import (  # noqa: E402
 
 WEEK = date(2025, 6, 9)                                      # a Monday
 NOW = datetime(2025, 6, 8, 10, 0, tzinfo=timezone.utc)       # the Sunday before: the whole week is ahead
-CONFIG = {"SECRET_KEY": "bench-secret"}
+SECRET_KEY = "bench-secret"  # salts the plan's rotation, as FLASK_SECRET_KEY does
+
+
+def bench_settings():
+    from monitor.settings import Settings
+
+    return Settings(secret_key=SECRET_KEY)
 
 
 def fresh_copy(template: Path, name: str) -> Path:
@@ -41,15 +47,15 @@ def run_plan(template: Path, seed: int) -> tuple[float, int, int]:
     from monitor.scheduling.planner import plan_week
 
     db = connect(fresh_copy(template, "plan.db"))
-    seconds, planned = timed(plan_week, db, WEEK, now=NOW, rng=random.Random(seed), config=CONFIG)
-    again = plan_week(db, WEEK, now=NOW, rng=random.Random(seed + 100), config=CONFIG)
+    seconds, planned = timed(plan_week, db, WEEK, now=NOW, rng=random.Random(seed), settings=bench_settings())
+    again = plan_week(db, WEEK, now=NOW, rng=random.Random(seed + 100), settings=bench_settings())
     db.conn.close()
     return seconds, planned, again
 
 
 def run_bare(template: Path, rows: list[tuple], cache_kib: int | None = None) -> float:
     """The same rows with a bare executemany in one transaction (optionally with a bigger page cache)."""
-    from monitor.scheduling.planner import INSERT_SQL
+    from monitor.attempts.lifecycle import INSERT_PLANNED_SQL
 
     db = connect(fresh_copy(template, "bare.db"))
     if cache_kib:
@@ -57,7 +63,7 @@ def run_bare(template: Path, rows: list[tuple], cache_kib: int | None = None) ->
 
     def insert():
         with db.atomic():
-            db.conn.executemany(INSERT_SQL, rows)
+            db.conn.executemany(INSERT_PLANNED_SQL, rows)
 
     seconds, _ = timed(insert)
     count = db.execute("SELECT count(*) FROM attempts").fetchone()[0]
@@ -72,7 +78,7 @@ def peak_memory(template: Path) -> float:
 
     db = connect(fresh_copy(template, "mem.db"))
     tracemalloc.start()
-    plan_week(db, WEEK, now=NOW, rng=random.Random(7), config=CONFIG)
+    plan_week(db, WEEK, now=NOW, rng=random.Random(7), settings=bench_settings())
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     db.conn.close()
@@ -93,7 +99,7 @@ def main() -> None:
     for n in sizes:
         template = template_db(work, n)
         db = connect(template)
-        rows = plan_rows(db, WEEK, now=NOW, rng=random.Random(0), config=CONFIG)
+        rows = plan_rows(db, WEEK, now=NOW, rng=random.Random(0), settings=bench_settings())
         db.conn.close()
         plans, bares, cached, counts, again = [], [], [], set(), set()
         for rep in range(repeat):  # alternate so drift on a shared machine hits both alike

@@ -145,38 +145,40 @@ def period():
 
 def trend_months() -> list:
     """The months the report reads: the report's month and the five before it (its trend; the first is the previous)."""
-    from monitor.reports import metrics
+    from monitor.reports.summaries import trend_periods
 
-    return metrics.trend_periods(period(), 6)
+    return trend_periods(period(), 6)
 
 
 def run_metrics(path: Path) -> float:
-    """The month's figures and league table (metrics.period_metrics + league), what every view starts from."""
-    from monitor.reports import metrics
+    """The month's figures and league table (measure.period_metrics + verdicts.league): what every view needs."""
+    from monitor.reports.measure import period_metrics
+    from monitor.reports.verdicts import league
 
     db = connect(path)
     try:
-        seconds, _ = timed(lambda: metrics.league(metrics.period_metrics(db, period())))
+        seconds, _ = timed(lambda: league(period_metrics(db, period())))
     finally:
         db.conn.close()
     return seconds
 
 
 def run_report(path: Path, *, cold: bool, first: bool = False) -> tuple[float, object]:
-    """The whole monthly report (document.build_report: the month, the previous month, the 6-month trend, the
+    """The whole monthly report (report.build_report: the month, the previous month, the 6-month trend, the
     evidence of every confirmed failure). cold: without the in-process memo of closed months' summaries (a new
     process); first: also without the summaries kept in the database (the period's very first report)."""
     from datetime import datetime, timezone
 
-    from monitor.reports import document, metrics
+    from monitor.reports import summaries
+    from monitor.reports.report import build_report
 
     if cold or first:
-        metrics._MEMO.clear()
+        summaries._MEMO.clear()
     db = connect(path)
     if first:
         db.execute("DELETE FROM report_summaries")
     try:
-        return timed(lambda: document.build_report(db, period(), now=datetime(2025, 7, 10, tzinfo=timezone.utc)))
+        return timed(lambda: build_report(db, period(), now=datetime(2025, 7, 10, tzinfo=timezone.utc)))
     finally:
         db.conn.close()
 
@@ -256,9 +258,9 @@ A year of attempts (one per unit per day at a random second, realistic outcome s
 disputes) generated in SQL; the report is June 2025. Two things are measured, warm on disk, each against the bare
 SQL aggregate it needs, written by hand and run with `sqlite3` alone:
 
-- **the month's metrics**: `metrics.period_metrics` + `metrics.league` (every figure of every unit for the month),
+- **the month's metrics**: `measure.period_metrics` + `verdicts.league` (every figure of every unit for the month),
   against the bare aggregate for the month;
-- **the whole monthly report**: `document.build_report` — the month, the previous month, the six-month trend and
+- **the whole monthly report**: `report.build_report` — the month, the previous month, the six-month trend and
   the evidence of every confirmed failure, i.e. what the report page and each export compute — against the same
   bare aggregate run for each of the six months the report reads. *First* is the period's very first report (no
   closed month's summary computed yet, or something in them changed); *cold* is the first request of a new process

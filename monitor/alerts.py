@@ -3,10 +3,10 @@
 check_alerts() is a plain job for the scheduler to call every few minutes:
 
     from monitor.alerts import check_alerts
-    check_alerts(db, app.config, now=utcnow())
+    check_alerts(db, settings, now=utcnow())
 
 Rules:
-- A unit's run is its latest *decided* tests that count (see monitor/reports/metrics.py: no retests, no
+- A unit's run is its latest *decided* tests that count (see monitor/reports/scopes.py: no retests, no
   provider errors, no accepted disputes, office-hours hotlines judged in office hours). A failure still
   waiting for its retest decides nothing and is skipped; an answered test or a failure whose retest was
   answered ends the run. N = ALERT_AFTER_FAILURES confirmed failures in a row trigger one alert per run.
@@ -17,25 +17,28 @@ Rules:
 """
 from __future__ import annotations
 
-import re
 import smtplib
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Callable, Mapping
+from typing import Callable
 
-from registry.clock import iso, parse_iso
+from flask_babel import gettext, lazy_gettext
 
-from monitor.scheduling.bands import LABELS as BAND_LABELS, LOCAL
-from monitor.attempts.outcomes import LABELS_VI as OUTCOME_LABELS
-from monitor.reports.metrics import SCOPE_SQL
+from registry.clock import LOCAL, iso, local_day_bounds, local_today, parse_iso
+from registry.errors import UserError
+
+from monitor import labels
+from monitor.scheduling.state import get_state, set_state
+from monitor.reports.scopes import SCOPE_SQL
+from monitor.settings import Settings
 
 KIND = "confirmed_failures"
 STATE_KEY = "alerts:checked_at"
 FIRST_LOOKBACK = timedelta(days=7)  # the first run looks this far back for tests that ended
 OVERLAP = timedelta(minutes=10)  # each run re-reads a little of the previous one's window: cheap, never misses
 RETRY_FOR = timedelta(days=7)  # a failed send is retried on every run for this long
-RULE = (
+RULE = lazy_gettext(
     "Theo Công văn ngày 04/9/2021 của Chủ tịch Ủy ban nhân dân Tỉnh về chấn chỉnh, củng cố hoạt động các "
     "đường dây nóng trên địa bàn tỉnh Đồng Tháp: mỗi cơ quan, đơn vị, địa phương chỉ có duy nhất một số "
     "đường dây nóng, bố trí nhân sự trực 24/24 giờ, tuyệt đối không để người dân phải liên hệ qua nhiều số "
@@ -46,38 +49,29 @@ RULE = (
 Sender = Callable[[EmailMessage], None]
 
 
-class AlertError(Exception):
-    """Mail could not be handed to the SMTP server."""
+class AlertError(UserError):
+    """Mail could not be handed to the SMTP server; .message says which setting is missing, in Vietnamese."""
 
 
-def _setting(config: Mapping, key: str, default):
-    value = config.get(key, default)
-    return default if value is None or value == "" else value
-
-
-def smtp_sender(config: Mapping) -> Sender:
+def smtp_sender(settings: Settings) -> Sender:
     """A sender using the SMTP_* settings (STARTTLS and login when configured)."""
 
     def send(message: EmailMessage) -> None:
-        host = config.get("SMTP_HOST") or ""
-        if not host:
-            raise AlertError("Chưa cấu hình máy chủ thư (FLASK_SMTP_HOST).")
-        with smtplib.SMTP(host, int(_setting(config, "SMTP_PORT", 25)), timeout=20) as smtp:
-            if str(config.get("SMTP_STARTTLS", "")).lower() in ("1", "true", "yes", "on"):
+        if not settings.smtp_host:
+            raise AlertError(gettext("Chưa cấu hình máy chủ thư (FLASK_SMTP_HOST)."))
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=20) as smtp:
+            if settings.smtp_starttls:
                 smtp.starttls()
-            if config.get("SMTP_USER"):
-                smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password)
             smtp.send_message(message)
 
     return send
 
 
-def inspector_emails(config: Mapping) -> list[str]:
-    return [a for a in re.split(r"[,;\s]+", str(config.get("INSPECTOR_EMAILS") or "")) if a]
-
-
 def _local(ts: str) -> str:
-    return parse_iso(ts).astimezone(LOCAL).strftime("%H:%M ngày %d/%m/%Y")
+    moment = parse_iso(ts).astimezone(LOCAL)
+    return gettext("%(time)s ngày %(date)s", time=f"{moment:%H:%M}", date=f"{moment:%d/%m/%Y}")
 
 
 def _decided_tests(db, unit_id: int, limit: int) -> list[dict]:
@@ -102,42 +96,47 @@ def current_run(db, unit_id: int, *, limit: int = 200) -> list[dict]:
     return run
 
 
-def compose(unit: dict, run: list[dict], config: Mapping) -> tuple[str, str]:
+def compose(unit: dict, run: list[dict], settings: Settings) -> tuple[str, str]:
     """Vietnamese subject and body naming the unit, its number, each failure with time and outcome, and the rule."""
     count = len(run)
-    subject = (f"[Đường dây nóng] {unit['name']}: {count} lần gọi kiểm tra liên tiếp không đạt (đã xác nhận)")
+    subject = gettext("[Đường dây nóng] %(unit)s: %(count)s lần gọi kiểm tra liên tiếp không đạt (đã xác nhận)",
+                      unit=unit["name"], count=count)
     lines = [
-        f"Kính gửi: {unit['contact_name'] or 'Thủ trưởng'} – {unit['name']}",
+        gettext("Kính gửi: %(recipient)s – %(unit)s", recipient=unit["contact_name"] or gettext("Thủ trưởng"),
+                unit=unit["name"]),
         "",
-        f"Hệ thống giám sát đường dây nóng của Văn phòng Ủy ban nhân dân tỉnh Đồng Tháp đã gọi kiểm tra số đường dây "
-        f"nóng {unit['display'] or run[0]['number']} của {unit['name']} và ghi nhận {count} lần liên tiếp không đạt. "
-        "Mỗi lần đều đã được xác nhận bằng một cuộc gọi lại sau đó:",
+        gettext("Hệ thống giám sát đường dây nóng của Văn phòng Ủy ban nhân dân tỉnh Đồng Tháp đã gọi kiểm tra số đường "
+                "dây nóng %(number)s của %(unit)s và ghi nhận %(count)s lần liên tiếp không đạt. Mỗi lần đều đã được "
+                "xác nhận bằng một cuộc gọi lại sau đó:", number=unit["display"] or run[0]["number"], unit=unit["name"],
+                count=count),
         "",
     ]
     for i, test in enumerate(reversed(run), start=1):
-        sip = f", mã SIP {test['sip_code']}" if test["sip_code"] else ""
+        sip = gettext(", mã SIP %(code)s", code=test["sip_code"]) if test["sip_code"] else ""
         lines.append(
-            f"  {i}. {_local(test['ended_at'] or test['planned_at'])} ({BAND_LABELS.get(test['band'], test['band'])}): "
-            f"{OUTCOME_LABELS.get(test['outcome'], test['outcome'])}{sip} – mã cuộc gọi #{test['id']}"
+            f"  {i}. {_local(test['ended_at'] or test['planned_at'])} ({labels.band(test['band'])}): "
+            f"{labels.outcome(test['outcome'])}{sip} – " + gettext("mã cuộc gọi #%(id)s", id=test["id"])
         )
-    base = str(config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    base = settings.public_base_url.rstrip("/")
     lines += [
         "",
-        RULE,
+        str(RULE),
         "",
-        "Đề nghị đơn vị kiểm tra ngay tình trạng số máy và việc bố trí người trực. Nếu kết quả kiểm tra chưa "
-        "chính xác, đơn vị gửi giải trình cho từng cuộc gọi trên hệ thống"
-        + (f": {base}/reports/my" if base else "") + ".",
+        (gettext("Đề nghị đơn vị kiểm tra ngay tình trạng số máy và việc bố trí người trực. Nếu kết quả kiểm tra chưa "
+                 "chính xác, đơn vị gửi giải trình cho từng cuộc gọi trên hệ thống: %(link)s.", link=f"{base}/reports/my")
+         if base else
+         gettext("Đề nghị đơn vị kiểm tra ngay tình trạng số máy và việc bố trí người trực. Nếu kết quả kiểm tra chưa "
+                 "chính xác, đơn vị gửi giải trình cho từng cuộc gọi trên hệ thống.")),
         "",
-        "Thư này do hệ thống gửi tự động, vui lòng không trả lời thư này.",
-        "Văn phòng Ủy ban nhân dân tỉnh Đồng Tháp",
+        gettext("Thư này do hệ thống gửi tự động, vui lòng không trả lời thư này."),
+        gettext("Văn phòng Ủy ban nhân dân tỉnh Đồng Tháp"),
     ]
     return subject, "\n".join(lines)
 
 
-def _message(config: Mapping, alert: dict) -> EmailMessage:
+def _message(settings: Settings, alert: dict) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = config.get("MAIL_FROM") or "duongdaynong@localhost"
+    message["From"] = settings.mail_from
     message["To"] = alert["recipients"]
     message["Subject"] = alert["subject"]
     message["Date"] = formatdate(localtime=False)
@@ -147,19 +146,18 @@ def _message(config: Mapping, alert: dict) -> EmailMessage:
 
 
 def _sent_today(db, unit_id: int, now: datetime) -> int:
-    local_day = now.astimezone(LOCAL).date()
-    start = datetime.combine(local_day, time(0), tzinfo=LOCAL)
+    start, end = local_day_bounds(local_today(now))
     return db.execute(
         "SELECT count(*) FROM alerts WHERE unit_id = ? AND kind = ? AND status != 'suppressed' "
         "AND created_at >= ? AND created_at < ?",
-        [unit_id, KIND, iso(start), iso(start + timedelta(days=1))],
+        [unit_id, KIND, start, end],
     ).fetchone()[0]
 
 
-def _deliver(db, alert: dict, config: Mapping, send: Sender, now: datetime) -> bool:
+def _deliver(db, alert: dict, settings: Settings, send: Sender, now: datetime) -> bool:
     """Hand one recorded alert to the sender; record sent or failed. True when sent."""
     try:
-        send(_message(config, alert))
+        send(_message(settings, alert))
     except (OSError, smtplib.SMTPException, AlertError) as exc:
         db.execute("UPDATE alerts SET status = 'failed', error = ? WHERE id = ?", [str(exc)[:500] or repr(exc), alert["id"]])
         return False
@@ -174,12 +172,12 @@ def _candidates(db, since: str) -> list[int]:
     ).fetchall()]
 
 
-def check_alerts(db, config: Mapping, *, now: datetime, send: Sender | None = None) -> dict:
+def check_alerts(db, settings: Settings, *, now: datetime, send: Sender | None = None) -> dict:
     """Retry failed alerts, then alert on every new run of N confirmed failures; returns counts by status."""
-    send = send or smtp_sender(config)
-    threshold = int(_setting(config, "ALERT_AFTER_FAILURES", 3))
-    per_unit_day = int(_setting(config, "ALERTS_PER_UNIT_PER_DAY", 1))
-    per_run = int(_setting(config, "ALERTS_PER_RUN", 20))
+    send = send or smtp_sender(settings)
+    threshold = settings.alert_after_failures
+    per_unit_day = settings.alerts_per_unit_per_day
+    per_run = settings.alerts_per_run
     counts = {"sent": 0, "failed": 0, "suppressed": 0, "retried": 0}
     budget = per_run
 
@@ -192,13 +190,13 @@ def check_alerts(db, config: Mapping, *, now: datetime, send: Sender | None = No
             break
         budget -= 1
         counts["retried"] += 1
-        counts["sent" if _deliver(db, alert, config, send, now) else "failed"] += 1
+        counts["sent" if _deliver(db, alert, settings, send, now) else "failed"] += 1
 
     if threshold <= 0:
         return counts
-    row = db.execute("SELECT value FROM scheduler_state WHERE key = ?", [STATE_KEY]).fetchone()
-    since = iso((parse_iso(row[0]) - OVERLAP) if row else now - FIRST_LOOKBACK)
-    recipients_all = inspector_emails(config)
+    checked = get_state(db, STATE_KEY)
+    since = iso((parse_iso(checked[0]) - OVERLAP) if checked else now - FIRST_LOOKBACK)
+    recipients_all = settings.inspector_addresses()
 
     # 2. New runs.
     for unit_id in _candidates(db, since):
@@ -216,15 +214,15 @@ def check_alerts(db, config: Mapping, *, now: datetime, send: Sender | None = No
             "SELECT u.id, u.name, u.code, u.contact_name, u.contact_email, h.display FROM units u "
             "LEFT JOIN hotlines h ON h.unit_id = u.id WHERE u.id = ?", [unit_id]
         )[0]
-        subject, body = compose(unit, run, config)
+        subject, body = compose(unit, run, settings)
         recipients = list(dict.fromkeys(([unit["contact_email"]] if unit["contact_email"] else []) + recipients_all))
         status, error = "pending", None
         if not recipients:
-            status, error = "suppressed", "Không có địa chỉ nhận thư (đơn vị và thanh tra viên đều chưa có)."
+            status, error = "suppressed", gettext("Không có địa chỉ nhận thư (đơn vị và thanh tra viên đều chưa có).")
         elif _sent_today(db, unit_id, now) >= per_unit_day:
-            status, error = "suppressed", f"Vượt giới hạn {per_unit_day} thư mỗi ngày cho một đơn vị."
+            status, error = "suppressed", gettext("Vượt giới hạn %(count)s thư mỗi ngày cho một đơn vị.", count=per_unit_day)
         elif budget <= 0:
-            status, error = "suppressed", f"Vượt giới hạn {per_run} thư mỗi lần kiểm tra."
+            status, error = "suppressed", gettext("Vượt giới hạn %(count)s thư mỗi lần kiểm tra.", count=per_run)
         alert_id = db.table("alerts").insert({
             "unit_id": unit_id, "kind": KIND, "created_at": iso(now), "recipients": ", ".join(recipients),
             "subject": subject, "body": body, "status": status, "error": error, "trigger_attempt_id": run_ids[0],
@@ -234,13 +232,9 @@ def check_alerts(db, config: Mapping, *, now: datetime, send: Sender | None = No
             continue
         budget -= 1
         alert = db.execute_returning_dicts("SELECT * FROM alerts WHERE id = ?", [alert_id])[0]
-        counts["sent" if _deliver(db, alert, config, send, now) else "failed"] += 1
+        counts["sent" if _deliver(db, alert, settings, send, now) else "failed"] += 1
 
-    db.execute(
-        "INSERT INTO scheduler_state (key, value, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        [STATE_KEY, iso(now), iso(now)],
-    )
+    set_state(db, STATE_KEY, iso(now), now)
     return counts
 
 

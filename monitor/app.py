@@ -5,66 +5,27 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, render_template, request, session
-from flask_babel import Babel
+from flask import Flask, g, has_request_context, render_template, request, session
+from flask_babel import Babel, gettext as _, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from registry import schema as registry_schema
 from registry.db import connect, migrate
+from registry.errors import UserError
 from registry.i18n import compile_catalogs
 from registry.web import close_db
+from registry.web.errors import user_error, wants_json
 
 from monitor import schema as monitor_schema
+from monitor.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATION_SETS = [("registry", registry_schema.MIGRATIONS), ("monitor", monitor_schema.MIGRATIONS)]
 log = logging.getLogger(__name__)
 
-DEFAULTS = dict(
-    DATABASE=str(ROOT / "instance" / "hotline.db"),
-    CALL_PROVIDER="simulator",
-    PUBLIC_BASE_URL="http://127.0.0.1:5000",
-    TWILIO_API_BASE_URL="https://api.twilio.com",
-    TWILIO_ACCOUNT_SID="",
-    TWILIO_AUTH_TOKEN="",
-    TWILIO_FROM_NUMBER="",
-    TWILIO_VOICE="Google.vi-VN-Standard-A",
-    TWILIO_RECORD=False,
-    TWILIO_HTTP_TIMEOUT=10,
-    RING_TIMEOUT=30,
-    RETEST_DELAY_MINUTES=60,
-    REPLACE_DELAY_MINUTES=15,  # a test lost on our side (provider_error) is replaced this much later
-    MAX_REPLACEMENTS=3,  # ... at most this many times in a row
-    SIMULATOR_SPEED=1.0,  # simulated calls' waiting compressed by this factor (the demo may use 5)
-    SIMULATOR_FAIL_RATE=0.0,  # fraction of simulated create requests refused as unavailable (fault tests)
-    CALLS_PER_SECOND=1.0,
-    MAX_CONCURRENT_CALLS=2,
-    CALLS_PER_LINE_PER_HOUR=20,
-    CALLS_PER_LINE_PER_DAY=200,
-    MIN_GAP_MINUTES=120,
-    DEMO_MODE=False,  # scripts/start.sh: with the simulator, faster calls and one test per unit in the first minute
-    TESTS_PER_WEEK=None,  # overrides groups.tests_per_week: a number, or a mapping group code → number
-    LEASE_SECONDS=120,  # a claimed attempt not placed within this is reconciled (its dispatcher died)
-    RECOVER_SECONDS=30,  # how often the scheduler settles expired leases, unknown creates and stale calls
-    RECONCILE_AFTER_SECONDS=60,  # a create that timed out is looked up at the provider after this long
-    STALE_CALL_SECONDS=900,  # a placed call with no final status after this long is looked up
-    PROVIDER_RETRY_LIMIT=5,  # create requests refused as unavailable before the test ends as provider_error
-    PROVIDER_RETRY_BACKOFF_SECONDS=30,  # first back-off after an unavailable provider, doubling each time
-    DISPATCH_WORKERS=4,  # create requests in flight at once to a network provider (paced by CALLS_PER_SECOND)
-    ALERT_AFTER_FAILURES=3,
-    ALERTS_PER_UNIT_PER_DAY=1,
-    ALERT_CHECK_MINUTES=5,  # how often the scheduler looks for runs of confirmed failures to alert on
-    ALERTS_PER_RUN=20,  # alert e-mails per check_alerts() call, all units together (the rest are recorded suppressed)
-    REPORT_MIN_ANSWER_RATE=0.9,  # below this answer rate a unit has not met the requirement
-    REPORT_TREND_PERIODS=6,  # periods in the report's trend chart (months for a monthly report)
-    REPORT_SIGNER_NAME="",  # printed under the signature block of the official report
-    SMTP_HOST="",
-    SMTP_PORT=25,
-    SMTP_USER="",
-    SMTP_PASSWORD="",
-    SMTP_STARTTLS=False,
-    MAIL_FROM="duongdaynong@localhost",
-    INSPECTOR_EMAILS="",
+# Flask's own configuration (cookies, forms, uploads, translations). The application's settings — every one
+# with its type, default and meaning — are monitor/settings.py; they are mirrored into app.config below.
+FLASK_DEFAULTS = dict(
     SESSION_COOKIE_SECURE=True,
     SESSION_COOKIE_HTTPONLY=True,
     SESSION_COOKIE_SAMESITE="Lax",
@@ -83,19 +44,26 @@ CSP = (
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: defaults, then FLASK_* environment variables, then the test config."""
+    """Build the app: defaults, then FLASK_* environment variables, then the test config.
+
+    The settings are parsed once (a wrong value raises SettingsError naming the variable, before anything
+    is built), kept in app.extensions["settings"] and mirrored into app.config under their upper-case names.
+    """
+    settings = Settings.load(os.environ, test_config)
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "registry" / "static"),
         instance_path=str(ROOT / "instance"),
     )
-    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(FLASK_DEFAULTS)
     app.config.from_prefixed_env()
     if test_config:
         app.config.from_mapping(test_config)
-    _ensure_secret_key(app)
-    Path(app.config["DATABASE"]).parent.mkdir(parents=True, exist_ok=True)
+    settings = _ensure_secret_key(app, settings)
+    app.extensions["settings"] = settings
+    app.config.from_mapping(settings.as_config())  # typed values win over from_prefixed_env's guesses
+    Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
 
     compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     Babel(app, locale_selector=_select_locale)
@@ -129,6 +97,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(UserError, user_error)  # a refusal no view handled: its page or JSON, never a 500
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)
     return app
@@ -136,18 +105,19 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def init_db(app: Flask) -> list[str]:
     """Create or upgrade the database; returns the migrations applied (none on a second run)."""
-    db = connect(app.config["DATABASE"])
+    db = connect(app.extensions["settings"].database)
     try:
         return migrate(db, MIGRATION_SETS)
     finally:
         db.conn.close()
 
 
-def _ensure_secret_key(app: Flask) -> None:
+def _ensure_secret_key(app: Flask, settings: Settings) -> Settings:
+    """The settings with a secret key: FLASK_SECRET_KEY, or the demo key kept in the instance folder."""
     # Secrets come from the environment (FLASK_SECRET_KEY). For the embedded demo only, a random key is
     # generated once into the instance folder so sessions survive restarts and both processes agree.
-    if app.config.get("SECRET_KEY"):
-        return
+    if settings.secret_key:
+        return settings
     path = Path(app.instance_path) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -155,10 +125,14 @@ def _ensure_secret_key(app: Flask) -> None:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
         log.warning("FLASK_SECRET_KEY not set: generated a demo key in %s", path)
-    app.config["SECRET_KEY"] = path.read_text().strip()
+    return settings.with_values(secret_key=path.read_text().strip())
 
 
 def _select_locale():
+    """The reader's language: the session's choice or ?lang=; Vietnamese by default and outside a request
+    (CLI commands, the scheduler, e-mails), so gettext there returns the Vietnamese source text."""
+    if not has_request_context():
+        return "vi"
     lang = session.get("lang") or request.args.get("lang")
     return lang if lang in ("vi", "en") else "vi"
 
@@ -175,29 +149,29 @@ def _template_globals():
     from flask import current_app
 
     return {
-        "simulated": current_app.config["CALL_PROVIDER"] == "simulator",
+        "simulated": current_app.extensions["settings"].simulated,
         "current_user": g.get("user"),
         "lang": _select_locale(),
     }
 
 
 def _csrf_error(exc):
-    return render_template("error.html", code=400, message="Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ (CSRF). Hãy tải lại trang và thử lại."), 400
+    return render_template("error.html", code=400, message=_("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ (CSRF). Hãy tải lại trang và thử lại.")), 400
 
 
 _ERROR_MESSAGES = {
-    400: "Yêu cầu không hợp lệ.",
-    403: "Bạn không có quyền truy cập trang này.",
-    404: "Không tìm thấy trang.",
-    405: "Phương thức không được phép.",
-    413: "Tệp quá lớn (tối đa 5 MB).",
-    429: "Quá nhiều yêu cầu, vui lòng thử lại sau.",
-    500: "Lỗi hệ thống. Sự cố đã được ghi lại.",
+    400: _l("Yêu cầu không hợp lệ."),
+    403: _l("Bạn không có quyền truy cập trang này."),
+    404: _l("Không tìm thấy trang."),
+    405: _l("Phương thức không được phép."),
+    413: _l("Tệp quá lớn (tối đa 5 MB)."),
+    429: _l("Quá nhiều yêu cầu, vui lòng thử lại sau."),
+    500: _l("Lỗi hệ thống. Sự cố đã được ghi lại."),
 }
 
 
 def _error_page(exc):
     code = getattr(exc, "code", 500) or 500
-    if request.path.startswith("/api/") or request.path.startswith("/hooks/"):
-        return {"error": _ERROR_MESSAGES.get(code, "Lỗi.")}, code
-    return render_template("error.html", code=code, message=_ERROR_MESSAGES.get(code, "Lỗi.")), code
+    if wants_json():
+        return {"error": str(_ERROR_MESSAGES.get(code) or _("Lỗi."))}, code
+    return render_template("error.html", code=code, message=_ERROR_MESSAGES.get(code) or _("Lỗi.")), code

@@ -7,20 +7,21 @@ from datetime import date, timedelta
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask_babel import gettext as _
 
-from registry.clock import parse_iso, utcnow
+from registry.cli import UserErrorGroup
+from registry.clock import local_today, parse_iso, utcnow
 from registry.db import connect
 
-from monitor.attempts import outcomes
+from monitor import labels
 from monitor.attempts import STATES, get_attempt
-from monitor.scheduling.bands import LABELS as BAND_LABELS
 from monitor.scheduling.bands import to_local, week_monday
-from monitor.scheduling.dispatch import CallError, call_now, summary  # noqa: F401  (call_now: also used by the web button)
+from monitor.scheduling.dispatch import call_now, summary  # noqa: F401  (call_now: also used by the web button)
 from monitor.scheduling.planner import plan_week
-from monitor.providers import ProviderConfigError, make_provider
+from monitor.providers import make_provider
+from monitor.settings import Settings
 
-monitor_cli = AppGroup("monitor", help="Cuộc gọi kiểm tra: chạy bộ lập lịch, lập kế hoạch, gọi ngay, xem các lần gọi.")
+monitor_cli = UserErrorGroup("monitor", help="Cuộc gọi kiểm tra: chạy bộ lập lịch, lập kế hoạch, gọi ngay, xem các lần gọi.")
 
 EXCERPT = 48
 
@@ -29,8 +30,8 @@ def register(app):
     app.cli.add_command(monitor_cli)
 
 
-def _config() -> dict:
-    return dict(current_app.config)
+def _settings() -> Settings:
+    return current_app.extensions["settings"]
 
 
 def _local(text: str | None) -> str:
@@ -48,21 +49,20 @@ def run_command():
     """
     from monitor.scheduling import scheduler
 
-    config = _config()
+    settings = _settings()
 
     def started(info):
-        cfg = info["config"]
-        click.echo(
-            f"Bộ lập lịch đang chạy (nhà cung cấp: {info['provider']}, tối đa {cfg.get('CALLS_PER_SECOND')} cuộc/giây, "
-            f"{cfg.get('MAX_CONCURRENT_CALLS')} cuộc cùng lúc"
-            + (", chế độ trình diễn" if scheduler.demo_active(cfg) else "") + "). Ctrl-C để dừng."
-        )
+        running = info["settings"]  # with the demo's speed-up, if any
+        limits = dict(provider=info["provider"], rate=f"{running.calls_per_second:g}", concurrent=running.max_concurrent_calls)
+        if running.demo_active:
+            click.echo(_("Bộ lập lịch đang chạy (nhà cung cấp: %(provider)s, tối đa %(rate)s cuộc/giây, %(concurrent)s cuộc "
+                         "cùng lúc, chế độ trình diễn). Ctrl-C để dừng.", **limits))
+        else:
+            click.echo(_("Bộ lập lịch đang chạy (nhà cung cấp: %(provider)s, tối đa %(rate)s cuộc/giây, %(concurrent)s cuộc "
+                         "cùng lúc). Ctrl-C để dừng.", **limits))
 
-    try:
-        code = scheduler.run(config, on_started=started)
-    except (scheduler.SchedulerError, ProviderConfigError) as exc:
-        raise click.ClickException(exc.message)
-    click.echo("Bộ lập lịch đã dừng.")
+    code = scheduler.run(settings, on_started=started)  # SchedulerError, ProviderConfigError: one line, exit 1
+    click.echo(_("Bộ lập lịch đã dừng."))
     sys.exit(code)
 
 
@@ -73,22 +73,22 @@ def plan_command(week):
 
     Example: flask --app wsgi monitor plan --week 2026-03-02
     """
-    config = _config()
+    settings = _settings()
     now = utcnow()
     if week:
         try:
             weeks = [week_monday(date.fromisoformat(week))]
         except ValueError:
-            raise click.ClickException(f"Ngày “{week}” không hợp lệ: viết theo dạng NNNN-TT-NN, ví dụ 2026-03-02.")
+            raise click.ClickException(_("Ngày “%(day)s” không hợp lệ: viết theo dạng NNNN-TT-NN, ví dụ 2026-03-02.", day=week)) from None
     else:
-        this_week = week_monday(to_local(now).date())
+        this_week = week_monday(local_today(now))
         weeks = [this_week, this_week + timedelta(days=7)]
-    db = connect(config["DATABASE"])
+    db = connect(settings.database)
     rng = random.Random(secrets.randbits(64))
     try:
         for monday in weeks:
-            created = plan_week(db, monday, now=now, rng=rng, config=config)
-            click.echo(f"Tuần bắt đầu {monday.isoformat()}: đã lập {created} lần gọi mới.")
+            created = plan_week(db, monday, now=now, rng=rng, settings=settings)
+            click.echo(_("Tuần bắt đầu %(monday)s: đã lập %(count)s lần gọi mới.", monday=monday.isoformat(), count=created))
     finally:
         db.conn.close()
 
@@ -105,17 +105,12 @@ def call_command(unit_code, as_json, timeout):
     """
     from monitor.scheduling.scheduler import make_sink
 
-    config = _config()
-    db = connect(config["DATABASE"])
+    settings = _settings()
+    db = connect(settings.database)
     try:
+        provider = make_provider(settings, make_sink(settings))
         try:
-            provider = make_provider(config, make_sink(config))
-        except ProviderConfigError as exc:
-            raise click.ClickException(exc.message)
-        try:
-            result = call_now(db, config, unit_code, provider=provider, wait_seconds=timeout)
-        except CallError as exc:
-            raise click.ClickException(exc.message)
+            result = call_now(db, settings, unit_code, provider=provider, wait_seconds=timeout)
         finally:
             provider.close()
         if result["final"]:  # evidence that came with the end of the call (e.g. a late AMD result) included
@@ -131,22 +126,23 @@ def call_command(unit_code, as_json, timeout):
 
 
 def _print_call(result: dict) -> None:
-    click.echo(f"Lần gọi #{result['attempt']}: {result['unit_name']} ({result['unit']}), số {result['number']}")
+    click.echo(_("Lần gọi #%(id)s: %(unit_name)s (%(unit)s), số %(number)s", id=result["attempt"],
+                 unit_name=result["unit_name"], unit=result["unit"], number=result["number"]))
     if not result["final"]:
-        click.echo(f"Chưa có kết quả cuối cùng sau thời gian chờ. Trạng thái hiện tại: {result['state']}.")
+        click.echo(_("Chưa có kết quả cuối cùng sau thời gian chờ. Trạng thái hiện tại: %(state)s.", state=result["state"]))
     else:
-        label = outcomes.LABELS_VI.get(result["outcome"], result["outcome"])
-        click.echo(f"Kết quả: {label} ({result['outcome']})")
+        click.echo(_("Kết quả: %(label)s (%(code)s)", label=labels.outcome(result["outcome"]), code=result["outcome"]))
         if result["detail"]:
-            click.echo(f"Chi tiết: {result['detail']}")
+            click.echo(_("Chi tiết: %(detail)s", detail=result["detail"]))
     if result["answer_seconds"] is not None:
-        click.echo(f"Nghe máy sau: {result['answer_seconds']} giây")
+        click.echo(_("Nghe máy sau: %(seconds)s giây", seconds=result["answer_seconds"]))
     if result["sip_code"] is not None:
-        click.echo(f"Mã SIP: {result['sip_code']}")
+        click.echo(_("Mã SIP: %(code)s", code=result["sip_code"]))
     if result["transcript"]:
-        click.echo(f"Nghe được: “{result['transcript']}”")
-    click.echo(f"Khung giờ: {BAND_LABELS.get(result['band'], result['band'])}; "
-               f"bắt đầu {_local(result['started_at']) or '—'}, kết thúc {_local(result['ended_at']) or '—'} (giờ Việt Nam)")
+        click.echo(_("Nghe được: “%(transcript)s”", transcript=result["transcript"]))
+    click.echo(_("Khung giờ: %(band)s; bắt đầu %(start)s, kết thúc %(end)s (giờ Việt Nam)",
+                 band=labels.band(result["band"]), start=_local(result["started_at"]) or "—",
+                 end=_local(result["ended_at"]) or "—"))
 
 
 @monitor_cli.command("attempts")
@@ -160,13 +156,12 @@ def attempts_command(unit_code, state, limit, as_json):
 
     Example: flask --app wsgi monitor attempts --unit SYT --state ended --limit 20
     """
-    config = _config()
-    db = connect(config["DATABASE"])
+    db = connect(_settings().database)
     try:
         where, params = [], []
         if unit_code:
             if not db.execute("SELECT 1 FROM units WHERE code = ?", [unit_code]).fetchone():
-                raise click.ClickException(f"Không có đơn vị mã “{unit_code}”.")
+                raise click.ClickException(_("Không có đơn vị mã “%(code)s”.", code=unit_code))
             where.append("u.code = ?")
             params.append(unit_code)
         if state:
@@ -184,9 +179,10 @@ def attempts_command(unit_code, state, limit, as_json):
         click.echo(json.dumps([summary(row) for row in rows], ensure_ascii=False))
         return
     if not rows:
-        click.echo("Không có lần gọi nào.")
+        click.echo(_("Không có lần gọi nào."))
         return
-    header = ("#", "Đơn vị", "Số", "Dự kiến (giờ VN)", "Trạng thái", "Kết quả", "Nghe (s)", "SIP", "Xác nhận", "Nghe được")
+    header = ("#", _("Đơn vị"), _("Số"), _("Dự kiến (giờ VN)"), _("Trạng thái"), _("Kết quả"), _("Nghe (s)"), "SIP",
+              _("Xác nhận"), _("Nghe được"))
     table = [header] + [_attempt_line(row) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
     for line in table:
@@ -194,7 +190,7 @@ def attempts_command(unit_code, state, limit, as_json):
 
 
 def _attempt_line(row: dict) -> tuple:
-    confirmed = {None: "", 1: "có", 0: "không"}.get(row["confirmed"], str(row["confirmed"]))
+    confirmed = {None: "", 1: _("có"), 0: _("không")}.get(row["confirmed"], str(row["confirmed"]))
     transcript = (row["transcript"] or "").replace("\n", " ")
     if len(transcript) > EXCERPT:
         transcript = transcript[: EXCERPT - 1] + "…"

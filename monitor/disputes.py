@@ -1,6 +1,6 @@
 """Disputes: an agency contests a failed test of its own unit; an inspector accepts or rejects it with a reason.
 
-An accepted dispute takes the attempt out of the metrics (monitor/reports/metrics.py reads the disputes
+An accepted dispute takes the attempt out of the metrics (monitor/reports/tally.py and scopes.py read the disputes
 table); the attempt's outcome is left as it was. Dispute rows are never deleted: a rejected dispute stays
 in the history and the agency may open a new one (the schema allows one open-or-accepted dispute per attempt).
 """
@@ -9,31 +9,31 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from registry.clock import iso, utcnow
+from registry.errors import UserError
 
 from monitor.attempts.outcomes import FAILURES
 
 MAX_TEXT = 2000
 STATUSES = ("open", "accepted", "rejected")
-STATUS_LABELS = {"open": "Đang chờ xem xét", "accepted": "Đã chấp nhận", "rejected": "Không chấp nhận"}
 
 
-class DisputeError(Exception):
+class DisputeError(UserError):
     """A dispute request refused; .message says why in Vietnamese, .status the HTTP status to answer with."""
 
-    def __init__(self, message: str, *, status: int = 400, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
 
-
-def _clean(text: str | None, field: str, what: str) -> str:
+def _clean(text: str | None, field: str) -> str:
+    """The text stripped; refused when empty or too long (field: "explanation" or "reason")."""
     text = (text or "").strip()
+    explanation = field == "explanation"
     if not text:
-        raise DisputeError(f"Hãy ghi {what}.", field=field)
+        raise DisputeError(_("Hãy ghi giải trình.") if explanation else _("Hãy ghi lý do quyết định."), field=field)
     if len(text) > MAX_TEXT:
-        raise DisputeError(f"{what.capitalize()} dài quá {MAX_TEXT} ký tự.", field=field)
+        message = (_("Giải trình dài quá %(max)s ký tự.", max=MAX_TEXT) if explanation
+                   else _("Lý do quyết định dài quá %(max)s ký tự.", max=MAX_TEXT))
+        raise DisputeError(message, field=field)
     return text
 
 
@@ -42,7 +42,7 @@ def _attempt(db, attempt_id: int) -> dict:
         "SELECT id, unit_id, state, outcome, purpose, planned_at FROM attempts WHERE id = ?", [attempt_id]
     )
     if not rows:
-        raise DisputeError("Không tìm thấy cuộc gọi kiểm tra này.", status=404)
+        raise DisputeError(_("Không tìm thấy cuộc gọi kiểm tra này."), status=404)
     return rows[0]
 
 
@@ -58,15 +58,15 @@ def open_dispute(db, attempt_id: int, user: dict, explanation: str, *, now: date
     """An agency editor contests a failed test of its own unit; returns the dispute id."""
     attempt = _attempt(db, attempt_id)
     if not user or user["role"] != "agency" or user["unit_id"] != attempt["unit_id"]:
-        raise DisputeError("Chỉ biên tập viên của chính đơn vị mới được khiếu nại kết quả này.", status=403)
+        raise DisputeError(_("Chỉ biên tập viên của chính đơn vị mới được khiếu nại kết quả này."), status=403)
     if attempt["state"] != "ended" or attempt["outcome"] not in FAILURES:
-        raise DisputeError("Chỉ khiếu nại được cuộc gọi đã kết thúc với kết quả không đạt.", field="attempt")
+        raise DisputeError(_("Chỉ khiếu nại được cuộc gọi đã kết thúc với kết quả không đạt."), field="attempt")
     if attempt["purpose"] == "retest":
         raise DisputeError(
-            "Đây là cuộc gọi lại để xác nhận, không phải một lần kiểm tra: hãy khiếu nại cuộc gọi kiểm tra ban đầu.",
+            _("Đây là cuộc gọi lại để xác nhận, không phải một lần kiểm tra: hãy khiếu nại cuộc gọi kiểm tra ban đầu."),
             field="attempt",
         )
-    text = _clean(explanation, "explanation", "giải trình")
+    text = _clean(explanation, "explanation")
     try:
         with db.atomic():
             return db.table("disputes").insert({
@@ -79,15 +79,15 @@ def open_dispute(db, attempt_id: int, user: dict, explanation: str, *, now: date
             }).last_pk
     except sqlite3.IntegrityError as exc:
         # disputes_one_live: at most one open or accepted dispute per attempt.
-        raise DisputeError("Cuộc gọi này đã có một khiếu nại đang xem xét hoặc đã được chấp nhận.",
+        raise DisputeError(_("Cuộc gọi này đã có một khiếu nại đang xem xét hoặc đã được chấp nhận."),
                            field="attempt") from exc
 
 
 def decide_dispute(db, dispute_id: int, user: dict, accept: bool, reason: str, *, now: datetime | None = None) -> None:
     """An inspector accepts (the attempt leaves the metrics) or rejects an open dispute, with a reason."""
     if not user or user["role"] != "inspector":
-        raise DisputeError("Chỉ thanh tra viên mới được quyết định khiếu nại.", status=403)
-    text = _clean(reason, "reason", "lý do quyết định")
+        raise DisputeError(_("Chỉ thanh tra viên mới được quyết định khiếu nại."), status=403)
+    text = _clean(reason, "reason")
     with db.atomic():
         cursor = db.execute(
             "UPDATE disputes SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ? "
@@ -97,8 +97,8 @@ def decide_dispute(db, dispute_id: int, user: dict, accept: bool, reason: str, *
         if cursor.rowcount:
             return
     if not db.execute("SELECT 1 FROM disputes WHERE id = ?", [dispute_id]).fetchone():
-        raise DisputeError("Không tìm thấy khiếu nại này.", status=404)
-    raise DisputeError("Khiếu nại này đã được quyết định trước đó.", status=409)
+        raise DisputeError(_("Không tìm thấy khiếu nại này."), status=404)
+    raise DisputeError(_("Khiếu nại này đã được quyết định trước đó."), status=409)
 
 
 DISPUTE_SELECT = """
@@ -117,7 +117,7 @@ LEFT JOIN users k ON k.id = d.decided_by
 def get_dispute(db, dispute_id: int) -> dict:
     rows = db.execute_returning_dicts(DISPUTE_SELECT + " WHERE d.id = ?", [dispute_id])
     if not rows:
-        raise DisputeError("Không tìm thấy khiếu nại này.", status=404)
+        raise DisputeError(_("Không tìm thấy khiếu nại này."), status=404)
     return rows[0]
 
 

@@ -7,7 +7,8 @@ them into words, so a page, a report and a CLI line name the same thing the same
 """
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 OUTCOME = {
     "answered": _l("Có người nghe máy"),
@@ -27,6 +28,56 @@ BAND = {
     "holiday": _l("Ngày lễ, Tết"),
 }
 PURPOSE = {"scheduled": _l("Theo lịch"), "retest": _l("Gọi lại xác nhận"), "manual": _l("Gọi thủ công")}
+# Where an attempt is in its life (monitor/attempts): planned → dialing → placed → ringing → answered → ended.
+ATTEMPT_STATE = {
+    "planned": _l("Đã lên lịch"),
+    "dialing": _l("Đang quay số"),
+    "unknown": _l("Chờ đối soát"),
+    "placed": _l("Đã gọi"),
+    "ringing": _l("Đang đổ chuông"),
+    "answered": _l("Đã nhấc máy"),
+    "ended": _l("Đã kết thúc"),
+}
+# A unit's verdict for a period (monitor/reports).
+VERDICT = {"pass": _l("Đạt"), "fail": _l("Chưa đạt"), "untested": _l("Chưa kiểm tra")}
+# Which calls an evidence list shows (the reports' drill-down).
+SCOPE = {
+    "counted": _l("Cuộc gọi được tính"),
+    "out_of_hours": _l("Ngoài giờ hành chính (thống kê riêng)"),
+    "excluded": _l("Không tính (lỗi phía hệ thống, giải trình được chấp nhận)"),
+    "retest": _l("Cuộc gọi lại để xác nhận"),
+    "all": _l("Tất cả"),
+}
+DISPUTE_STATUS = {"open": _l("Đang chờ xem xét"), "accepted": _l("Đã chấp nhận"), "rejected": _l("Không chấp nhận")}
+ALERT_STATUS = {
+    "sent": _l("đã gửi"),
+    "failed": _l("gửi lỗi, sẽ gửi lại"),
+    "suppressed": _l("không gửi (giới hạn)"),
+    "pending": _l("đang chờ gửi"),
+}
+# The provider's words for a call (Twilio's CallStatus; the simulator and SIP provider speak the same).
+CALL_STATUS = {
+    "queued": _l("Đang xếp hàng"),
+    "initiated": _l("Đã khởi tạo"),
+    "ringing": _l("Đang đổ chuông"),
+    "in-progress": _l("Đang đàm thoại"),
+    "completed": _l("Đã kết nối và kết thúc"),
+    "busy": _l("Máy bận"),
+    "no-answer": _l("Không nghe máy"),
+    "failed": _l("Không kết nối được"),
+    "canceled": _l("Đã hủy"),
+}
+# Answering machine detection (Twilio's AnsweredBy).
+ANSWERED_BY = {
+    "human": _l("Người nghe máy"),
+    "machine_start": _l("Máy trả lời (đầu lời chào)"),
+    "machine_end_beep": _l("Máy trả lời (kết thúc bằng tiếng bíp)"),
+    "machine_end_silence": _l("Máy trả lời (kết thúc bằng im lặng)"),
+    "machine_end_other": _l("Máy trả lời (kết thúc khác)"),
+    "fax": _l("Máy fax"),
+    "unknown": _l("Không xác định"),
+}
+PROVIDER = {"simulator": _l("Mô phỏng"), "twilio": _l("Twilio")}
 
 
 def _label(table: dict, code) -> str:
@@ -49,4 +100,46 @@ def purpose(code) -> str:
     return _label(PURPOSE, code)
 
 
-__all__ = ["OUTCOME", "BAND", "PURPOSE", "outcome", "band", "purpose", "gettext"]
+def attempt_state(code) -> str:
+    return _label(ATTEMPT_STATE, code)
+
+
+def verdict(code) -> str:
+    return _label(VERDICT, code)
+
+
+def scope(code) -> str:
+    return _label(SCOPE, code)
+
+
+def dispute_status(code) -> str:
+    return _label(DISPUTE_STATUS, code)
+
+
+def alert_status(code) -> str:
+    return _label(ALERT_STATUS, code)
+
+
+def call_status(code) -> str:
+    return _label(CALL_STATUS, code)
+
+
+def answered_by(code) -> str:
+    return _label(ANSWERED_BY, code)
+
+
+def provider(code) -> str:
+    return _label(PROVIDER, code)
+
+
+# Every table by the name of its Jinja filter (monitor/web/filters.py registers one filter per entry).
+FILTERS = {
+    "outcome": outcome, "band": band, "purpose": purpose, "attempt_state": attempt_state, "verdict": verdict,
+    "scope": scope, "dispute_status": dispute_status, "alert_status": alert_status, "call_status": call_status,
+    "answered_by": answered_by, "provider": provider,
+}
+
+__all__ = [
+    "OUTCOME", "BAND", "PURPOSE", "ATTEMPT_STATE", "VERDICT", "SCOPE", "DISPUTE_STATUS", "ALERT_STATUS",
+    "CALL_STATUS", "ANSWERED_BY", "PROVIDER", "FILTERS", *FILTERS, "gettext",
+]

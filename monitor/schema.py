@@ -122,7 +122,7 @@ MIGRATIONS = [
     CREATE INDEX attempts_dialled ON attempts(dial_requested_at) WHERE dial_requested_at IS NOT NULL;
     CREATE INDEX attempts_number_dialled ON attempts(number, dial_requested_at) WHERE dial_requested_at IS NOT NULL;
     """,
-    # 4: reports. A covering index for the period metrics (monitor/reports/metrics.py): per unit, the ended
+    # 4: reports. A covering index for the period metrics (monitor/reports/tally.py): per unit, the ended
     # attempts in time order with every column the metrics read, so a month for 10,000 units is one index
     # range scan per unit and never touches the wide attempt rows (transcripts, evidence).
     """
@@ -135,7 +135,7 @@ MIGRATIONS = [
     CREATE INDEX attempts_retest_of ON attempts(retest_of) WHERE retest_of IS NOT NULL;
     """,
     # 6: closed periods' light summaries, kept with the stamp they were computed under, so a report's trend
-    # after a restart costs a count per month instead of a scan (see monitor/reports/metrics.closed_summary).
+    # after a restart costs a count per month instead of a scan (see monitor/reports/summaries.closed_summary).
     """
     CREATE TABLE report_summaries (
         period_key TEXT NOT NULL,

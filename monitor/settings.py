@@ -10,6 +10,7 @@ Domain functions take the Settings object (`settings.retest_delay_minutes`); the
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -20,14 +21,22 @@ from registry.errors import UserError
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ("simulator", "twilio")
 PREFIX = "FLASK_"
+SIMULATED_CALLER = "+842776000000"  # fictional (0277 is Đồng Tháp's area code): nobody is dialled from it
 
 
 class SettingsError(UserError):
     """A setting with a value the system cannot run with; .message names the variable."""
 
 
-def _spec(default, doc: str, *, kind: str = "", minimum: float | None = None, choices: tuple = ()):
-    return field(default=default, metadata={"doc": doc, "kind": kind, "minimum": minimum, "choices": choices})
+_AS_DEFAULT = object()
+
+
+def _spec(default, doc: str, *, kind: str = "", minimum: float | None = None, above: float | None = None,
+          choices: tuple = (), empty=_AS_DEFAULT):
+    """One setting's default and meaning; minimum (inclusive) or above (exclusive) bound a number;
+    `empty` is what an empty value stands for (the default unless said otherwise)."""
+    return field(default=default, metadata={"doc": doc, "kind": kind, "minimum": minimum, "above": above,
+                                            "choices": choices, "empty": empty})
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,8 @@ class Settings:
     # --- storage and identity
     database: str = _spec(str(ROOT / "instance" / "hotline.db"), "the SQLite file both processes share")
     secret_key: str = _spec("", "signs sessions and salts the plan; generated into instance/ for the demo only")
-    public_base_url: str = _spec("http://127.0.0.1:5000", "the public URL providers call back; signatures are checked against it")
+    public_base_url: str = _spec("http://127.0.0.1:5000", "the public URL providers call back; signatures are checked against it",
+                                 empty="")  # set but empty: twilio refuses to start rather than call back to localhost
     # --- which provider places the calls
     call_provider: str = _spec("simulator", "simulator (nothing is dialled) or twilio", choices=PROVIDERS)
     twilio_api_base_url: str = _spec("https://api.twilio.com", "any Twilio-compatible API")
@@ -45,19 +55,21 @@ class Settings:
     twilio_voice: str = _spec("Google.vi-VN-Standard-A", "the text-to-speech voice of the spoken prompts")
     twilio_record: bool = _spec(False, "record calls (a spoken Vietnamese notice is played first)")
     twilio_http_timeout: float = _spec(10.0, "seconds before a request to the provider's API counts as timed out", minimum=0.1)
-    simulator_speed: float = _spec(1.0, "simulated calls' waiting compressed by this factor (the demo uses 5)", minimum=0.01)
+    simulator_speed: float = _spec(1.0, "simulated calls' waiting compressed by this factor (the demo uses 5)", above=0)
     simulator_fail_rate: float = _spec(0.0, "fraction of simulated create requests refused as unavailable (fault tests)", minimum=0)
     # --- one test call
     ring_timeout: int = _spec(30, "seconds of ringing before a call counts as not answered", minimum=1)
-    retest_delay_minutes: float = _spec(60.0, "a failure is confirmed by a retest this many minutes later", minimum=0)
-    replace_delay_minutes: float = _spec(15.0, "a test lost on our side (provider_error) is replaced this much later", minimum=0)
+    # The two delays may be negative: a follow-up is then due at once however late the call's events came
+    # (the process tests use that); there is no other reading of a negative delay to protect.
+    retest_delay_minutes: float = _spec(60.0, "a failure is confirmed by a retest this many minutes later")
+    replace_delay_minutes: float = _spec(15.0, "a test lost on our side (provider_error) is replaced this much later")
     max_replacements: int = _spec(3, "... at most this many times in a row", minimum=0)
-    # --- dialling limits (0 means no limit)
-    calls_per_second: float = _spec(1.0, "create requests per second to the provider (0: no limit)", minimum=0)
-    max_concurrent_calls: int = _spec(2, "calls in progress at once (0: no limit)", minimum=0)
-    calls_per_line_per_hour: int = _spec(20, "calls from our caller line per hour (0: no limit)", minimum=0)
-    calls_per_line_per_day: int = _spec(200, "calls from our caller line per day (0: no limit)", minimum=0)
-    min_gap_minutes: float = _spec(120.0, "least time between two calls to one number (0: no gap)", minimum=0)
+    # --- dialling limits (0, or set but empty, means no limit)
+    calls_per_second: float = _spec(1.0, "create requests per second to the provider (0: no limit)", minimum=0, empty=0)
+    max_concurrent_calls: int = _spec(2, "calls in progress at once (0: no limit)", minimum=0, empty=0)
+    calls_per_line_per_hour: int = _spec(20, "calls from our caller line per hour (0: no limit)", minimum=0, empty=0)
+    calls_per_line_per_day: int = _spec(200, "calls from our caller line per day (0: no limit)", minimum=0, empty=0)
+    min_gap_minutes: float = _spec(120.0, "least time between two calls to one number (0: no gap)", minimum=0, empty=0)
     # --- planning
     tests_per_week: Any = _spec(None, "overrides groups.tests_per_week: a number, or JSON mapping group code → number", kind="tests")
     demo_mode: bool = _spec(False, "with the simulator: faster calls and one test per unit in the first minute")
@@ -68,9 +80,11 @@ class Settings:
     stale_call_seconds: float = _spec(900.0, "a placed call with no final status after this long is looked up", minimum=1)
     provider_retry_limit: int = _spec(5, "create requests refused as unavailable before the test ends as provider_error", minimum=0)
     provider_retry_backoff_seconds: float = _spec(30.0, "first back-off after an unavailable provider, doubling each time", minimum=0)
-    dispatch_workers: int = _spec(4, "create requests in flight at once to a network provider", minimum=1)
+    dispatch_workers: int = _spec(4, "create requests in flight at once to a network provider (0: one at a time, "
+                                     "in the dispatch loop)", minimum=0)
     # --- alerts
-    alert_after_failures: int = _spec(3, "confirmed failures in a row before the inspectors are alerted", minimum=1)
+    alert_after_failures: int = _spec(3, "confirmed failures in a row before the inspectors are alerted (0: never; "
+                                         "failed alerts are still retried)", minimum=0)
     alerts_per_unit_per_day: int = _spec(1, "alert e-mails per unit per day at most", minimum=0)
     alert_check_minutes: float = _spec(5.0, "how often the scheduler looks for runs of confirmed failures", minimum=0.1)
     alerts_per_run: int = _spec(20, "alert e-mails per check, all units together (the rest are recorded suppressed)", minimum=0)
@@ -120,8 +134,16 @@ class Settings:
                                 field="REPORT_MIN_ANSWER_RATE")
 
     def with_values(self, **changes) -> "Settings":
-        """A copy with some values changed (the scheduler's demo speed-up, tests)."""
-        return replace(self, **changes)
+        """A copy with some values changed (the scheduler's demo speed-up, tests), checked like load()'s."""
+        values = {}
+        for name, raw in changes.items():
+            spec = _FIELDS.get(name)
+            if spec is None:
+                raise TypeError(f"Settings has no field {name!r}")
+            values[name] = _parse(spec, raw, PREFIX + name.upper())
+        settings = replace(self, **values)
+        settings.check()
+        return settings
 
     def as_config(self) -> dict[str, Any]:
         """The settings under their upper-case names, for Flask's app.config."""
@@ -130,6 +152,11 @@ class Settings:
     @property
     def simulated(self) -> bool:
         return self.call_provider == "simulator"
+
+    @property
+    def simulator_from_number(self) -> str:
+        """The caller number simulated calls show: TWILIO_FROM_NUMBER, or a fictional one of the province."""
+        return self.twilio_from_number or SIMULATED_CALLER
 
     @property
     def demo_active(self) -> bool:
@@ -153,9 +180,15 @@ _FALSE = ("0", "false", "no", "off", "")
 
 
 def _parse(spec, raw, variable: str):
-    """One value, from text (the environment) or already typed (a test's mapping)."""
+    """One value, from text (the environment) or already typed (a test's mapping, with_values).
+
+    An empty value (unset in a .env file, None in a mapping) stands for the default, or for the field's
+    `empty` value where it has one (a limit: no limit).
+    """
     meta = spec.metadata
     kind = meta.get("kind") or spec.type
+    if kind != "bool" and (raw is None or (isinstance(raw, str) and not raw.strip())):
+        return spec.default if meta.get("empty", _AS_DEFAULT) is _AS_DEFAULT else meta["empty"]
     try:
         if kind == "tests":
             value = _tests_per_week(raw)
@@ -163,24 +196,19 @@ def _parse(spec, raw, variable: str):
             value = _boolean(raw)
         elif kind in ("int", "float"):
             if isinstance(raw, bool):
-                raise ValueError
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                return spec.default
+                raise ValueError(raw)
             number = float(raw)
-            if kind == "int":
-                if number != int(number):
-                    raise ValueError
-                value = int(number)
-            else:
-                value = number
-            if number != number or number in (float("inf"), float("-inf")):
-                raise ValueError
+            if not math.isfinite(number) or (kind == "int" and number != int(number)):
+                raise ValueError(raw)
+            value = int(number) if kind == "int" else number
         else:
-            value = "" if raw is None else str(raw).strip()
-    except (TypeError, ValueError):
+            value = str(raw).strip()
+    except (TypeError, ValueError, OverflowError):
         raise SettingsError(f"{variable}={raw!r}: {_expected(kind)}.", field=spec.name.upper()) from None
     if meta.get("minimum") is not None and value < meta["minimum"]:
         raise SettingsError(f"{variable}={raw!r}: không được nhỏ hơn {meta['minimum']:g}.", field=spec.name.upper())
+    if meta.get("above") is not None and value <= meta["above"]:
+        raise SettingsError(f"{variable}={raw!r}: phải lớn hơn {meta['above']:g}.", field=spec.name.upper())
     if meta.get("choices"):
         value = value.lower()
         if value not in meta["choices"]:

@@ -4,6 +4,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.clock import iso, utcnow
@@ -27,13 +28,13 @@ def _hash_token(token: str) -> str:
 def check_email(email: str) -> str:
     email = (email or "").strip()
     if not EMAIL_RE.match(email):
-        raise RegistryError(f"Địa chỉ thư điện tử không hợp lệ: “{email}”.", field="email")
+        raise RegistryError(gettext("Địa chỉ thư điện tử không hợp lệ: “%(email)s”.", email=email), field="email")
     return email
 
 
 def check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise RegistryError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.", field="password")
+        raise RegistryError(gettext("Mật khẩu phải có ít nhất %(min)s ký tự.", min=MIN_PASSWORD), field="password")
 
 
 def find_user(db, user_id: int) -> dict | None:
@@ -87,7 +88,7 @@ def accept_invite(db, token: str, password: str, now: datetime | None = None) ->
         "SELECT * FROM users WHERE invite_token_hash = ? AND active = 1", [_hash_token(token or "")]
     )
     if not rows or rows[0]["invite_expires_at"] < iso(now):
-        raise RegistryError("Lời mời không hợp lệ hoặc đã hết hạn. Hãy đề nghị Văn phòng UBND gửi lời mời mới.")
+        raise RegistryError(gettext("Lời mời không hợp lệ hoặc đã hết hạn. Hãy đề nghị Văn phòng UBND gửi lời mời mới."))
     check_password(password)
     user = rows[0]
     db.execute(
@@ -99,7 +100,7 @@ def accept_invite(db, token: str, password: str, now: datetime | None = None) ->
 
 def _refuse_existing(db, email: str) -> None:
     if db.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():
-        raise RegistryError(f"Đã có tài khoản với địa chỉ {email}.", field="email")
+        raise RegistryError(gettext("Đã có tài khoản với địa chỉ %(email)s.", email=email), field="email")
 
 
 def throttled(db, keys: list[str], now: datetime) -> timedelta | None:
@@ -124,7 +125,7 @@ def authenticate(db, email: str, password: str, client: str, now: datetime | Non
     if wait is not None:
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         raise RegistryError(
-            f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.", code="throttled"
+            gettext("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)s phút.", minutes=minutes), code="throttled"
         )
     rows = db.execute_returning_dicts("SELECT * FROM users WHERE email = ? AND active = 1", [email])
     user = rows[0] if rows else None
@@ -135,10 +136,17 @@ def authenticate(db, email: str, password: str, client: str, now: datetime | Non
             for key in keys:
                 db.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", [key, iso(now)])
             db.execute("DELETE FROM login_failures WHERE at < ?", [iso(now - FAILURE_WINDOW * 4)])
-        raise RegistryError("Sai địa chỉ thư điện tử hoặc mật khẩu.", code="bad_login")
+        raise RegistryError(gettext("Sai địa chỉ thư điện tử hoặc mật khẩu."), code="bad_login")
     db.execute("DELETE FROM login_failures WHERE key = ?", [keys[0]])
     db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [iso(now), user["id"]])
     return user
 
 
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+
+
+def unit_editors(db, unit_id: int) -> list[dict]:
+    """The agency editors of one unit: e-mail, name, whether active and activated, invitation, last login."""
+    return db.execute_returning_dicts(
+        "SELECT email, name, active, password_hash IS NOT NULL AS activated, invite_expires_at, last_login_at "
+        "FROM users WHERE unit_id = ? ORDER BY email", [unit_id])

@@ -1,15 +1,42 @@
-"""Command line: `flask --app wsgi init-db`, `users …`, `registry import|export|demo`."""
+"""Command line: `flask --app wsgi init-db`, `users …`, `registry import|export|demo`.
+
+Every command of the project is a UserErrorCommand (the groups below and monitor's are UserErrorGroups):
+a UserError raised anywhere inside becomes one line "Error: <message>" and exit status 1.
+"""
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from registry import accounts
 from registry.db import connect, migrate
-from registry.errors import RegistryError
+from registry.errors import UserError
 from registry.units import get_unit
 
-users_cli = AppGroup("users", help="Tài khoản: tạo thanh tra viên, mời biên tập viên của đơn vị.")
-registry_cli = AppGroup("registry", help="Danh bạ đường dây nóng: nhập, xuất, dữ liệu mẫu.")
+
+class UserErrorCommand(click.Command):
+    """A command that answers a UserError as click does any usage error: "Error: <message>", exit 1.
+
+    The error's detail lines (each bad row of a rejected import) go to stderr first.
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            for line in exc.details:
+                click.echo(line, err=True)
+            raise click.ClickException(str(exc)) from None
+
+
+class UserErrorGroup(AppGroup):
+    """A Flask command group whose commands are UserErrorCommands."""
+
+    command_class = UserErrorCommand
+
+
+users_cli = UserErrorGroup("users", help="Tài khoản: tạo thanh tra viên, mời biên tập viên của đơn vị.")
+registry_cli = UserErrorGroup("registry", help="Danh bạ đường dây nóng: nhập, xuất, dữ liệu mẫu.")
 
 
 def open_db():
@@ -19,7 +46,7 @@ def open_db():
 def register(app, *, migration_sets):
     """Attach the registry's commands to the app."""
 
-    @app.cli.command("init-db")
+    @app.cli.command("init-db", cls=UserErrorCommand)
     def init_db_command():
         """Create or upgrade the database (safe to run twice).
 
@@ -28,7 +55,8 @@ def register(app, *, migration_sets):
         db = open_db()
         applied = migrate(db, migration_sets)
         click.echo(
-            f"Đã nâng cấp cơ sở dữ liệu: {', '.join(applied)}" if applied else "Cơ sở dữ liệu đã ở phiên bản mới nhất."
+            _("Đã nâng cấp cơ sở dữ liệu: %(migrations)s", migrations=", ".join(applied)) if applied
+            else _("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
         )
 
     app.cli.add_command(users_cli)
@@ -44,11 +72,8 @@ def create_inspector(email, name, password):
 
     Example: flask --app wsgi users create-inspector thanhtra@vpubnd.dongthap.gov.vn --name "Nguyễn Văn A"
     """
-    try:
-        accounts.create_inspector(open_db(), email, password, name)
-    except RegistryError as exc:
-        raise click.ClickException(exc.message)
-    click.echo(f"Đã tạo tài khoản thanh tra viên {email}.")
+    accounts.create_inspector(open_db(), email, password, name)
+    click.echo(_("Đã tạo tài khoản thanh tra viên %(email)s.", email=email))
 
 
 @users_cli.command("invite")
@@ -61,14 +86,12 @@ def invite(email, unit_code, name):
     Example: flask --app wsgi users invite vanthu@soyte.dongthap.gov.vn --unit SYT
     """
     db = open_db()
-    try:
-        unit = get_unit(db, unit_code)
-        token = accounts.invite_editor(db, email, unit["id"], name)
-    except RegistryError as exc:
-        raise click.ClickException(exc.message)
+    unit = get_unit(db, unit_code)
+    token = accounts.invite_editor(db, email, unit["id"], name)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    click.echo(f"Đã mời {email} làm biên tập viên của “{unit['name']}”.")
-    click.echo(f"Liên kết đặt mật khẩu (dùng một lần, hết hạn sau {accounts.INVITE_DAYS} ngày): {base}/invite/{token}")
+    click.echo(_("Đã mời %(email)s làm biên tập viên của “%(unit)s”.", email=email, unit=unit["name"]))
+    click.echo(_("Liên kết đặt mật khẩu (dùng một lần, hết hạn sau %(days)s ngày): %(link)s",
+                 days=accounts.INVITE_DAYS, link=f"{base}/invite/{token}"))
 
 
 # The actor written in the history for changes made from the command line.
@@ -85,17 +108,10 @@ def import_command(file, dry_run):
 
     Example: flask --app wsgi registry import danh-sach-duong-day-nong.xlsx
     """
-    from registry.appendix import ImportRejected, TemplateError, import_file
+    from registry.appendix import import_file
 
-    db = open_db()
-    try:
-        result = import_file(db, file, actor=CLI_ACTOR, dry_run=dry_run)
-    except ImportRejected as exc:
-        for error in exc.errors:
-            click.echo(str(error), err=True)
-        raise click.ClickException(exc.message)
-    except TemplateError as exc:
-        raise click.ClickException(exc.message)
+    # ImportRejected: UserErrorCommand prints every bad row (its details), then the message, and exits 1.
+    result = import_file(open_db(), file, actor=CLI_ACTOR, dry_run=dry_run)
     click.echo(result.summary)
     for line in result.created:
         click.echo(f"  + {line}")
@@ -111,15 +127,13 @@ def export_command(file, include_historical):
 
     Example: flask --app wsgi registry export danh-sach-duong-day-nong.xlsx
     """
-    from registry.appendix import TemplateError, export_file
+    from registry.appendix import export_file
 
     try:
         export_file(open_db(), file, include_historical=include_historical)
-    except TemplateError as exc:
-        raise click.ClickException(exc.message)
     except OSError as exc:
-        raise click.ClickException(f"Không ghi được tệp “{file}”: {exc.strerror}.")
-    click.echo(f"Đã xuất danh sách ra {file}.")
+        raise click.ClickException(_("Không ghi được tệp “%(file)s”: %(reason)s.", file=file, reason=exc.strerror)) from None
+    click.echo(_("Đã xuất danh sách ra %(file)s.", file=file))
 
 
 @registry_cli.command("demo")
@@ -133,8 +147,8 @@ def demo_command():
     from registry.demo import EDITOR, INSPECTOR, load_demo
 
     if not load_demo(open_db()):
-        click.echo("Danh bạ đã có đơn vị: không thêm dữ liệu mẫu.")
+        click.echo(_("Danh bạ đã có đơn vị: không thêm dữ liệu mẫu."))
         return
-    click.echo("Đã nạp dữ liệu mẫu (số điện thoại giả định, đánh dấu là số mẫu).")
-    click.echo(f"  Thanh tra viên: {INSPECTOR[0]} / {INSPECTOR[1]}")
-    click.echo(f"  Biên tập viên Sở Y tế: {EDITOR[0]} / {EDITOR[1]}")
+    click.echo(_("Đã nạp dữ liệu mẫu (số điện thoại giả định, đánh dấu là số mẫu)."))
+    click.echo("  " + _("Thanh tra viên: %(email)s / %(password)s", email=INSPECTOR[0], password=INSPECTOR[1]))
+    click.echo("  " + _("Biên tập viên Sở Y tế: %(email)s / %(password)s", email=EDITOR[0], password=EDITOR[1]))

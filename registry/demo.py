@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from registry import accounts
 from registry.clock import utcnow
-from registry.units import create_unit, set_hotline, set_hotline_shared, set_shared
+from registry.hotlines import set_hotline, set_hotline_shared, set_shared
+from registry.units import create_unit
 
 INSPECTOR = ("thanhtra@demo.dongthap.gov.vn", "thanhtra-demo-2026", "Thanh tra viên (demo)")
 EDITOR = ("soyte@demo.dongthap.gov.vn", "soyte-demo-2026", "Văn thư Sở Y tế (demo)")

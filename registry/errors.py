@@ -1,9 +1,15 @@
 """The one base of every error a person is meant to read: domain code raises, the boundary speaks.
 
 A UserError carries a message for the person who asked (Vietnamese source text, translated at the boundary
-through gettext), the field it is about (a form field, a column, a setting) and the HTTP status a web
-request answers with. The Flask handler and the CLI wrapper in registry/web and registry/cli turn any
-UserError into a page, a flash message, a JSON error or a one-line exit — nothing else needs try/except.
+through gettext), the field it is about (a form field, a column, a setting), a short machine code and the
+HTTP status a web request answers with. The Flask handler in registry/web/errors.py turns any UserError
+into the error page or a JSON error; the CLI command class in registry/cli.py into a one-line exit 1.
+Views that show a form again keep their own handling and put the message on the field it names
+(registry.web.errors.form_error). Domain code only raises.
+
+Every such error in the project derives from UserError: RegistryError (with NotFound, NumberTaken,
+TemplateError, ImportRejected), NumberError, SettingsError, AttemptError, DisputeError, CallError,
+SchedulerError, ProviderConfigError, AlertError, PeriodError, FilterError and ReportError.
 """
 
 
@@ -24,6 +30,11 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return str(self.message)
+
+    @property
+    def details(self) -> list[str]:
+        """Lines that spell the message out (one per bad row of a rejected file); none by default."""
+        return []
 
 
 class RegistryError(UserError):

@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass, replace
 
 import phonenumbers
+from flask_babel import gettext
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+from registry.errors import UserError
 
 # phonenumbers knows only 113-115 and turns "1022" into a meaningless +841022, so short numbers are ours:
 # 1022 dịch vụ công, 111 bảo vệ trẻ em, 112 cứu nạn, 113 công an, 114 cứu hỏa, 115 cấp cứu.
@@ -51,19 +54,18 @@ _SEPARATORS = re.compile(r"[;,/|\n\r]|\s[-–—]\s|[^\W\d_]+")
 # "(0277)" and "+84 (0)" hold no letters and stay too.
 _NOTE = re.compile(r"\([^()]*\)")
 
-_RULE_MULTIPLE = "Mỗi cơ quan, đơn vị chỉ được đăng ký duy nhất một số điện thoại đường dây nóng"
 
-
-class NumberError(ValueError):
+class NumberError(UserError, ValueError):
     """A written number we refuse; .message is Vietnamese text for the user, .code a short machine code.
 
     Codes: empty, invalid, too_short, too_long, multiple, old_area_code, old_mobile, foreign.
+    Still a ValueError: it is what parsing a bad value raises, and callers may treat it as one.
     """
 
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    def __init__(self, code: str, message: str, **kwargs):
+        # The code comes first: every refusal in this module names its rule before its wording.
+        kwargs.setdefault("field", "number")
+        super().__init__(message, code=code, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -144,11 +146,11 @@ def display_number(number: str, kind: str | None = None) -> str:
     if kind == "short":
         split = _split_short(number)
         if split is None:
-            raise NumberError("invalid", f"«{number}» không phải là số ngắn (1022, 111–115).")
+            raise NumberError("invalid", gettext("«%(number)s» không phải là số ngắn (1022, 111–115).", number=number))
         return " ".join(part for part in split if part)
     parsed = _valid(number)
     if parsed is None:
-        raise NumberError("invalid", f"«{number}» không phải là số điện thoại Việt Nam hợp lệ.")
+        raise NumberError("invalid", gettext("«%(number)s» không phải là số điện thoại Việt Nam hợp lệ.", number=number))
     if kind in ("tollfree", "premium"):
         # phonenumbers prints "1800 123456"; the operators advertise "1800 123 456".
         nsn = phonenumbers.national_significant_number(parsed)
@@ -164,7 +166,8 @@ def _multiple(numbers: list[str]) -> NumberError:
     listed = ", ".join(f"«{n}»" for n in numbers)
     return NumberError(
         "multiple",
-        f"{_RULE_MULTIPLE}; ô này có {len(numbers)} số: {listed}. Vui lòng chỉ giữ lại một số.",
+        gettext("Mỗi cơ quan, đơn vị chỉ được đăng ký duy nhất một số điện thoại đường dây nóng; ô này có %(count)s số: "
+                "%(numbers)s. Vui lòng chỉ giữ lại một số.", count=len(numbers), numbers=listed),
     )
 
 
@@ -176,7 +179,7 @@ def _national(digits: str, raw: str) -> str:
         rest = digits[4:]
     elif digits.startswith(("+", "00")):
         raise NumberError(
-            "foreign", f"Chỉ nhận số điện thoại Việt Nam (mã quốc gia +84); «{raw}» là số nước ngoài."
+            "foreign", gettext("Chỉ nhận số điện thoại Việt Nam (mã quốc gia +84); «%(raw)s» là số nước ngoài.", raw=raw)
         )
     elif digits.startswith("84") and len(digits) >= 11:  # no national number starts with 84 and is this long
         rest = digits[2:]
@@ -192,17 +195,18 @@ def _refuse(national: str, raw: str) -> NumberError:
         new = OLD_MOBILE_PREFIXES[prefix] + national[4:]
         return NumberError(
             "old_mobile",
-            f"Số di động 11 số đã được chuyển sang 10 số từ năm 2018: {prefix} {national[4:7]} {national[7:]} "
-            f"nay là {new[:4]} {new[4:7]} {new[7:]} (đầu số {prefix} đổi thành {OLD_MOBILE_PREFIXES[prefix]}). "
-            "Vui lòng nhập số mới.",
+            gettext("Số di động 11 số đã được chuyển sang 10 số từ năm 2018: %(old)s nay là %(new)s (đầu số %(prefix)s "
+                    "đổi thành %(new_prefix)s). Vui lòng nhập số mới.",
+                    old=f"{prefix} {national[4:7]} {national[7:]}", new=f"{new[:4]} {new[4:7]} {new[7:]}",
+                    prefix=prefix, new_prefix=OLD_MOBILE_PREFIXES[prefix]),
         )
     for old, (new_code, province) in OLD_AREA_CODES.items():
         found = national.startswith(old) and _lookup(new_code + national[len(old):])
         if found:
             return NumberError(
                 "old_area_code",
-                f"Mã vùng {old} ({province}) không còn dùng: từ năm 2017 {province} dùng mã vùng {new_code}. "
-                f"Hãy viết {display_number(*found)}.",
+                gettext("Mã vùng %(old)s (%(province)s) không còn dùng: từ năm 2017 %(province)s dùng mã vùng %(new)s. "
+                        "Hãy viết %(number)s.", old=old, province=province, new=new_code, number=display_number(*found)),
             )
     # Two numbers typed one after the other without a separator.
     if 11 < len(national) <= 24:
@@ -211,21 +215,22 @@ def _refuse(national: str, raw: str) -> NumberError:
             if first and second:
                 return _multiple([display_number(*first), display_number(*second)])
     if national.startswith("02"):
-        expected, rule = (11,), "số cố định có 11 chữ số, bắt đầu bằng 02 (ví dụ 0277 3851 234)"
+        expected, rule = (11,), gettext("số cố định có 11 chữ số, bắt đầu bằng 02 (ví dụ 0277 3851 234)")
     elif re.match(r"0[35789]", national):
-        expected, rule = (10,), "số di động có 10 chữ số (ví dụ 0912 345 678)"
+        expected, rule = (10,), gettext("số di động có 10 chữ số (ví dụ 0912 345 678)")
     elif national.startswith(("1800", "1900")):
-        expected, rule = (8, 10), "số 1800/1900 có 8 hoặc 10 chữ số (ví dụ 1800 1234, 1900 123 456)"
+        expected, rule = (8, 10), gettext("số 1800/1900 có 8 hoặc 10 chữ số (ví dụ 1800 1234, 1900 123 456)")
     else:
-        expected, rule = (10, 11), "số cố định có 11 chữ số bắt đầu bằng 02, số di động có 10 chữ số"
+        expected, rule = (10, 11), gettext("số cố định có 11 chữ số bắt đầu bằng 02, số di động có 10 chữ số")
     count = len(national)
     if count not in expected:
         code = "too_short" if count < min(expected) else "too_long" if count > max(expected) else "invalid"
-        return NumberError(code, f"«{raw}»: đọc được {count} chữ số ({national}), trong khi {rule}.")
+        return NumberError(code, gettext("«%(raw)s»: đọc được %(count)s chữ số (%(national)s), trong khi %(rule)s.",
+                                         raw=raw, count=count, national=national, rule=rule))
     return NumberError(
         "invalid",
-        f"«{raw}» (đọc được {national}) không phải là số điện thoại Việt Nam hợp lệ. "
-        "Vui lòng kiểm tra lại từng chữ số.",
+        gettext("«%(raw)s» (đọc được %(national)s) không phải là số điện thoại Việt Nam hợp lệ. "
+                "Vui lòng kiểm tra lại từng chữ số.", raw=raw, national=national),
     )
 
 
@@ -235,7 +240,8 @@ def _parse_one(text: str, raw: str, default_area: str) -> Hotline:
     if not digits:
         raise NumberError(
             "invalid",
-            f"Không đọc được chữ số nào trong «{raw}». Vui lòng nhập một số điện thoại, ví dụ 0277 3851 234.",
+            gettext("Không đọc được chữ số nào trong «%(raw)s». Vui lòng nhập một số điện thoại, ví dụ 0277 3851 234.",
+                    raw=raw),
         )
     national = _national(digits, raw)
     split = _split_short(national)
@@ -261,7 +267,7 @@ def parse_hotline(text: str, *, default_area: str = "0277") -> Hotline:
     """Read one hotline number from a field as officials write it; NumberError says what is wrong."""
     raw = text.strip()
     if not raw:
-        raise NumberError("empty", "Chưa nhập số điện thoại đường dây nóng.")
+        raise NumberError("empty", gettext("Chưa nhập số điện thoại đường dây nóng."))
     cleaned = _NOTE.sub(_drop_note, raw)
     candidates: list[tuple[str, Hotline | None, NumberError | None]] = []
     for chunk in _SEPARATORS.split(cleaned):

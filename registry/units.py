@@ -1,23 +1,29 @@
-"""Units, groups and each unit's single hotline, with every change written to the append-only history."""
+"""Units: the agencies, departments and communes of the registry, their fields, validity and listing.
+
+A unit's hotline lives in registry.hotlines, its group in registry.groups, and every change to it in
+registry.history. Whether a unit is current is a question about a local date (registry.clock).
+"""
 import re
-import sqlite3
 from datetime import datetime
 
-from registry.clock import iso, utcnow
-from registry.errors import NotFound, NumberTaken, RegistryError
-from registry.numbers import NumberError, parse_hotline
+from flask_babel import gettext, lazy_gettext
+
+from registry.clock import iso, local_today_iso, utcnow
+from registry.errors import NotFound, RegistryError
+from registry.groups import group_exists
+from registry.history import log_change
 from registry.text import fold
 
+# The kinds of unit and their labels, in the reader's language.
 KINDS = {
-    "agency": "Cơ quan, đơn vị",
-    "department": "Sở, ban, ngành",
-    "district": "Cấp huyện",
-    "commune": "Xã",
-    "ward": "Phường",
-    "vertical": "Cơ quan ngành dọc",
-    "other": "Khác",
+    "agency": lazy_gettext("Cơ quan, đơn vị"),
+    "department": lazy_gettext("Sở, ban, ngành"),
+    "district": lazy_gettext("Cấp huyện"),
+    "commune": lazy_gettext("Xã"),
+    "ward": lazy_gettext("Phường"),
+    "vertical": lazy_gettext("Cơ quan ngành dọc"),
+    "other": lazy_gettext("Khác"),
 }
-HOURS = {"24/7": "24/24 giờ", "office": "Giờ hành chính"}
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Unit fields an editor or inspector may change, and who may change them.
@@ -34,10 +40,6 @@ JOIN groups g ON g.code = u.group_code
 LEFT JOIN hotlines h ON h.unit_id = u.id
 LEFT JOIN units p ON p.id = u.parent_id
 """
-
-
-def list_groups(db) -> list[dict]:
-    return db.execute_returning_dicts("SELECT * FROM groups ORDER BY sort_order, code")
 
 
 # Registry list filters, in SQL so a page of 10,000 units fetches only the rows it shows.
@@ -79,9 +81,10 @@ def list_units(db, *, query: str = "", group: str = "", current_only: bool = Fal
     """Units with their hotline, ordered by group then name; query matches name, code or number.
 
     `stt` numbers each unit within its group among the matching ones, so a page can start mid-group.
+    `on` is the local date (YYYY-MM-DD) that "current" refers to; by default today's (registry.clock).
     """
     state = state or ("current" if current_only else "all")
-    where, params = _unit_filters(query, group, state, on or iso(utcnow())[:10])
+    where, params = _unit_filters(query, group, state, on or local_today_iso())
     where_sql = " WHERE " + " AND ".join(where) if where else ""
     order = " ORDER BY g.sort_order, g.code, u.name COLLATE NOCASE, u.code"
     if limit is None:
@@ -118,14 +121,14 @@ def list_units(db, *, query: str = "", group: str = "", current_only: bool = Fal
 
 def count_units(db, *, query: str = "", group: str = "", state: str = "all", on: str | None = None) -> int:
     """How many units list_units would return without a limit."""
-    where, params = _unit_filters(query, group, state, on or iso(utcnow())[:10])
+    where, params = _unit_filters(query, group, state, on or local_today_iso())
     sql = "SELECT count(*) FROM units u LEFT JOIN hotlines h ON h.unit_id = u.id"
     return db.execute(sql + (" WHERE " + " AND ".join(where) if where else ""), params).fetchone()[0]
 
 
 def registry_summary(db, on: str | None = None) -> dict:
     """Current units, and among them those without a number, flagged, or sharing their number."""
-    day = on or iso(utcnow())[:10]
+    day = on or local_today_iso()
     row = db.execute(
         "SELECT count(*), sum(h.number IS NULL), sum(h.flagged_at IS NOT NULL), sum(coalesce(h.shared, 0)) "
         "FROM units u LEFT JOIN hotlines h ON h.unit_id = u.id WHERE " + _CURRENT,
@@ -135,13 +138,15 @@ def registry_summary(db, on: str | None = None) -> dict:
 
 
 def get_unit(db, code: str) -> dict:
+    """One unit with its hotline and group by code; NotFound otherwise."""
     rows = db.execute_returning_dicts(UNIT_SELECT + " WHERE u.code = ?", [code])
     if not rows:
-        raise NotFound(f"Không có đơn vị mã “{code}”.")
+        raise NotFound(gettext("Không có đơn vị mã “%(code)s”.", code=code))
     return rows[0]
 
 
 def get_unit_by_id(db, unit_id: int) -> dict:
+    """One unit with its hotline and group by id; NotFound otherwise."""
     rows = db.execute_returning_dicts(UNIT_SELECT + " WHERE u.id = ?", [unit_id])
     if not rows:
         raise NotFound()
@@ -154,29 +159,29 @@ def _clean_unit_fields(db, data: dict, *, unit_id: int | None = None) -> dict:
     for key, value in data.items():
         out[key] = value.strip() if isinstance(value, str) else value
     if "name" in out and not out["name"]:
-        raise RegistryError("Tên đơn vị không được để trống.", field="name")
+        raise RegistryError(gettext("Tên đơn vị không được để trống."), field="name")
     if "kind" in out and out["kind"] not in KINDS:
-        raise RegistryError(f"Loại đơn vị “{out['kind']}” không hợp lệ.", field="kind")
+        raise RegistryError(gettext("Loại đơn vị “%(kind)s” không hợp lệ.", kind=out['kind']), field="kind")
     if "group_code" in out:
-        if not db.execute("SELECT 1 FROM groups WHERE code = ?", [out["group_code"]]).fetchone():
-            raise RegistryError(f"Không có nhóm “{out['group_code']}”.", field="group_code")
+        if not group_exists(db, out["group_code"]):
+            raise RegistryError(gettext("Không có nhóm “%(group_code)s”.", group_code=out['group_code']), field="group_code")
     for key in ("valid_from", "valid_to"):
         if key in out:
             out[key] = out[key] or None
             if out[key] and not DATE_RE.match(out[key]):
-                raise RegistryError("Ngày phải viết theo dạng NNNN-TT-NN, ví dụ 2025-07-01.", field=key)
+                raise RegistryError(gettext("Ngày phải viết theo dạng NNNN-TT-NN, ví dụ 2025-07-01."), field=key)
     if out.get("valid_from") and out.get("valid_to") and out["valid_to"] < out["valid_from"]:
-        raise RegistryError("Ngày hết hiệu lực phải sau ngày bắt đầu.", field="valid_to")
+        raise RegistryError(gettext("Ngày hết hiệu lực phải sau ngày bắt đầu."), field="valid_to")
     if out.get("contact_email"):
         if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", out["contact_email"]):
-            raise RegistryError(f"Thư điện tử liên hệ không hợp lệ: “{out['contact_email']}”.", field="contact_email")
+            raise RegistryError(gettext("Thư điện tử liên hệ không hợp lệ: “%(contact_email)s”.", contact_email=out['contact_email']), field="contact_email")
     if "parent_id" in out:
         out["parent_id"] = out["parent_id"] or None
         if out["parent_id"] is not None:
             if out["parent_id"] == unit_id:
-                raise RegistryError("Một đơn vị không thể là đơn vị cấp trên của chính nó.", field="parent_id")
+                raise RegistryError(gettext("Một đơn vị không thể là đơn vị cấp trên của chính nó."), field="parent_id")
             if not db.execute("SELECT 1 FROM units WHERE id = ?", [out["parent_id"]]).fetchone():
-                raise RegistryError("Đơn vị cấp trên không tồn tại.", field="parent_id")
+                raise RegistryError(gettext("Đơn vị cấp trên không tồn tại."), field="parent_id")
     return out
 
 
@@ -185,20 +190,21 @@ def create_unit(db, data: dict, *, actor: dict | None = None, now: datetime | No
     code = (data.get("code") or "").strip()
     if not CODE_RE.match(code):
         raise RegistryError(
-            f"Mã đơn vị “{code}” không hợp lệ: dùng chữ không dấu, số, dấu chấm, gạch ngang (tối đa 40 ký tự).",
+            gettext("Mã đơn vị “%(code)s” không hợp lệ: dùng chữ không dấu, số, dấu chấm, gạch ngang (tối đa 40 ký tự).",
+                    code=code),
             field="code",
         )
     if db.execute("SELECT 1 FROM units WHERE code = ?", [code]).fetchone():
-        raise RegistryError(f"Mã đơn vị “{code}” đã có.", field="code")
+        raise RegistryError(gettext("Mã đơn vị “%(code)s” đã có.", code=code), field="code")
     fields = _clean_unit_fields(db, {k: v for k, v in data.items() if k in INSPECTOR_FIELDS})
     fields.setdefault("name", "")
     if not fields["name"]:
-        raise RegistryError("Tên đơn vị không được để trống.", field="name")
+        raise RegistryError(gettext("Tên đơn vị không được để trống."), field="name")
     fields.setdefault("group_code", "A")
     now = now or utcnow()
     with db.atomic():
         unit_id = db.table("units").insert({"code": code, "created_at": iso(now), **fields}).last_pk
-        _log(db, unit_id, "unit", None, fields["name"], "Tạo đơn vị", actor, now)
+        log_change(db, unit_id, "unit", None, fields["name"], "Tạo đơn vị", actor, now)
     return unit_id
 
 
@@ -207,7 +213,7 @@ def update_unit(db, unit_id: int, data: dict, *, actor: dict, reason: str = "", 
     allowed = INSPECTOR_FIELDS if actor and actor["role"] == "inspector" else EDITOR_FIELDS
     unknown = set(data) - set(allowed)
     if unknown:
-        raise RegistryError("Bạn không có quyền sửa trường này: " + ", ".join(sorted(unknown)) + ".")
+        raise RegistryError(gettext("Bạn không có quyền sửa trường này: %(fields)s.", fields=", ".join(sorted(unknown))))
     fields = _clean_unit_fields(db, data, unit_id=unit_id)
     current = db.execute_returning_dicts("SELECT * FROM units WHERE id = ?", [unit_id])
     if not current:
@@ -218,245 +224,32 @@ def update_unit(db, unit_id: int, data: dict, *, actor: dict, reason: str = "", 
         if changed:
             db.table("units").update(unit_id, changed)
         for key, value in changed.items():
-            _log(db, unit_id, key, current[0][key], value, reason, actor, now)
+            log_change(db, unit_id, key, current[0][key], value, reason, actor, now)
     return changed
 
 
-def set_hotline(
-    db, unit_id: int, raw: str, *, actor: dict | None, reason: str = "", hours: str | None = None,
-    is_demo: bool | None = None, now: datetime | None = None,
-) -> dict:
-    """Register or change the unit's one hotline (parsing the written form); logs old → new with the reason."""
-    try:
-        parsed = parse_hotline(raw)
-    except NumberError as exc:
-        raise RegistryError(exc.message, field="number", code=exc.code) from exc
-    if hours is not None and hours not in HOURS:
-        raise RegistryError("Thời gian trực phải là 24/24 giờ hoặc giờ hành chính.", field="hours")
-    now = now or utcnow()
-    old = db.execute_returning_dicts("SELECT * FROM hotlines WHERE unit_id = ?", [unit_id])
-    old = old[0] if old else None
-    row = {
-        "unit_id": unit_id,
-        "number": parsed.number,
-        "kind": parsed.kind,
-        "display": parsed.display,
-        "raw": parsed.raw,
-        "hours": hours or (old["hours"] if old else "24/7"),
-        "updated_at": iso(now),
-        "updated_by": actor["id"] if actor else None,
-    }
-    if is_demo is not None:
-        row["is_demo"] = int(is_demo)
-    try:
-        with db.atomic():
-            if old:
-                if old["number"] != parsed.number:
-                    # A new number starts unflagged and unshared: the inspector's decisions were about the old one.
-                    row.update(flagged_at=None, flag_reason=None, shared=0, shared_note="")
-                db.table("hotlines").update(old["id"], row)
-                if old["number"] != parsed.number:
-                    _log(db, unit_id, "number", old["display"], parsed.display, reason, actor, now)
-                if old["hours"] != row["hours"]:
-                    _log(db, unit_id, "hours", HOURS[old["hours"]], HOURS[row["hours"]], reason, actor, now)
-            else:
-                db.table("hotlines").insert(row)
-                _log(db, unit_id, "number", None, parsed.display, reason, actor, now)
-                if hours and hours != "24/7":
-                    _log(db, unit_id, "hours", None, HOURS[hours], reason, actor, now)
-    except sqlite3.IntegrityError as exc:
-        if "number_taken" in str(exc):
-            holder = db.execute(
-                "SELECT u.name FROM hotlines h JOIN units u ON u.id = h.unit_id WHERE h.number = ? AND h.unit_id != ?",
-                [parsed.number, unit_id],
-            ).fetchone()
-            raise NumberTaken(
-                f"Số {parsed.display} đã được đăng ký cho “{holder[0] if holder else 'đơn vị khác'}”. "
-                "Mỗi số chỉ thuộc một đơn vị, trừ khi Văn phòng UBND xác nhận đây là số dùng chung."
-            ) from exc
-        raise
-    return row
+def is_current(unit: dict, day: str) -> bool:
+    """Whether a unit is in force on a local date (YYYY-MM-DD): valid_from ≤ day ≤ valid_to, both optional."""
+    return (unit["valid_from"] or "") <= day and (unit["valid_to"] is None or unit["valid_to"] >= day)
 
 
-def set_shared(db, unit_id: int, shared: bool, note: str, *, actor: dict, now: datetime | None = None):
-    """Inspector marks the unit's number as deliberately shared with other units (or not)."""
-    if shared and not note.strip():
-        raise RegistryError("Hãy ghi lý do số này được dùng chung.", field="shared_note")
-    now = now or utcnow()
-    old = db.execute("SELECT shared, display FROM hotlines WHERE unit_id = ?", [unit_id]).fetchone()
-    if not old:
-        raise RegistryError("Đơn vị chưa có số đường dây nóng.")
-    try:
-        with db.atomic():
-            db.execute(
-                "UPDATE hotlines SET shared = ?, shared_note = ? WHERE unit_id = ?",
-                [int(shared), note.strip(), unit_id],
-            )
-            _log(db, unit_id, "shared", str(old[0]), str(int(shared)), note, actor, now)
-    except sqlite3.IntegrityError as exc:
-        raise NumberTaken(
-            f"Số {old[1]} cũng đang được đơn vị khác dùng: hãy bỏ đánh dấu dùng chung ở các đơn vị đó trước."
-        ) from exc
+def unit_id_for_code(db, code: str) -> int | None:
+    """The id of the unit with this code, or None."""
+    row = db.execute("SELECT id FROM units WHERE code = ?", [code]).fetchone()
+    return row[0] if row else None
 
 
-def flag_hotline(db, unit_id: int, reason: str, *, now: datetime | None = None, actor_name: str = "monitor"):
-    """Flag the unit's hotline (e.g. unreachable in a test call) so the registry shows it needs attention."""
-    now = now or utcnow()
-    with db.atomic():
-        cur = db.execute(
-            "UPDATE hotlines SET flagged_at = ?, flag_reason = ? WHERE unit_id = ? AND flagged_at IS NULL",
-            [iso(now), reason, unit_id],
-        )
-        if cur.rowcount:
-            db.execute(
-                "INSERT INTO changes (unit_id, at, user_id, actor, field, old, new, reason) VALUES (?,?,?,?,?,?,?,?)",
-                [unit_id, iso(now), None, actor_name, "flag", None, reason, reason],
-            )
+def unit_code_for_id(db, unit_id: int | None) -> str | None:
+    """The code of the unit with this id, or None."""
+    row = db.execute("SELECT code FROM units WHERE id = ?", [unit_id]).fetchone()
+    return row[0] if row else None
 
 
-def clear_flag(db, unit_id: int, *, actor: dict, reason: str = "", now: datetime | None = None):
-    now = now or utcnow()
-    with db.atomic():
-        cur = db.execute("UPDATE hotlines SET flagged_at = NULL, flag_reason = NULL WHERE unit_id = ?", [unit_id])
-        if cur.rowcount:
-            _log(db, unit_id, "flag", "1", None, reason or "Gỡ cờ", actor, now)
+def unit_codes(db) -> dict[int, str]:
+    """Every unit's code by id (to show parent ids in the history as codes)."""
+    return dict(db.execute("SELECT id, code FROM units").fetchall())
 
 
-def _log(db, unit_id, field, old, new, reason, actor, now):
-    db.execute(
-        "INSERT INTO changes (unit_id, at, user_id, actor, field, old, new, reason) VALUES (?,?,?,?,?,?,?,?)",
-        [
-            unit_id, iso(now), actor["id"] if actor else None,
-            (actor.get("email") if actor else "") or "hệ thống",
-            field, None if old is None else str(old), None if new is None else str(new), reason or "",
-        ],
-    )
-
-
-def history(db, unit_id: int) -> list[dict]:
-    return db.execute_returning_dicts(
-        "SELECT c.*, u.email AS user_email FROM changes c LEFT JOIN users u ON u.id = c.user_id "
-        "WHERE c.unit_id = ? ORDER BY c.at DESC, c.id DESC",
-        [unit_id],
-    )
-
-
-def recent_changes(db, limit: int = 100) -> list[dict]:
-    return db.execute_returning_dicts(
-        "SELECT c.*, un.code AS unit_code, un.name AS unit_name FROM changes c JOIN units un ON un.id = c.unit_id "
-        "ORDER BY c.at DESC, c.id DESC LIMIT ?",
-        [limit],
-    )
-
-
-GROUP_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
-
-
-def _clean_group_fields(data: dict) -> dict:
-    """Validate group fields; raise RegistryError naming the field, in Vietnamese."""
-    out = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
-    if "name" in out and not out["name"]:
-        raise RegistryError("Tên nhóm không được để trống.", field="name")
-    for key, low, high, label in (("sort_order", -1000, 1000, "Thứ tự"), ("tests_per_week", 0, 100, "Số lần gọi kiểm tra mỗi tuần")):
-        if key in out:
-            try:
-                out[key] = int(str(out[key]).strip())
-            except ValueError:
-                raise RegistryError(f"{label} phải là một số nguyên.", field=key) from None
-            if not low <= out[key] <= high:
-                raise RegistryError(f"{label} phải từ {low} đến {high}.", field=key)
-    return out
-
-
-def create_group(db, data: dict) -> str:
-    """Add a group (a section of the appendix, e.g. A / B / C); returns its code."""
-    code = (data.get("code") or "").strip()
-    if not GROUP_CODE_RE.match(code):
-        raise RegistryError(
-            f"Mã nhóm “{code}” không hợp lệ: dùng chữ không dấu, số, dấu chấm, gạch ngang (tối đa 16 ký tự).",
-            field="code",
-        )
-    if db.execute("SELECT 1 FROM groups WHERE code = ? COLLATE NOCASE", [code]).fetchone():
-        raise RegistryError(f"Mã nhóm “{code}” đã có.", field="code")
-    fields = _clean_group_fields({k: v for k, v in data.items() if k in ("name", "name_en", "sort_order", "tests_per_week")})
-    if not fields.get("name"):
-        raise RegistryError("Tên nhóm không được để trống.", field="name")
-    if "sort_order" not in fields:  # a new group goes last unless told otherwise
-        fields["sort_order"] = db.execute("SELECT coalesce(max(sort_order), 0) + 1 FROM groups").fetchone()[0]
-    db.table("groups").insert({"code": code, **fields})
-    return code
-
-
-def update_group(db, code: str, data: dict) -> dict:
-    """Rename a group or change its order or weekly test count; returns the fields that changed."""
-    rows = db.execute_returning_dicts("SELECT * FROM groups WHERE code = ?", [code])
-    if not rows:
-        raise NotFound(f"Không có nhóm “{code}”.")
-    fields = _clean_group_fields({k: v for k, v in data.items() if k in ("name", "name_en", "sort_order", "tests_per_week")})
-    changed = {k: v for k, v in fields.items() if rows[0][k] != v}
-    if changed:
-        db.table("groups").update(code, changed)
-    return changed
-
-
-def set_hotline_shared(
-    db, unit_id: int, raw: str, note: str, *, actor: dict, reason: str = "", hours: str | None = None,
-    is_demo: bool | None = None, now: datetime | None = None,
-) -> dict:
-    """Inspector registers a number as deliberately shared: every other unit holding it must be marked shared already."""
-    note = (note or "").strip()
-    if not note:
-        raise RegistryError("Hãy ghi lý do số này được dùng chung.", field="shared_note")
-    try:
-        parsed = parse_hotline(raw)
-    except NumberError as exc:
-        raise RegistryError(exc.message, field="number", code=exc.code) from exc
-    if hours is not None and hours not in HOURS:
-        raise RegistryError("Thời gian trực phải là 24/24 giờ hoặc giờ hành chính.", field="hours")
-    private = db.execute(
-        "SELECT u.name FROM hotlines h JOIN units u ON u.id = h.unit_id WHERE h.number = ? AND h.unit_id != ? AND h.shared = 0",
-        [parsed.number, unit_id],
-    ).fetchall()
-    if private:
-        raise NumberTaken(
-            f"Số {parsed.display} đang là số riêng của “{private[0][0]}”: hãy đánh dấu số đó là dùng chung ở đơn vị ấy trước."
-        )
-    now = now or utcnow()
-    old = db.execute_returning_dicts("SELECT * FROM hotlines WHERE unit_id = ?", [unit_id])
-    old = old[0] if old else None
-    row = {
-        "unit_id": unit_id, "number": parsed.number, "kind": parsed.kind, "display": parsed.display, "raw": parsed.raw,
-        "hours": hours or (old["hours"] if old else "24/7"), "shared": 1, "shared_note": note,
-        "updated_at": iso(now), "updated_by": actor["id"] if actor else None,
-    }
-    if is_demo is not None:
-        row["is_demo"] = int(is_demo)
-    with db.atomic():
-        if old:
-            if old["number"] != parsed.number:
-                row.update(flagged_at=None, flag_reason=None)
-            db.table("hotlines").update(old["id"], row)
-            if old["number"] != parsed.number:
-                _log(db, unit_id, "number", old["display"], parsed.display, reason, actor, now)
-            if old["hours"] != row["hours"]:
-                _log(db, unit_id, "hours", HOURS[old["hours"]], HOURS[row["hours"]], reason, actor, now)
-            if not old["shared"] or old["number"] != parsed.number:
-                _log(db, unit_id, "shared", str(old["shared"]), "1", note, actor, now)
-        else:
-            db.table("hotlines").insert(row)
-            _log(db, unit_id, "number", None, parsed.display, reason, actor, now)
-            if row["hours"] != "24/7":
-                _log(db, unit_id, "hours", None, HOURS[row["hours"]], reason, actor, now)
-            _log(db, unit_id, "shared", "0", "1", note, actor, now)
-    return row
-
-
-def last_change_times(db, unit_ids=None) -> dict[int, str]:
-    """Each unit's most recent history entry time, by unit id (only the given units when named)."""
-    if unit_ids is None:
-        return dict(db.execute("SELECT unit_id, max(at) FROM changes GROUP BY unit_id").fetchall())
-    ids = list(unit_ids)
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    return dict(db.execute(f"SELECT unit_id, max(at) FROM changes WHERE unit_id IN ({marks}) GROUP BY unit_id", ids).fetchall())
+def unit_names(db) -> list[tuple[str, str]]:
+    """(code, name) of every unit, by name (the choices of a parent unit)."""
+    return [tuple(r) for r in db.execute("SELECT code, name FROM units ORDER BY name COLLATE NOCASE").fetchall()]

@@ -1,12 +1,18 @@
-"""Shared fixtures: a fresh SQLite file per test, the app, its clients, and signed-in accounts."""
+"""Shared fixtures: a fresh SQLite file per test, the app, its clients, signed-in accounts, and the Twilio double.
+
+Smaller stand-ins (clocks, providers, sinks) live in tests/fakes.py."""
 import re
 
 import pytest
 
 from monitor.app import create_app, init_db
+from monitor.settings import Settings
 from registry import accounts
 from registry.db import connect
-from registry.units import create_unit, set_hotline
+from registry.hotlines import set_hotline
+from registry.units import create_unit
+
+from .twilio_double import TwilioDouble
 
 INSPECTOR = ("thanhtra@test.vn", "mat-khau-thanh-tra")
 EDITOR_PASSWORD = "mat-khau-bien-tap"
@@ -30,13 +36,25 @@ def app(tmp_path):
     return app
 
 
-@pytest.fixture
-def quick_password_hashing(monkeypatch):
-    """One pbkdf2 round instead of scrypt, for tests that sign in many times; hashing is not what they test."""
+@pytest.fixture(autouse=True)
+def quick_password_hashing(request, monkeypatch):
+    """One pbkdf2 round instead of scrypt when accounts are made, in every test not marked `real_password_hashing`.
+
+    Hashing is not what most tests test, and scrypt for each account and sign-in was a third of the suite's time.
+    """
+    if request.node.get_closest_marker("real_password_hashing"):
+        return
     from werkzeug.security import generate_password_hash
 
     monkeypatch.setattr("registry.accounts.generate_password_hash",
                         lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+
+
+@pytest.fixture
+def twilio():
+    """The Twilio-compatible API double, serving on a loopback port for the test."""
+    with TwilioDouble() as double:
+        yield double
 
 
 @pytest.fixture
@@ -54,6 +72,14 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def change_settings(app, **values):
+    """Change a built app's settings (upper-case names, as in create_app's test config), checked like at start."""
+    settings = Settings.load({}, {**app.extensions["settings"].as_config(), **values})
+    app.extensions["settings"] = settings
+    app.config.update(settings.as_config())
+    return settings
 
 
 def csrf_from(html: str) -> str:

@@ -3,7 +3,8 @@ from datetime import datetime, timedelta
 
 from monitor.scheduling.bands import LOCAL, classify
 from registry.clock import iso
-from registry.units import create_unit, set_hotline
+from registry.hotlines import set_hotline
+from registry.units import create_unit
 
 
 def local(text: str) -> datetime:

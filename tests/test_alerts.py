@@ -1,43 +1,23 @@
 """Alert e-mails against a real local SMTP server (aiosmtpd): who gets them, what they say, and the caps."""
-import socket
 from datetime import datetime, timedelta, timezone
-from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from monitor.alerts import check_alerts, current_run
-from registry.units import create_unit, set_hotline
+from monitor.settings import Settings
+from registry.hotlines import set_hotline
+from registry.units import create_unit
 
+from .fakes import MailSink, free_port
 from .report_fixtures import add_attempt, failure_with_retest
 
 NOW = datetime(2025, 6, 20, 3, 0, tzinfo=timezone.utc)  # 10:00 local, Friday 20 June
 
 
-class Sink:
-    """An SMTP handler that keeps what it receives."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    @property
-    def messages(self):
-        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
-    sink = Sink()
+    sink = MailSink()
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield sink, controller.port
@@ -45,12 +25,12 @@ def smtp():
 
 
 def settings(port, **overrides):
-    config = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "MAIL_FROM": "duongdaynong@vpubnd.test.vn",
+    values = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "MAIL_FROM": "duongdaynong@vpubnd.test.vn",
               "INSPECTOR_EMAILS": "thanhtra1@vpubnd.test.vn, thanhtra2@vpubnd.test.vn",
               "ALERT_AFTER_FAILURES": 3, "ALERTS_PER_UNIT_PER_DAY": 1, "ALERTS_PER_RUN": 20,
               "PUBLIC_BASE_URL": "https://hotline.example.vn"}
-    config.update(overrides)
-    return config
+    values.update(overrides)
+    return Settings.load({}, values)
 
 
 def three_confirmed_failures(db, unit_id, day=16):
@@ -238,8 +218,7 @@ def test_the_scheduler_alert_job_sends_through_its_own_connection(app, db, units
 
     sink, port = smtp
     three_confirmed_failures(db, units["SYT"])
-    config = dict(app.config)
-    config.update(settings(port))
-    assert alerts_job(config, NOW)["sent"] == 1
-    assert alerts_job(config, NOW)["sent"] == 0  # the same run is never alerted twice
+    with_smtp = settings(port).with_values(database=app.extensions["settings"].database)
+    assert alerts_job(with_smtp, NOW)["sent"] == 1
+    assert alerts_job(with_smtp, NOW)["sent"] == 0  # the same run is never alerted twice
     assert len(sink.envelopes) == 1

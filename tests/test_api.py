@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from registry.demo import load_demo
-from registry.units import create_unit, set_hotline
+from registry.hotlines import set_hotline
+from registry.units import create_unit
 
 FIELDS = {"code", "name", "group", "group_name", "unit_kind", "parent_code", "number", "display", "kind", "hours",
           "shared", "is_demo", "updated_at", "valid_from", "valid_to", "current"}
@@ -142,7 +143,7 @@ def test_openapi_document_describes_exactly_the_api_routes(app, document):
 
 
 def test_openapi_lists_the_group_codes_as_they_are(client, db):
-    from registry.units import create_group
+    from registry.groups import create_group
 
     create_group(db, {"code": "D", "name": "Ngành dọc"})
     document = client.get("/api/openapi.json").get_json()
@@ -150,6 +151,7 @@ def test_openapi_lists_the_group_codes_as_they_are(client, db):
     assert group["name"] == "group" and group["schema"]["enum"] == ["A", "B", "C", "D"]
 
 
+@pytest.mark.slow
 def test_openapi_document_loads_in_schemathesis_without_errors(app):
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -173,6 +175,7 @@ def test_responses_match_the_schema_the_document_declares(client, db, document, 
     check(document, path, client.get(url))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_schemathesis_finds_no_response_that_breaks_the_document(app, db, mode):
     load_demo(db)  # shared numbers, short numbers, office hours, units no longer current

@@ -7,13 +7,16 @@ import pytest
 from monitor import attempts
 from monitor.attempts import AttemptError, create_attempt, finish, get_attempt, ingest_event, mark_placed, mark_unknown
 from monitor.providers.base import ProviderRejected, ProviderUnavailable
+from monitor.settings import Settings
 from registry.clock import iso
-from registry.units import get_unit_by_id, set_hotline
+from registry.hotlines import set_hotline
+from registry.units import get_unit_by_id
 
+from .fakes import AskOnlyProvider
 from .twilio_double import EXPECTED_OUTCOME, SCENARIOS, callback_script, dedupe_key
 
 NOW = datetime(2025, 6, 10, 2, 0, tzinfo=timezone.utc)  # 09:00 in Đồng Tháp, a Tuesday
-CONFIG = {"RETEST_DELAY_MINUTES": 60, "REPLACE_DELAY_MINUTES": 15, "MAX_REPLACEMENTS": 3}
+SETTINGS = Settings(retest_delay_minutes=60, replace_delay_minutes=15, max_replacements=3)
 # Columns that must not depend on event order (ids, sids and creation times differ between runs by design).
 VOLATILE = {"id", "call_sid", "created_at"}
 
@@ -35,7 +38,7 @@ def feed(db, attempt_id, script, *, order=None, now=NOW):
         if kind == "gather":
             params["GatherStep"] = query.split("=", 1)[1]
         results.append(ingest_event(db, attempt_id, params, kind=kind, dedupe_key=dedupe_key(kind, params, query),
-                                    now=now, config=CONFIG))
+                                    now=now, settings=SETTINGS))
     return results
 
 
@@ -98,8 +101,8 @@ def test_mark_placed_after_the_callbacks_already_ended_the_call_changes_nothing_
 
 def test_finish_forces_an_outcome_once_and_refuses_unknown_outcomes_and_fields(db, units):
     attempt_id = new_attempt(db, units["SYT"])
-    assert finish(db, attempt_id, "provider_error", "Twilio 21215", NOW, config=CONFIG, error="21215") is True
-    assert finish(db, attempt_id, "busy", "again", NOW, config=CONFIG) is False
+    assert finish(db, attempt_id, "provider_error", "Twilio 21215", NOW, settings=SETTINGS, error="21215") is True
+    assert finish(db, attempt_id, "busy", "again", NOW, settings=SETTINGS) is False
     row = get_attempt(db, attempt_id)
     assert (row["state"], row["outcome"], row["error"], row["ended_at"]) == ("ended", "provider_error", "21215", iso(NOW))
     with pytest.raises(AttemptError):
@@ -243,7 +246,7 @@ def test_a_retest_confirms_or_clears_the_original_failure(db, units, retest_scen
 def test_a_retest_that_fails_on_our_side_decides_nothing_and_is_replaced(db, units):
     original = play(db, units["SYT"], "busy", sid="CA" + "a" * 32)
     retest_id = follow_ups(db, original["id"])[0]["id"]
-    finish(db, retest_id, "provider_error", "Twilio 21215", NOW + timedelta(hours=1), config=CONFIG)
+    finish(db, retest_id, "provider_error", "Twilio 21215", NOW + timedelta(hours=1), settings=SETTINGS)
     assert get_attempt(db, original["id"])["confirmed"] is None
     replacement = db.execute_returning_dicts("SELECT * FROM attempts WHERE plan_key = ?", [f"replace:{retest_id}"])[0]
     assert (replacement["purpose"], replacement["retest_of"]) == ("retest", original["id"])
@@ -253,7 +256,7 @@ def test_provider_error_plans_a_replacement_for_scheduled_tests_but_not_manual_o
     scheduled = new_attempt(db, units["SYT"])
     manual = new_attempt(db, units["XMA"], purpose="manual")
     for attempt_id in (scheduled, manual):
-        finish(db, attempt_id, "provider_error", "lỗi", NOW, config=CONFIG)
+        finish(db, attempt_id, "provider_error", "lỗi", NOW, settings=SETTINGS)
     replacement = db.execute_returning_dicts("SELECT * FROM attempts WHERE plan_key = ?", [f"replace:{scheduled}"])
     assert len(replacement) == 1 and replacement[0]["purpose"] == "scheduled"
     assert replacement[0]["planned_at"] == iso(NOW + timedelta(minutes=15))
@@ -264,12 +267,12 @@ def test_replacements_stop_after_the_configured_number_in_a_row(db, units):
     attempt_id = new_attempt(db, units["SYT"])
     chain = [attempt_id]
     for _ in range(5):
-        finish(db, chain[-1], "provider_error", "lỗi", NOW, config=CONFIG)
+        finish(db, chain[-1], "provider_error", "lỗi", NOW, settings=SETTINGS)
         nxt = db.execute("SELECT id FROM attempts WHERE plan_key = ?", [f"replace:{chain[-1]}"]).fetchone()
         if not nxt:
             break
         chain.append(nxt[0])
-    assert len(chain) == 1 + CONFIG["MAX_REPLACEMENTS"]
+    assert len(chain) == 1 + SETTINGS.max_replacements
 
 
 def test_unreachable_flags_the_registry_entry_with_the_sip_code(db, units):
@@ -289,8 +292,8 @@ def test_unreachable_on_an_old_number_does_not_flag_the_new_one(db, units):
 def test_finish_rejected_flags_the_entry_only_when_the_number_itself_was_refused(db, units):
     ours = new_attempt(db, units["SYT"])
     theirs = new_attempt(db, units["XMA"])
-    attempts.finish_rejected(db, ours, ProviderRejected(21215, "Chưa bật quyền gọi Việt Nam"), NOW, config=CONFIG)
-    attempts.finish_rejected(db, theirs, ProviderRejected(21211, "Số không hợp lệ", our_side=False), NOW, config=CONFIG)
+    attempts.finish_rejected(db, ours, ProviderRejected(21215, "Chưa bật quyền gọi Việt Nam"), NOW, settings=SETTINGS)
+    attempts.finish_rejected(db, theirs, ProviderRejected(21211, "Số không hợp lệ", our_side=False), NOW, settings=SETTINGS)
     assert get_attempt(db, ours)["outcome"] == get_attempt(db, theirs)["outcome"] == "provider_error"
     assert get_unit_by_id(db, units["SYT"])["flagged_at"] is None
     assert "21211" in get_unit_by_id(db, units["XMA"])["flag_reason"]
@@ -299,43 +302,25 @@ def test_finish_rejected_flags_the_entry_only_when_the_number_itself_was_refused
 # -- reconcile
 
 
-class FakeProvider:
-    name = "twilio"
-    dials_real_numbers = True
-
-    def __init__(self, found=None, error=None):
-        self.found, self.error, self.asked, self.placed = found, error, [], []
-
-    def place_call(self, attempt):
-        self.placed.append(attempt["id"])
-        raise AssertionError("reconcile must never dial")
-
-    def find_call(self, attempt):
-        self.asked.append(attempt["id"])
-        if self.error:
-            raise self.error
-        return self.found
-
-
 @pytest.mark.parametrize("state", ["dialing", "unknown"])
 def test_reconcile_finds_the_call_and_marks_it_placed_without_dialling(db, units, state):
     attempt_id = new_attempt(db, units["SYT"], state=state)
-    provider = FakeProvider({"sid": "CA" + "d" * 32, "status": "queued"})
+    provider = AskOnlyProvider({"sid": "CA" + "d" * 32, "status": "queued"})
     assert attempts.reconcile(db, get_attempt(db, attempt_id), provider, NOW) == "placed"
     assert get_attempt(db, attempt_id)["call_sid"] == "CA" + "d" * 32 and provider.placed == []
 
 
 def test_reconcile_folds_a_final_status_found_at_the_provider(db, units):
     attempt_id = new_attempt(db, units["SYT"], state="unknown")
-    provider = FakeProvider({"sid": "CA" + "e" * 32, "status": "busy", "duration": "0"})
-    assert attempts.reconcile(db, get_attempt(db, attempt_id), provider, NOW, CONFIG) == "ended"
+    provider = AskOnlyProvider({"sid": "CA" + "e" * 32, "status": "busy", "duration": "0"})
+    assert attempts.reconcile(db, get_attempt(db, attempt_id), provider, NOW, SETTINGS) == "ended"
     assert get_attempt(db, attempt_id)["outcome"] == "busy"
 
 
 @pytest.mark.parametrize("state", ["dialing", "unknown"])
 def test_reconcile_of_a_call_the_provider_never_saw_is_provider_error_and_replaced(db, units, state):
     attempt_id = new_attempt(db, units["SYT"], state=state)
-    assert attempts.reconcile(db, get_attempt(db, attempt_id), FakeProvider(None), NOW, CONFIG) == "ended"
+    assert attempts.reconcile(db, get_attempt(db, attempt_id), AskOnlyProvider(None), NOW, SETTINGS) == "ended"
     row = get_attempt(db, attempt_id)
     assert row["outcome"] == "provider_error" and "không tính cho đơn vị" in row["outcome_detail"]
     assert db.execute("SELECT 1 FROM attempts WHERE plan_key = ?", [f"replace:{attempt_id}"]).fetchone()
@@ -343,20 +328,20 @@ def test_reconcile_of_a_call_the_provider_never_saw_is_provider_error_and_replac
 
 def test_reconcile_postpones_when_the_provider_is_unavailable(db, units):
     attempt_id = new_attempt(db, units["SYT"], state="unknown")
-    assert attempts.reconcile(db, get_attempt(db, attempt_id), FakeProvider(error=ProviderUnavailable("503")), NOW) == "unknown"
+    assert attempts.reconcile(db, get_attempt(db, attempt_id), AskOnlyProvider(error=ProviderUnavailable("503")), NOW) == "unknown"
 
 
 def test_reconcile_ignores_a_call_that_already_belongs_to_another_attempt(db, units):
     other = play(db, units["XMA"], "busy", sid="CA" + "f" * 32)
     attempt_id = new_attempt(db, units["SYT"], state="unknown")
-    provider = FakeProvider({"sid": other["call_sid"], "status": "busy"})
-    attempts.reconcile(db, get_attempt(db, attempt_id), provider, NOW, CONFIG)
+    provider = AskOnlyProvider({"sid": other["call_sid"], "status": "busy"})
+    attempts.reconcile(db, get_attempt(db, attempt_id), provider, NOW, SETTINGS)
     assert get_attempt(db, attempt_id)["outcome"] == "provider_error"
 
 
 def test_late_callbacks_overrule_a_lost_verdict_and_drop_its_replacement(db, units):
     attempt_id = new_attempt(db, units["SYT"], state="unknown")
-    attempts.reconcile(db, get_attempt(db, attempt_id), FakeProvider(None), NOW, CONFIG)
+    attempts.reconcile(db, get_attempt(db, attempt_id), AskOnlyProvider(None), NOW, SETTINGS)
     feed(db, attempt_id, callback_script("answered", "CA" + "0a" * 16, start=NOW))
     assert get_attempt(db, attempt_id)["outcome"] == "answered"
     assert not db.execute("SELECT 1 FROM attempts WHERE plan_key = ?", [f"replace:{attempt_id}"]).fetchone()
@@ -364,7 +349,7 @@ def test_late_callbacks_overrule_a_lost_verdict_and_drop_its_replacement(db, uni
 
 def test_reconcile_of_an_ended_attempt_does_not_ask_the_provider(db, units):
     row = play(db, units["SYT"], "busy")
-    provider = FakeProvider(None)
+    provider = AskOnlyProvider(None)
     assert attempts.reconcile(db, row, provider, NOW) == "ended" and provider.asked == []
 
 
@@ -376,7 +361,7 @@ def test_an_inspector_override_is_kept_in_history_and_survives_late_events(db, u
     script = callback_script("machine", "CA" + "0b" * 16, start=NOW)
     feed(db, attempt_id, [e for e in script if e[0] != "gather"])
     attempts.review_outcome(db, attempt_id, "answered", "Nghe ghi âm: có cán bộ trả lời", user_id=inspector["id"],
-                            now=NOW, config=CONFIG)
+                            now=NOW, settings=SETTINGS)
     feed(db, attempt_id, [e for e in script if e[0] == "gather"])
     row = get_attempt(db, attempt_id)
     assert (row["outcome"], row["original_outcome"]) == ("answered", "machine")
@@ -402,10 +387,10 @@ def test_a_review_of_an_unfinished_attempt_is_refused(db, units, inspector):
 def test_sync_follow_ups_after_an_outside_override_drops_the_retest_and_plans_it_again(db, units):
     row = play(db, units["SYT"], "busy")
     db.execute("UPDATE attempts SET outcome = 'answered', original_outcome = 'busy' WHERE id = ?", [row["id"]])
-    attempts.sync_follow_ups(db, row["id"], NOW, CONFIG)
+    attempts.sync_follow_ups(db, row["id"], NOW, SETTINGS)
     assert follow_ups(db, row["id"]) == []
     db.execute("UPDATE attempts SET outcome = 'busy' WHERE id = ?", [row["id"]])
-    attempts.sync_follow_ups(db, row["id"], NOW, CONFIG)
+    attempts.sync_follow_ups(db, row["id"], NOW, SETTINGS)
     assert [p["purpose"] for p in follow_ups(db, row["id"])] == ["retest"]
 
 

@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 import holidays
 import pytest
 
-from monitor.scheduling.bands import BANDS, LABELS, LOCAL, classify, holiday_name, local_week_start, week_intervals, week_monday
+from monitor.labels import BAND as LABELS
+from monitor.scheduling.bands import BANDS, LOCAL, classify, holiday_name, local_week_start, week_intervals, week_monday
 
 # Wednesday 2026-03-04 is an ordinary working day.
 WEDNESDAY = date(2026, 3, 4)

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from monitor.attempts.outcomes import LABELS_VI
+from monitor.labels import OUTCOME as LABELS_VI  # outside a request: the Vietnamese source labels
+from monitor.settings import Settings
 from registry.appendix import export_csv
 
 from .conftest import INSPECTOR, make_editor
 from .live import CHROMIUM_ARGS, LiveServer, chromium_path
 
 playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.slow  # a real Chromium per test
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TIMEOUT_MS = 15_000
@@ -83,11 +85,11 @@ def scheduler(app):
     """The scheduler (monitor.scheduler.run) in a thread: simulator 60× faster, no weekly plan, limits off."""
     from monitor.scheduling import scheduler as monitor_scheduler
 
-    config = {**app.config, "SIMULATOR_SPEED": 60.0, "TESTS_PER_WEEK": 0, "DEMO_MODE": False,
+    settings = Settings.load({}, {**app.config, "SIMULATOR_SPEED": 60.0, "TESTS_PER_WEEK": 0, "DEMO_MODE": False,
               "CALLS_PER_SECOND": 5, "MAX_CONCURRENT_CALLS": 0, "MIN_GAP_MINUTES": 0,
-              "CALLS_PER_LINE_PER_HOUR": 0, "CALLS_PER_LINE_PER_DAY": 0}
+              "CALLS_PER_LINE_PER_HOUR": 0, "CALLS_PER_LINE_PER_DAY": 0})
     stop, started = threading.Event(), threading.Event()
-    thread = threading.Thread(target=monitor_scheduler.run, args=(config,),
+    thread = threading.Thread(target=monitor_scheduler.run, args=(settings,),
                               kwargs={"stop_event": stop, "on_started": lambda info: started.set()}, daemon=True)
     thread.start()
     assert started.wait(15), "the scheduler did not start"
@@ -114,12 +116,12 @@ def test_an_inspector_places_a_test_call_from_the_unit_page_and_sees_its_outcome
     attempt_id = int(page.url.rsplit("/", 1)[1])
     outcome = db.execute("SELECT outcome FROM attempts WHERE id = ? AND state = 'ended'", [attempt_id]).fetchone()[0]
     badge = page.locator(f"main [data-outcome={outcome}]").first
-    assert badge.inner_text() == LABELS_VI[outcome]  # the outcome, in Vietnamese
+    assert badge.inner_text() == str(LABELS_VI[outcome])  # the outcome, in Vietnamese
     assert "Gọi thủ công" in page.inner_text("main") or "thủ công" in page.inner_text("main").lower()
     # and the unit's history lists the call with that outcome
     page.goto(live.url + "/monitor/units/SYT")
     row = page.locator("table.attempts tbody tr", has=page.locator(f"a[href$='/monitor/attempts/{attempt_id}']"))
-    assert row.locator(f"[data-outcome={outcome}]").inner_text() == LABELS_VI[outcome]
+    assert row.locator(f"[data-outcome={outcome}]").inner_text() == str(LABELS_VI[outcome])
     assert not page.problems, page.problems
 
 

@@ -4,6 +4,7 @@ import pytest
 from .live import CHROMIUM_ARGS, LiveServer, chromium_path
 
 playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.slow  # a real Chromium
 
 
 @pytest.fixture

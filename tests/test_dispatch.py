@@ -11,69 +11,19 @@ from monitor.scheduling import dispatch
 from monitor.attempts.outcomes import OUTCOMES
 from monitor.scheduling.dispatch import DEMO_REFUSED, CallError, Dispatcher, call_now, claim_due, dial, recover
 from monitor.scheduling.limits import RateLimiter
+from monitor.settings import Settings
 from monitor.providers import ProviderRejected, ProviderTimeout, ProviderUnavailable, make_provider
 from registry.clock import iso, parse_iso
 from registry.db import connect
+
+from .fakes import FakeClock, FakeProvider, ingesting_sink
 
 START = datetime(2026, 3, 4, 2, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Đồng Tháp
 OPEN = {  # limits off unless a test sets one
     "CALLS_PER_SECOND": 0, "MAX_CONCURRENT_CALLS": 0, "CALLS_PER_LINE_PER_HOUR": 0, "CALLS_PER_LINE_PER_DAY": 0,
     "MIN_GAP_MINUTES": 0, "RETEST_DELAY_MINUTES": 60, "REPLACE_DELAY_MINUTES": 15,
 }
-
-
-class FakeClock:
-    """Monotonic seconds from 0 and the wall time they correspond to; sleeping moves time on at once."""
-
-    def __init__(self, start=START):
-        self.start, self.t = start, 0.0
-        self.lock = threading.Lock()
-
-    def now(self):
-        return self.start + timedelta(seconds=self.t)
-
-    def monotonic(self):
-        return self.t
-
-    def sleep(self, seconds, stop=None):
-        with self.lock:
-            self.t += max(0.0, seconds)
-
-    def advance(self, **delta):
-        self.t += timedelta(**delta).total_seconds()
-
-
-class FakeProvider:
-    """Records every place_call with the clock's time; `script` maps an attempt id to exceptions to raise in turn."""
-
-    name = "fake"
-
-    def __init__(self, clock=None, *, real=False):
-        self.clock = clock
-        self.dials_real_numbers = real
-        self.calls = []  # (attempt id, number, monotonic time)
-        self.script = {}
-        self.found = {}
-        self.find_calls = 0
-        self.lock = threading.Lock()
-
-    def place_call(self, attempt):
-        with self.lock:
-            self.calls.append((attempt["id"], attempt["number"], self.clock.monotonic() if self.clock else 0.0))
-            steps = self.script.get(attempt["id"])
-            if steps:
-                raise steps.pop(0)
-            return f"CA{attempt['id']:06d}{len(self.calls):06d}"
-
-    def find_call(self, attempt):
-        self.find_calls += 1
-        return self.found.get(attempt["id"])
-
-    def close(self):
-        pass
-
-    def dialled(self):
-        return Counter(attempt_id for attempt_id, _, _ in self.calls)
+SETTINGS_OPEN = Settings.load({}, OPEN)
 
 
 def add_units(db, count, *, start=0, demo=False, same_number=False):
@@ -106,7 +56,7 @@ def state_of(db, attempt_id):
 
 
 def make_dispatcher(app, clock, provider, **config):
-    return Dispatcher({**app.config, **OPEN, **config}, provider, connect=lambda: connect(app.config["DATABASE"]),
+    return Dispatcher(Settings.load({}, {**app.config, **OPEN, **config}), provider, connect=lambda: connect(app.config["DATABASE"]),
                       clock=clock, workers=0, owner="test-dispatcher")
 
 
@@ -126,7 +76,7 @@ def test_claiming_moves_only_due_attempts_to_dialing_with_a_lease(db):
     units = add_units(db, 4)
     due = add_attempts(db, units[:3])
     later = add_attempts(db, units[3:], at=START + timedelta(minutes=5))
-    rows = claim_due(db, now=START, owner="me", limit=2, lease_seconds=60, config=OPEN)
+    rows = claim_due(db, now=START, owner="me", limit=2, lease_seconds=60, settings=SETTINGS_OPEN)
     assert [row["id"] for row in rows] == due[:2]
     for row in rows:
         assert row["state"] == "dialing" and row["lease_owner"] == "me"
@@ -139,7 +89,7 @@ def test_the_number_dialled_is_the_units_hotline_at_claim_time(db):
     unit = add_units(db, 1)[0]
     attempt_id = add_attempts(db, [unit])[0]
     db.execute("UPDATE hotlines SET number = '+842773999999' WHERE unit_id = ?", [unit])
-    rows = claim_due(db, now=START, owner="me", limit=5, lease_seconds=60, config=OPEN)
+    rows = claim_due(db, now=START, owner="me", limit=5, lease_seconds=60, settings=SETTINGS_OPEN)
     assert rows[0]["number"] == "+842773999999" == state_of(db, attempt_id)["number"]
 
 
@@ -148,7 +98,7 @@ def test_the_number_dialled_is_the_units_hotline_at_claim_time(db):
 
 @pytest.mark.parametrize("rate", [1, 2, 5, 20, 2.5, 0.5])
 def test_never_more_than_the_rate_in_any_one_second_window_and_the_rate_is_reached(app, db, rate):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     count = 40
     add_attempts(db, add_units(db, count))
@@ -165,7 +115,7 @@ def test_never_more_than_the_rate_in_any_one_second_window_and_the_rate_is_reach
 
 @pytest.mark.parametrize("latency", [0.0004, 0.003, 0.02])
 def test_the_window_holds_as_the_provider_counts_even_when_requests_take_time(app, db, latency):
-    clock = FakeClock()
+    clock = FakeClock(START)
     rng = random.Random(7)
 
     class Slow(FakeProvider):
@@ -196,7 +146,7 @@ def test_the_rate_limiter_catches_up_after_a_late_wake_up_without_exceeding_the_
 
 
 def test_attempts_due_over_time_are_dialled_on_time(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     ids = add_attempts(db, add_units(db, 60), spacing=0.25)  # due at 4 per second, the configured pace
     dispatcher = make_dispatcher(app, clock, provider, CALLS_PER_SECOND=4)
@@ -211,7 +161,7 @@ def test_attempts_due_over_time_are_dialled_on_time(app, db):
 
 
 def test_no_more_concurrent_calls_than_allowed(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     ids = add_attempts(db, add_units(db, 10))
     dispatcher = make_dispatcher(app, clock, provider, MAX_CONCURRENT_CALLS=3)
@@ -226,7 +176,7 @@ def test_no_more_concurrent_calls_than_allowed(app, db):
 
 @pytest.mark.parametrize("state", ["dialing", "unknown", "placed", "ringing", "answered"])
 def test_every_unsettled_state_holds_a_concurrency_slot(app, db, state):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     busy, waiting = add_attempts(db, add_units(db, 2))
     db.execute("UPDATE attempts SET state = ?, state_rank = ?, lease_expires_at = ? WHERE id = ?",
@@ -236,7 +186,7 @@ def test_every_unsettled_state_holds_a_concurrency_slot(app, db, state):
 
 
 def test_calls_per_line_per_hour_and_per_day_are_capped(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     add_attempts(db, add_units(db, 12))
     dispatcher = make_dispatcher(app, clock, provider, CALLS_PER_LINE_PER_HOUR=4, CALLS_PER_LINE_PER_DAY=6)
@@ -252,7 +202,7 @@ def test_calls_per_line_per_hour_and_per_day_are_capped(app, db):
 
 
 def test_a_number_called_too_recently_is_pushed_later_not_skipped(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     first, second = add_attempts(db, add_units(db, 2, same_number=True))  # two units sharing one switchboard
     dispatcher = make_dispatcher(app, clock, provider, MIN_GAP_MINUTES=120)
@@ -269,7 +219,7 @@ def test_a_number_called_too_recently_is_pushed_later_not_skipped(app, db):
 
 
 def test_the_gap_counts_from_the_last_call_to_the_number_even_an_old_one(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     unit = add_units(db, 1)[0]
     earlier = add_attempts(db, [unit], at=START - timedelta(minutes=100))[0]
@@ -282,7 +232,7 @@ def test_the_gap_counts_from_the_last_call_to_the_number_even_an_old_one(app, db
 
 
 def test_a_manual_call_is_exempt_from_the_gap_but_not_from_concurrency(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     unit = add_units(db, 1)[0]
     scheduled = add_attempts(db, [unit])[0]
@@ -298,7 +248,7 @@ def test_a_manual_call_is_exempt_from_the_gap_but_not_from_concurrency(app, db):
 
 
 def test_a_demo_number_is_never_given_to_a_provider_that_dials_real_numbers(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     real = FakeProvider(clock, real=True)
     demo_ids = add_attempts(db, add_units(db, 3, demo=True))
     real_ids = add_attempts(db, add_units(db, 2, start=10))
@@ -314,7 +264,7 @@ def test_a_demo_number_is_never_given_to_a_provider_that_dials_real_numbers(app,
 
 
 def test_demo_numbers_are_dialled_by_the_simulator_kind_of_provider(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     fake = FakeProvider(clock, real=False)
     ids = add_attempts(db, add_units(db, 3, demo=True))
     drive(make_dispatcher(app, clock, fake), clock, 5)
@@ -325,7 +275,7 @@ def test_demo_numbers_are_dialled_by_the_simulator_kind_of_provider(app, db):
 
 
 def test_a_rejected_call_ends_as_provider_error_and_is_not_retried(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     attempt_id = add_attempts(db, add_units(db, 1))[0]
     provider.script[attempt_id] = [ProviderRejected(21215, "Chưa được phép gọi tới Việt Nam")]
@@ -341,17 +291,17 @@ def test_a_rejected_call_ends_as_provider_error_and_is_not_retried(app, db):
     (None, "ended"),
 ])
 def test_a_timed_out_create_becomes_unknown_and_is_reconciled_never_redialled(app, db, found, final_state):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     attempt_id = add_attempts(db, add_units(db, 1))[0]
     provider.script[attempt_id] = [ProviderTimeout("no answer from the API in 10 s")]
     dispatcher = make_dispatcher(app, clock, provider)
     drive(dispatcher, clock, 5)
     assert state_of(db, attempt_id)["state"] == "unknown"
-    assert recover(db, provider, clock.now(), OPEN) == {}  # too early: the call may still show up
+    assert recover(db, provider, clock.now(), SETTINGS_OPEN) == {}  # too early: the call may still show up
     provider.found[attempt_id] = found
     clock.advance(seconds=61)
-    recover(db, provider, clock.now(), OPEN)
+    recover(db, provider, clock.now(), SETTINGS_OPEN)
     drive(dispatcher, clock, 60)
     row = state_of(db, attempt_id)
     assert row["state"] == final_state and provider.find_calls == 1
@@ -361,7 +311,7 @@ def test_a_timed_out_create_becomes_unknown_and_is_reconciled_never_redialled(ap
 
 
 def test_an_unexpected_error_while_placing_counts_as_unknown_not_as_a_failure_to_retry(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     attempt_id = add_attempts(db, add_units(db, 1))[0]
     provider.script[attempt_id] = [ConnectionResetError("reset by peer")]
@@ -371,7 +321,7 @@ def test_an_unexpected_error_while_placing_counts_as_unknown_not_as_a_failure_to
 
 
 def test_an_unavailable_provider_sends_the_attempt_back_to_planned_with_a_growing_back_off(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     attempt_id = add_attempts(db, add_units(db, 1))[0]
     provider.script[attempt_id] = [ProviderUnavailable("HTTP 503")] * 2
@@ -389,7 +339,7 @@ def test_an_unavailable_provider_sends_the_attempt_back_to_planned_with_a_growin
 
 
 def test_after_the_retry_limit_an_unavailable_provider_ends_the_test_as_provider_error(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     attempt_id = add_attempts(db, add_units(db, 1))[0]
     provider.script[attempt_id] = [ProviderUnavailable("HTTP 429")] * 10
@@ -406,13 +356,13 @@ def test_after_the_retry_limit_an_unavailable_provider_ends_the_test_as_provider
 
 @pytest.mark.parametrize("found", [{"sid": "CA-there", "status": "in-progress"}, None])
 def test_a_claim_left_by_a_dead_dispatcher_is_reconciled_after_its_lease_never_dialled(app, db, found):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     attempt_id = add_attempts(db, add_units(db, 1))[0]
-    claim_due(db, now=START, owner="dead-process", limit=5, lease_seconds=120, config=OPEN)  # then it died
-    assert recover(db, provider, START + timedelta(seconds=60), OPEN) == {}  # lease still running
+    claim_due(db, now=START, owner="dead-process", limit=5, lease_seconds=120, settings=SETTINGS_OPEN)  # then it died
+    assert recover(db, provider, START + timedelta(seconds=60), SETTINGS_OPEN) == {}  # lease still running
     provider.found[attempt_id] = found
-    recover(db, provider, START + timedelta(seconds=121), OPEN)
+    recover(db, provider, START + timedelta(seconds=121), SETTINGS_OPEN)
     drive(make_dispatcher(app, clock, provider), clock, 5)
     row = state_of(db, attempt_id)
     assert row["state"] == ("answered" if found else "ended")
@@ -422,26 +372,26 @@ def test_a_claim_left_by_a_dead_dispatcher_is_reconciled_after_its_lease_never_d
 def test_recover_leaves_the_attempts_this_process_is_dialling_alone(db):
     provider = FakeProvider()
     attempt_id = add_attempts(db, add_units(db, 1))[0]
-    claim_due(db, now=START, owner="me", limit=5, lease_seconds=1, config=OPEN)
-    assert recover(db, provider, START + timedelta(seconds=5), OPEN, skip={attempt_id}) == {}
+    claim_due(db, now=START, owner="me", limit=5, lease_seconds=1, settings=SETTINGS_OPEN)
+    assert recover(db, provider, START + timedelta(seconds=5), SETTINGS_OPEN, skip={attempt_id}) == {}
     assert state_of(db, attempt_id)["state"] == "dialing" and provider.find_calls == 0
 
 
 def test_a_placed_call_that_never_reported_its_end_is_reconciled_when_stale(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     attempt_id = add_attempts(db, add_units(db, 1))[0]
     drive(make_dispatcher(app, clock, provider), clock, 1)
     assert state_of(db, attempt_id)["state"] == "placed"
     provider.found[attempt_id] = {"sid": state_of(db, attempt_id)["call_sid"], "status": "no-answer", "duration": "0"}
-    assert recover(db, provider, clock.now() + timedelta(seconds=100), {**OPEN, "STALE_CALL_SECONDS": 300}) == {}
-    recover(db, provider, clock.now() + timedelta(seconds=301), {**OPEN, "STALE_CALL_SECONDS": 300})
+    assert recover(db, provider, clock.now() + timedelta(seconds=100), Settings.load({}, {**OPEN, "STALE_CALL_SECONDS": 300})) == {}
+    recover(db, provider, clock.now() + timedelta(seconds=301), Settings.load({}, {**OPEN, "STALE_CALL_SECONDS": 300}))
     row = state_of(db, attempt_id)
     assert (row["state"], row["outcome"]) == ("ended", "no_answer") and provider.dialled()[attempt_id] == 1
 
 
 def test_stopping_gives_claimed_but_unsent_attempts_back_and_finishes_the_one_in_flight(app, db):
-    clock = FakeClock()
+    clock = FakeClock(START)
     stop = threading.Event()
 
     class StopsOnFirstCall(FakeProvider):
@@ -473,11 +423,11 @@ def test_two_dispatchers_racing_for_the_same_rows_dial_each_attempt_exactly_once
         try:
             barrier.wait()
             while True:
-                rows = claim_due(own, now=START, owner=name, limit=3, lease_seconds=60, config=OPEN)
+                rows = claim_due(own, now=START, owner=name, limit=3, lease_seconds=60, settings=SETTINGS_OPEN)
                 if not rows and not own.execute("SELECT 1 FROM attempts WHERE state = 'planned'").fetchone():
                     return
                 for row in rows:
-                    dial(own, provider, row, config=OPEN, now=lambda: START)
+                    dial(own, provider, row, settings=SETTINGS_OPEN, now=lambda: START)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -496,9 +446,9 @@ def test_two_dispatchers_racing_for_the_same_rows_dial_each_attempt_exactly_once
 def test_two_pooled_dispatchers_on_real_threads_dial_each_attempt_once(app, db):
     provider = FakeProvider()
     ids = add_attempts(db, add_units(db, 80))
-    config = {**app.config, **OPEN}
+    settings = Settings.load({}, {**app.config, **OPEN})
     stop = threading.Event()
-    dispatchers = [Dispatcher(config, provider, workers=3, owner=f"d{i}") for i in range(2)]
+    dispatchers = [Dispatcher(settings, provider, workers=3, owner=f"d{i}") for i in range(2)]
     threads = [threading.Thread(target=d.run, args=(stop,)) for d in dispatchers]
     for thread in threads:
         thread.start()
@@ -515,18 +465,12 @@ def test_two_pooled_dispatchers_on_real_threads_dial_each_attempt_once(app, db):
 
 
 def sync_simulator(app):
-    def sink(attempt_id, params, kind, key):
-        own = connect(app.config["DATABASE"])
-        try:
-            attempts.ingest_event(own, attempt_id, params, kind=kind, dedupe_key=key, now=START, config=app.config)
-        finally:
-            own.conn.close()
-
-    return make_provider({**app.config, "CALL_PROVIDER": "simulator"}, sink, synchronous=True, seed=3)
+    sink = ingesting_sink(app.config["DATABASE"], now=START, config=app.extensions["settings"])
+    return make_provider(Settings.load({}, {**app.config, "CALL_PROVIDER": "simulator"}), sink, synchronous=True, seed=3)
 
 
 def test_call_now_dials_the_registered_number_and_returns_the_final_outcome(app, db, units):
-    result = call_now(db, {**app.config, **OPEN}, "SYT", provider=sync_simulator(app), now=START, wait_seconds=5)
+    result = call_now(db, Settings.load({}, {**app.config, **OPEN}), "SYT", provider=sync_simulator(app), now=START, wait_seconds=5)
     assert result["final"] and result["state"] == "ended"
     assert result["unit"] == "SYT" and result["number"] == "+842773851234"
     assert result["outcome"] in OUTCOMES
@@ -537,33 +481,33 @@ def test_call_now_dials_the_registered_number_and_returns_the_final_outcome(app,
 
 
 def test_call_now_ignores_the_gap_after_a_scheduled_call_to_the_same_number(app, db, units):
-    provider = FakeProvider(FakeClock())
+    provider = FakeProvider(FakeClock(START))
     add_attempts(db, [units["SYT"]])
-    claim_due(db, now=START, owner="x", limit=1, lease_seconds=60, config=OPEN)
-    result = call_now(db, {**app.config, **OPEN, "MIN_GAP_MINUTES": 120}, "SYT", provider=provider, now=START)
+    claim_due(db, now=START, owner="x", limit=1, lease_seconds=60, settings=SETTINGS_OPEN)
+    result = call_now(db, Settings.load({}, {**app.config, **OPEN, "MIN_GAP_MINUTES": 120}), "SYT", provider=provider, now=START)
     assert result["state"] == "placed" and len(provider.calls) == 1
 
 
 def test_call_now_waits_for_room_and_otherwise_leaves_the_call_due_for_the_scheduler(app, db, units):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     busy = add_attempts(db, [units["XMA"]])[0]
-    claim_due(db, now=START, owner="x", limit=1, lease_seconds=600, config=OPEN)
-    config = {**app.config, **OPEN, "MAX_CONCURRENT_CALLS": 1}
-    result = call_now(db, config, "SYT", provider=provider, wait_seconds=3, clock=clock)
+    claim_due(db, now=START, owner="x", limit=1, lease_seconds=600, settings=SETTINGS_OPEN)
+    settings = Settings.load({}, {**app.config, **OPEN, "MAX_CONCURRENT_CALLS": 1})
+    result = call_now(db, settings, "SYT", provider=provider, wait_seconds=3, clock=clock)
     assert result["state"] == "planned" and provider.calls == []
     assert clock.t >= 3
     attempts.finish(db, busy, "answered", "", clock.now())
-    result = call_now(db, config, "SYT", provider=provider, wait_seconds=3, clock=clock)
+    result = call_now(db, settings, "SYT", provider=provider, wait_seconds=3, clock=clock)
     assert result["state"] == "placed" and len(provider.calls) == 1
 
 
 def test_call_now_keeps_to_the_pace_seen_in_the_database(app, db, units):
-    clock = FakeClock()
+    clock = FakeClock(START)
     provider = FakeProvider(clock)
     add_attempts(db, [units["XMA"]])
-    claim_due(db, now=START, owner="x", limit=1, lease_seconds=60, config=OPEN)  # a call requested just now
-    result = call_now(db, {**app.config, **OPEN, "CALLS_PER_SECOND": 1}, "SYT", provider=provider, wait_seconds=5,
+    claim_due(db, now=START, owner="x", limit=1, lease_seconds=60, settings=SETTINGS_OPEN)  # a call requested just now
+    result = call_now(db, Settings.load({}, {**app.config, **OPEN, "CALLS_PER_SECOND": 1}), "SYT", provider=provider, wait_seconds=5,
                       clock=clock)
     assert result["state"] == "placed"
     assert parse_iso(result["started_at"]) - START > timedelta(seconds=1)
@@ -573,7 +517,7 @@ def test_call_now_keeps_to_the_pace_seen_in_the_database(app, db, units):
 def test_call_now_refuses_unknown_units_and_units_without_a_hotline(app, db, code, message):
     db.execute("INSERT INTO units (code, name, group_code, created_at) VALUES ('NOLINE', 'Xã không số', 'C', ?)", [iso(START)])
     with pytest.raises(CallError) as error:
-        call_now(db, app.config, code, provider=FakeProvider(), now=START)
+        call_now(db, app.extensions["settings"], code, provider=FakeProvider(), now=START)
     assert message in error.value.message
     assert db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
 
@@ -581,7 +525,7 @@ def test_call_now_refuses_unknown_units_and_units_without_a_hotline(app, db, cod
 def test_call_now_refuses_a_demo_number_with_a_real_provider(app, db):
     add_units(db, 1, demo=True)
     provider = FakeProvider(real=True)
-    result = call_now(db, {**app.config, **OPEN}, "D0", provider=provider, now=START)
+    result = call_now(db, Settings.load({}, {**app.config, **OPEN}), "D0", provider=provider, now=START)
     assert (result["outcome"], result["detail"]) == ("provider_error", DEMO_REFUSED) and provider.calls == []
 
 
@@ -594,7 +538,7 @@ def test_a_pooled_dispatcher_stopped_mid_run_records_what_was_sent_and_gives_bac
     provider = Slow()
     ids = add_attempts(db, add_units(db, 40))
     stop = threading.Event()
-    dispatcher = Dispatcher({**app.config, **OPEN, "CALLS_PER_SECOND": 20}, provider, workers=4, owner="pool")
+    dispatcher = Dispatcher(Settings.load({}, {**app.config, **OPEN, "CALLS_PER_SECOND": 20}), provider, workers=4, owner="pool")
     thread = threading.Thread(target=dispatcher.run, args=(stop,))
     thread.start()
     while len(provider.calls) < 8:

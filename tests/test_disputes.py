@@ -3,7 +3,7 @@ metrics, and nothing is ever deleted. Function rules first, then the same throug
 import pytest
 
 from monitor import disputes
-from monitor.reports import metrics
+from monitor.reports.measure import period_metrics
 from monitor.reports.periods import Period
 
 from .conftest import csrf_from, login, make_editor
@@ -73,13 +73,13 @@ def test_one_live_dispute_per_attempt_and_a_new_one_after_rejection(db, editor, 
 
 
 def test_accepting_takes_the_attempt_out_of_the_metrics_and_keeps_the_history(db, units, editor, inspector, failed):
-    before = metrics.period_metrics(db, JUNE).unit("SYT").tally
+    before = period_metrics(db, JUNE).unit("SYT").tally
     # 3 counted (2 answered, 1 confirmed no_answer)
     assert (before.counted, before.answered, before.confirmed) == (3, 2, 1)
     dispute_id = disputes.open_dispute(db, failed["original"], editor, "Sự cố tổng đài đã báo nhà mạng")
-    assert metrics.period_metrics(db, JUNE).unit("SYT").tally.counted == 3  # open: still counted
+    assert period_metrics(db, JUNE).unit("SYT").tally.counted == 3  # open: still counted
     disputes.decide_dispute(db, dispute_id, inspector, True, "Nhà mạng xác nhận sự cố ngày 03/6")
-    after = metrics.period_metrics(db, JUNE).unit("SYT").tally
+    after = period_metrics(db, JUNE).unit("SYT").tally
     # the failure leaves: 2 counted, both answered; one exclusion by dispute
     assert (after.counted, after.answered, after.confirmed) == (2, 2, 0)
     assert after.excluded == {"dispute_accepted": 1}
@@ -93,7 +93,7 @@ def test_accepting_takes_the_attempt_out_of_the_metrics_and_keeps_the_history(db
 def test_rejecting_keeps_the_failure_in_the_metrics(db, editor, inspector, failed):
     dispute_id = disputes.open_dispute(db, failed["original"], editor, "Không đồng ý")
     disputes.decide_dispute(db, dispute_id, inspector, False, "Cuộc gọi lại cũng không ai nghe")
-    assert metrics.period_metrics(db, JUNE).unit("SYT").tally.confirmed == 1
+    assert period_metrics(db, JUNE).unit("SYT").tally.confirmed == 1
 
 
 def test_deciding_needs_an_inspector_a_reason_and_an_open_dispute(db, editor, inspector, failed):

@@ -26,15 +26,19 @@ from monitor import attempts
 from monitor.scheduling.dispatch import claim_due, dial
 from monitor.attempts.outcomes import FAILURES
 from monitor.providers import make_provider
+from monitor.settings import Settings
 from registry.clock import iso
 from registry.db import connect
 
+from .fakes import Sleeps, free_port, ingesting_sink
 from .test_scheduler_process import JOURNALLED_RUN, PROCESS_ENV, make_database, unfinished
-from .twilio_double import AUTH_TOKEN, SCENARIOS, TwilioDouble, callback_script, dedupe_key
+from .twilio_double import AUTH_TOKEN, SCENARIOS, callback_script, dedupe_key
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2025, 6, 10, 2, 0, tzinfo=timezone.utc)
 PUBLIC = "https://hotline.example.vn"
+
+pytestmark = pytest.mark.slow  # kill loops, a gunicorn under load, retry storms
 
 
 def evidence_of_a_call(db, attempt_id) -> bool:
@@ -146,12 +150,6 @@ def test_scheduler_killed_again_and_again_with_a_failing_provider_loses_nothing_
 CALLS = 420
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def dialing_attempts(db, count):
     number = db.execute("SELECT number FROM hotlines ORDER BY unit_id LIMIT 1").fetchone()[0]
     unit_id = db.execute("SELECT unit_id FROM hotlines ORDER BY unit_id LIMIT 1").fetchone()[0]
@@ -232,7 +230,7 @@ def test_thousands_of_shuffled_duplicated_concurrent_callbacks_end_as_in_order_d
             for kind, params, query in script:
                 extra = {"GatherStep": query.split("=", 1)[1]} if kind == "gather" else {}  # as the webhook adds it
                 attempts.ingest_event(ref, attempt_id, {**params, **extra}, kind=kind,
-                                      dedupe_key=dedupe_key(kind, params, query), now=NOW, config=app.config)
+                                      dedupe_key=dedupe_key(kind, params, query), now=NOW, config=app.extensions["settings"])
     finally:
         ref.conn.close()
 
@@ -278,12 +276,6 @@ def test_thousands_of_shuffled_duplicated_concurrent_callbacks_end_as_in_order_d
 # ----------------------------------------------------------- the provider failing a fifth of the time
 
 
-@pytest.fixture
-def twilio():
-    with TwilioDouble() as double:
-        yield double
-
-
 def planned_attempts(db, count, *, spread_units=False):
     rows = db.execute("SELECT unit_id, number FROM hotlines ORDER BY unit_id").fetchall()
     ids = []
@@ -294,12 +286,12 @@ def planned_attempts(db, count, *, spread_units=False):
     return ids
 
 
-def dispatch_until_settled(db, provider, config, *, now=NOW, rounds=200):
+def dispatch_until_settled(db, provider, settings, *, now=NOW, rounds=200):
     """Claim and dial until nothing is planned or in flight; time jumps ahead when nothing is due."""
     for _ in range(rounds):
-        rows = claim_due(db, now=now, owner="fault-test", limit=10, lease_seconds=120, config=config)
+        rows = claim_due(db, now=now, owner="fault-test", limit=10, lease_seconds=120, settings=settings)
         for row in rows:
-            dial(db, provider, row, config=config, now=lambda: now)
+            dial(db, provider, row, settings=settings, now=lambda: now)
         left = db.execute("SELECT count(*) FROM attempts WHERE state != 'ended'").fetchone()[0]
         if not left:
             return now
@@ -315,9 +307,10 @@ LIMITS_OFF = {"CALLS_PER_SECOND": 0, "MAX_CONCURRENT_CALLS": 0, "CALLS_PER_LINE_
 def test_twilio_throttling_or_failing_a_fifth_of_requests_is_retried_with_back_off_and_creates_each_call_once(
         app, db, units, twilio):
     rng = random.Random(5)
-    slept = []
-    config = {**app.config, **LIMITS_OFF, "CALL_PROVIDER": "twilio", "TWILIO_API_BASE_URL": twilio.base_url}
-    provider = make_provider(config, None, sleep=slept.append)
+    slept = Sleeps()
+    settings = Settings.load({}, {**app.config, **LIMITS_OFF, "CALL_PROVIDER": "twilio",
+                                  "TWILIO_API_BASE_URL": twilio.base_url})
+    provider = make_provider(settings, None, sleep=slept)
     ids = planned_attempts(db, 40)
     injected = 0
     for n in range(40):
@@ -330,10 +323,10 @@ def test_twilio_throttling_or_failing_a_fifth_of_requests_is_retried_with_back_o
             status = rng.choice([429, 500, 502, 503])
             twilio.fail_next(status=status, retry_after=rng.choice([None, 0, 1]) if status == 429 else None)
             injected += 1
-        rows = claim_due(db, now=NOW, owner="fault-test", limit=1, lease_seconds=120, config=config)
+        rows = claim_due(db, now=NOW, owner="fault-test", limit=1, lease_seconds=120, settings=settings)
         assert rows
-        dial(db, provider, rows[0], config=config, now=lambda: NOW)
-    dispatch_until_settled_twilio(db, provider, config)
+        dial(db, provider, rows[0], settings=settings, now=lambda: NOW)
+    dispatch_until_settled_twilio(db, provider, settings)
     posts = [r for r in twilio.requests if r["method"] == "POST"]
     assert injected >= 8 and len(posts) == len(twilio.created) + injected
     # each attempt created exactly once, its own attempt id in the callback URL
@@ -350,39 +343,38 @@ def test_twilio_throttling_or_failing_a_fifth_of_requests_is_retried_with_back_o
     assert any(s >= 1 for s in slept)  # Retry-After: 1 honoured
 
 
-def dispatch_until_settled_twilio(db, provider, config):
+def dispatch_until_settled_twilio(db, provider, settings):
     """Attempts sent back to planned by an unavailable provider are claimed again (their back-off passed)."""
     later = NOW
     for _ in range(20):
         if not db.execute("SELECT count(*) FROM attempts WHERE state = 'planned'").fetchone()[0]:
             return
         later += timedelta(minutes=30)
-        for row in claim_due(db, now=later, owner="fault-test", limit=10, lease_seconds=120, config=config):
-            dial(db, provider, row, config=config, now=lambda: later)
+        for row in claim_due(db, now=later, owner="fault-test", limit=10, lease_seconds=120, settings=settings):
+            dial(db, provider, row, settings=settings, now=lambda: later)
 
 
 def test_simulator_failing_a_fifth_of_creates_through_dispatch_loses_nothing_and_never_charges_an_agency(
         app, db, units):
-    from registry.units import create_unit, set_hotline
+    from registry.hotlines import set_hotline
+    from registry.units import create_unit
 
     for i in range(10):
         set_hotline(db, create_unit(db, {"code": f"F{i}", "name": f"Đơn vị {i}", "group_code": "C"}),
                     f"0277 3860 {100 + i}", actor=None)
     clock = {"now": NOW}
-    config = {**app.config, **LIMITS_OFF, "SIMULATOR_FAIL_RATE": 0.2, "PROVIDER_RETRY_LIMIT": 3,
-              "RETEST_DELAY_MINUTES": 30, "REPLACE_DELAY_MINUTES": 15}
+    settings = Settings.load({}, {**app.config, **LIMITS_OFF, "SIMULATOR_FAIL_RATE": 0.2, "PROVIDER_RETRY_LIMIT": 3,
+                                  "RETEST_DELAY_MINUTES": 30, "REPLACE_DELAY_MINUTES": 15})
 
-    def sink(attempt_id, params, kind, key):
-        attempts.ingest_event(db, attempt_id, params, kind=kind, dedupe_key=key, now=clock["now"], config=config)
-
-    provider = make_provider(config, sink, synchronous=True, seed=11, clock=lambda: clock["now"])
+    sink = ingesting_sink(db, now=lambda: clock["now"], config=settings)
+    provider = make_provider(settings, sink, synchronous=True, seed=11, clock=lambda: clock["now"])
     ids = planned_attempts(db, 120, spread_units=True)
     now = NOW
     for _ in range(300):
         clock["now"] = now
-        rows = claim_due(db, now=now, owner="fault-test", limit=20, lease_seconds=120, config=config)
+        rows = claim_due(db, now=now, owner="fault-test", limit=20, lease_seconds=120, settings=settings)
         for row in rows:
-            dial(db, provider, row, config=config, now=lambda: clock["now"])
+            dial(db, provider, row, settings=settings, now=lambda: clock["now"])
         if not db.execute("SELECT count(*) FROM attempts WHERE state != 'ended'").fetchone()[0]:
             break
         if not rows:
@@ -408,7 +400,7 @@ def test_simulator_failing_a_fifth_of_creates_through_dispatch_loses_nothing_and
     placed = Counter(attempt_id for attempt_id, _ in provider.placed)
     assert set(placed.values()) == {1}
     # the reports leave provider errors out and say so
-    from monitor.reports.metrics import period_metrics
+    from monitor.reports.measure import period_metrics
     from monitor.reports.periods import Period
 
     metrics = period_metrics(db, Period.month(NOW.year, NOW.month))

@@ -7,7 +7,8 @@ from monitor.app import MIGRATION_SETS, init_db
 from registry import accounts
 from registry.db import connect, schema_version
 from registry.errors import NumberTaken, RegistryError
-from registry.units import create_unit, set_hotline, set_shared
+from registry.hotlines import set_hotline, set_shared
+from registry.units import create_unit
 
 from .conftest import login
 
@@ -64,6 +65,7 @@ def test_agency_account_must_belong_to_a_unit(db):
         db.execute("INSERT INTO users (email, role, created_at) VALUES ('a@b.vn', 'agency', 'now')")
 
 
+@pytest.mark.real_password_hashing
 def test_passwords_are_stored_hashed(db, inspector):
     stored = db.execute("SELECT password_hash FROM users WHERE id = ?", [inspector["id"]]).fetchone()[0]
     assert inspector["password"] not in stored and stored.startswith(("scrypt:", "pbkdf2:"))

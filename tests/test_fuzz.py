@@ -46,7 +46,8 @@ def snapshot(db):
     return tables
 
 
-pytestmark = pytest.mark.usefixtures("quick_password_hashing")  # see conftest.py
+pytestmark = [pytest.mark.slow,  # Hypothesis drives every form and import hundreds of times
+              pytest.mark.usefixtures("quick_password_hashing")]  # see conftest.py
 
 
 @pytest.fixture
@@ -249,7 +250,8 @@ def test_a_valid_export_with_one_corrupted_row_lists_that_row_and_writes_nothing
 
 
 def test_the_json_api_conforms_to_its_openapi_document_for_generated_requests(app, db, units):
-    from registry.units import create_unit, set_hotline
+    from registry.hotlines import set_hotline
+    from registry.units import create_unit
 
     for i in range(5):
         set_hotline(db, create_unit(db, {"code": f"X-{i}", "name": f"UBND xã Thử {i}", "group_code": "C"}),

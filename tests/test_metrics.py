@@ -1,14 +1,16 @@
 """Metrics on hand-built attempts whose right answers are worked out here, in the comments."""
 import random
-import statistics
 from datetime import date, datetime, timezone
 
 import pytest
 
-from monitor.reports import metrics
+from monitor.reports import drilldown, summaries, tally, verdicts
+from monitor.reports.measure import period_metrics
 from monitor.reports.periods import Period, PeriodError, parse_month, parse_quarter, parse_range
+from monitor.reports.reference import reference_tally
 from registry.clock import parse_iso
-from registry.units import create_unit, set_hotline
+from registry.hotlines import set_hotline
+from registry.units import create_unit
 
 from .report_fixtures import accept_dispute, add_attempt, build_june, make_office_unit
 
@@ -26,7 +28,7 @@ def june(db, units, office_unit):
 
 
 def test_unit_metrics_match_the_hand_computed_month(db, units, june):
-    m = metrics.period_metrics(db, JUNE)
+    m = period_metrics(db, JUNE)
     syt = m.unit("SYT").tally
     # made: tests 0..13 (scheduled or manual, ended) = 14; retests are not tests.
     assert syt.made == 14
@@ -58,7 +60,7 @@ def test_unit_metrics_match_the_hand_computed_month(db, units, june):
 
 
 def test_unit_band_breakdown_matches_the_hand_computed_month(db, units, june):
-    detailed = metrics.period_metrics(db, JUNE).unit("SYT").detailed()
+    detailed = period_metrics(db, JUNE).unit("SYT").detailed()
     # weekend: 0 (answered), 5 (unreachable); office: 1, 6, 8 answered + 7, 9, 11, 13 failed; lunch: 2;
     # evening: 3; night: 4. Holidays: none in June.
     assert detailed.band_tests == {"weekend": 2, "office": 7, "lunch": 1, "evening": 1, "night": 1}
@@ -69,7 +71,7 @@ def test_unit_band_breakdown_matches_the_hand_computed_month(db, units, june):
 
 
 def test_office_hours_hotline_is_judged_on_office_hours_and_its_other_tests_are_shown_apart(db, units, june):
-    off = metrics.period_metrics(db, JUNE).unit("OFF")
+    off = period_metrics(db, JUNE).unit("OFF")
     t = off.tally
     # judged: a (answered), c (no_answer, retest answered), e (answered) → 2 of 3.
     assert (t.counted, t.answered) == (3, 2)
@@ -88,7 +90,7 @@ def test_office_hours_hotline_is_judged_on_office_hours_and_its_other_tests_are_
 
 
 def test_groups_and_province_add_up_and_untested_units_are_listed(db, units, june):
-    m = metrics.period_metrics(db, JUNE)
+    m = period_metrics(db, JUNE)
     by_code = {g.code: g for g in m.groups}
     assert [g.code for g in m.groups] == ["A", "B", "C"]
     assert (by_code["A"].tally.counted, by_code["A"].tally.answered) == (12, 5)
@@ -108,29 +110,29 @@ def test_groups_and_province_add_up_and_untested_units_are_listed(db, units, jun
 
 
 def test_group_filter_keeps_only_that_group(db, units, june):
-    m = metrics.period_metrics(db, JUNE, group="B")
+    m = period_metrics(db, JUNE, group="B")
     assert [u.code for u in m.units] == ["OFF"]
     assert m.total.counted == 3
 
 
 def test_previous_period_and_delta(db, units, june):
-    current = metrics.period_metrics(db, JUNE)
-    previous = metrics.summary(db, JUNE.previous())
-    metrics.attach_previous(current, previous)
+    current = period_metrics(db, JUNE)
+    previous = summaries.summary(db, JUNE.previous())
+    summaries.attach_previous(current, previous)
     syt = current.unit("SYT")
     # May: 05-20 answered, 05-31 23:00 no_answer (pending) → 1 of 2.
     assert (syt.previous.counted, syt.previous.answered) == (2, 1)
-    arrow, diff = metrics.delta(syt.tally.answer_rate, syt.previous.answer_rate)
+    arrow, diff = verdicts.delta(syt.tally.answer_rate, syt.previous.answer_rate)
     # 5/12 − 1/2 = −1/12
     assert arrow == "▼" and diff == pytest.approx(-1 / 12)
-    assert metrics.delta(0.5, None) == ("–", None)
-    assert metrics.delta(0.5, 0.5)[0] == "="
+    assert verdicts.delta(0.5, None) == ("–", None)
+    assert verdicts.delta(0.5, 0.5)[0] == "="
     assert current.unit("OFF").previous is None
 
 
 def test_light_summary_agrees_with_the_full_metrics(db, units, june):
-    full = metrics.period_metrics(db, JUNE)
-    light = metrics.summary(db, JUNE)
+    full = period_metrics(db, JUNE)
+    light = summaries.summary(db, JUNE)
     for result in full.units:
         if result.tally.counted:
             t = light.units[result.unit["id"]]
@@ -146,7 +148,7 @@ def test_league_ranks_worst_first_within_each_group(db, units, june):
     better = create_unit(db, {"code": "STP", "name": "Sở Tư pháp", "group_code": "A"})
     set_hotline(db, better, "0277 3866 666", actor=None)
     add_attempt(db, better, "2025-06-10 09:00", "answered", answer_seconds=3.0)
-    ranked = metrics.league(metrics.period_metrics(db, JUNE))
+    ranked = verdicts.league(period_metrics(db, JUNE))
     group_a = [(u.code, u.rank) for u in ranked if u.unit["group_code"] == "A"]
     # SXD 0 % < SYT 41.7 % < STP 100 %
     assert group_a == [("SXD", 1), ("SYT", 2), ("STP", 3)]
@@ -161,7 +163,7 @@ def test_same_answer_rate_ranks_more_confirmed_failures_first(db, units):
     add_attempt(db, units["SYT"], "2025-06-11 09:00", "busy", confirmed=1)
     add_attempt(db, other, "2025-06-10 09:00", "answered", answer_seconds=3.0)
     add_attempt(db, other, "2025-06-11 09:00", "busy", confirmed=0)
-    ranked = [u.code for u in metrics.league(metrics.period_metrics(db, JUNE)) if u.unit["group_code"] == "A"]
+    ranked = [u.code for u in verdicts.league(period_metrics(db, JUNE)) if u.unit["group_code"] == "A"]
     assert ranked == ["SYT", "SCT"]
 
 
@@ -179,22 +181,22 @@ def test_same_answer_rate_ranks_more_confirmed_failures_first(db, units):
     ({"scope": "all"}, 21),  # 14 tests + 7 retests
 ])
 def test_drill_down_lists_exactly_the_attempts_behind_each_figure(db, units, june, filters, expected):
-    rows, total = metrics.list_attempts(db, JUNE, unit_id=units["SYT"], **filters)
+    rows, total = drilldown.list_attempts(db, JUNE, unit_id=units["SYT"], **filters)
     assert total == expected == len(rows)
     assert [r["planned_at"] for r in rows] == sorted(r["planned_at"] for r in rows)
 
 
 def test_drill_down_of_office_hours_hotline_separates_out_of_hours(db, units, june, office_unit):
-    assert metrics.list_attempts(db, JUNE, unit_id=office_unit, scope="out_of_hours")[1] == 2
-    assert metrics.list_attempts(db, JUNE, unit_id=office_unit, scope="counted")[1] == 3
+    assert drilldown.list_attempts(db, JUNE, unit_id=office_unit, scope="out_of_hours")[1] == 2
+    assert drilldown.list_attempts(db, JUNE, unit_id=office_unit, scope="counted")[1] == 3
 
 
 def test_drill_down_rows_carry_the_evidence(db, units, june):
-    rows, _ = metrics.list_attempts(db, JUNE, unit_id=units["SYT"], outcome="redirected")
+    rows, _ = drilldown.list_attempts(db, JUNE, unit_id=units["SYT"], outcome="redirected")
     assert rows[0]["transcript"].startswith("Dạ anh vui lòng gọi số")
-    rows, _ = metrics.list_attempts(db, JUNE, unit_id=units["SYT"], outcome="unreachable")
+    rows, _ = drilldown.list_attempts(db, JUNE, unit_id=units["SYT"], outcome="unreachable")
     assert rows[0]["sip_code"] == 480 and rows[0]["retest_outcome"] == "answered"
-    rows, _ = metrics.list_attempts(db, JUNE, unit_id=units["SYT"], scope="excluded", outcome="machine")
+    rows, _ = drilldown.list_attempts(db, JUNE, unit_id=units["SYT"], scope="excluded", outcome="machine")
     assert rows[0]["dispute_status"] == "accepted"
 
 
@@ -203,13 +205,13 @@ def test_drill_down_rows_carry_the_evidence(db, units, june):
     ({"confirmed": "maybe"}, "confirmed"),
 ])
 def test_unknown_drill_down_filters_are_refused_with_the_field_named(db, filters, field):
-    with pytest.raises(metrics.FilterError) as exc:
-        metrics.list_attempts(db, JUNE, **filters)
+    with pytest.raises(drilldown.FilterError) as exc:
+        drilldown.list_attempts(db, JUNE, **filters)
     assert exc.value.field == field and exc.value.message
 
 
 def test_confirmed_failures_are_the_evidence_of_the_report(db, units, june):
-    evidence = metrics.confirmed_failures(db, JUNE, [units["SYT"]])[units["SYT"]]
+    evidence = drilldown.confirmed_failures(db, JUNE, [units["SYT"]])[units["SYT"]]
     assert [e["id"] for e in evidence] == [june[3], june[4], june[9], june[11], june[13]]
     assert all(e["retest_id"] for e in evidence)
 
@@ -217,7 +219,7 @@ def test_confirmed_failures_are_the_evidence_of_the_report(db, units, june):
 def test_the_period_query_walks_the_covering_index_without_sorting(db):
     """Chronological characters per unit depend on it: no temp b-tree, the report index, units in rowid order."""
     start, end = JUNE.bounds()
-    plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + metrics.CODES_SQL,
+    plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + tally.CODES_SQL,
                                                {"start": start, "end": end, "group": None}).fetchall())
     assert "attempts_report" in plan and "TEMP B-TREE" not in plan
 
@@ -229,40 +231,15 @@ def test_runs_follow_planned_time_not_insertion_order(db, units):
                           ("2025-06-05 09:00", "no_answer"), ("2025-06-20 09:00", "answered")]:
         add_attempt(db, units["SYT"], when, outcome, answer_seconds=6.0 if outcome == "answered" else None,
                     confirmed=None if outcome == "answered" else 1)
-    assert metrics.period_metrics(db, JUNE).unit("SYT").tally.longest_run == 4  # 06-05, 06-10, 06-11, 06-12
+    assert period_metrics(db, JUNE).unit("SYT").tally.longest_run == 4  # 06-05, 06-10, 06-11, 06-12
 
 
 def test_answer_time_unknown_counts_as_answered_but_not_in_the_percentiles(db, units):
     add_attempt(db, units["SYT"], "2025-06-02 09:00", "answered", answer_seconds=None)
     add_attempt(db, units["SYT"], "2025-06-03 09:00", "answered", answer_seconds=14.0)
-    t = metrics.period_metrics(db, JUNE).unit("SYT").tally
+    t = period_metrics(db, JUNE).unit("SYT").tally
     assert (t.counted, t.answered, t.fast) == (2, 2, 1)
     assert t.median_seconds == pytest.approx(14.0)
-
-
-def reference_tally(rows, office):
-    """The rules of the module docstring applied row by row (the slow, obvious way)."""
-    counted = answered = confirmed = out = 0
-    times, run, longest = [], 0, 0
-    for r in sorted(rows, key=lambda r: r["planned_at"]):
-        if r["purpose"] == "retest" or r["outcome"] == "provider_error" or r["disputed"]:
-            continue
-        if office and r["band"] != "office":
-            out += 1
-            continue
-        counted += 1
-        if r["outcome"] == "answered":
-            answered += 1
-            times.append(round(r["answer_seconds"] * 10) / 10)
-            run = 0
-        else:
-            confirmed += r["confirmed"] == 1
-            run += 1
-            longest = max(longest, run)
-    times.sort()
-    q = statistics.quantiles(times, n=10, method="inclusive") if len(times) > 1 else None
-    median = statistics.median(times) if times else None
-    return counted, answered, confirmed, out, longest, median, (q[8] if q else (times[0] if times else None))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -284,7 +261,7 @@ def test_random_months_agree_with_a_row_by_row_reference(db, units, office_unit,
             row = db.execute_returning_dicts("SELECT * FROM attempts WHERE id = ?", [attempt_id])[0]
             row["disputed"] = disputed
             rows[unit_id].append(row)
-    m = metrics.period_metrics(db, JUNE)
+    m = period_metrics(db, JUNE)
     for unit_id, unit_rows in rows.items():
         result = next(u for u in m.units if u.unit["id"] == unit_id)
         t = result.tally
@@ -299,7 +276,7 @@ def test_random_months_agree_with_a_row_by_row_reference(db, units, office_unit,
     ([5, 9, 12, 20, 30], 0.5, 12), ([5, 9, 12, 20, 30], 0.9, 26), ([10, 16], 0.5, 13), ([7], 0.9, 7), ([], 0.5, None),
 ])
 def test_percentile_interpolates_between_ranks(values, p, expected):
-    assert metrics.percentile(values, p) == expected
+    assert tally.percentile(values, p) == expected
 
 
 # --------------------------------------------------------------------------------------------------- periods
@@ -364,31 +341,31 @@ def test_bad_quarters_are_refused(text):
 
 def test_closed_periods_are_remembered_until_something_in_them_changes(db, units, june):
     september = date(2025, 9, 1)
-    first = metrics.closed_summary(db, JUNE, group=None, today=september)
+    first = summaries.closed_summary(db, JUNE, group=None, today=september)
     assert (first.total.counted, first.total.answered) == (15, 7)
-    assert metrics.closed_summary(db, JUNE, group=None, today=september) is first
+    assert summaries.closed_summary(db, JUNE, group=None, today=september) is first
     # an accepted dispute on test 3 (a confirmed no_answer): 14 counted
     accept_dispute(db, june[3], units["SYT"])
-    second = metrics.closed_summary(db, JUNE, group=None, today=september)
+    second = summaries.closed_summary(db, JUNE, group=None, today=september)
     assert second is not first and second.total.counted == 14
     # an inspector overrides test 9 (no_answer → answered), recorded in outcome_reviews: 7 + 1 answered
     db.execute("UPDATE attempts SET outcome = 'answered', answer_seconds = 4.0, original_outcome = 'no_answer', "
                "confirmed = NULL WHERE id = ?", [june[9]])
     db.execute("INSERT INTO outcome_reviews (attempt_id, at, old_outcome, new_outcome, reason) "
                "VALUES (?, '2025-08-01T00:00:00.000Z', 'no_answer', 'answered', 'Nghe ghi âm: có người nghe')", [june[9]])
-    assert metrics.closed_summary(db, JUNE, group=None, today=september).total.answered == 8
+    assert summaries.closed_summary(db, JUNE, group=None, today=september).total.answered == 8
     # an attempt planned in June that ended late
     add_attempt(db, units["SYT"], "2025-06-25 09:00", "answered", answer_seconds=3.0)
-    assert metrics.closed_summary(db, JUNE, group=None, today=september).total.counted == 15
+    assert summaries.closed_summary(db, JUNE, group=None, today=september).total.counted == 15
     # a period not closed yet is always measured afresh
     early_july = date(2025, 7, 1)
-    assert metrics.closed_summary(db, JUNE, group=None, today=early_july) is not metrics.closed_summary(
+    assert summaries.closed_summary(db, JUNE, group=None, today=early_july) is not summaries.closed_summary(
         db, JUNE, group=None, today=early_july)
 
 
 def test_trend_reuses_known_periods_and_measures_the_others(db, units, june):
-    known = metrics.summary(db, JUNE)
-    points = metrics.trend(db, metrics.trend_periods(JUNE, 3), known=[known], today=date(2025, 9, 1))
+    known = summaries.summary(db, JUNE)
+    points = summaries.trend(db, summaries.trend_periods(JUNE, 3), known=[known], today=date(2025, 9, 1))
     assert [p.period.key for p in points] == ["2025-04", "2025-05", "2025-06"]
     assert points[-1] is known
     assert (points[1].total.counted, points[1].total.answered) == (2, 1)  # May
@@ -397,16 +374,16 @@ def test_trend_reuses_known_periods_and_measures_the_others(db, units, june):
 
 def test_closed_period_summaries_survive_a_restart_through_the_database(db, units, june, monkeypatch):
     september = date(2025, 9, 1)
-    first = metrics.closed_summary(db, JUNE, group=None, today=september)
-    metrics._MEMO.clear()  # a new process: nothing in memory
-    monkeypatch.setattr(metrics, "summary", lambda *a, **k: pytest.fail("a stored summary should be reused"))
-    again = metrics.closed_summary(db, JUNE, group=None, today=september)
+    first = summaries.closed_summary(db, JUNE, group=None, today=september)
+    summaries._MEMO.clear()  # a new process: nothing in memory
+    monkeypatch.setattr(summaries, "summary", lambda *a, **k: pytest.fail("a stored summary should be reused"))
+    again = summaries.closed_summary(db, JUNE, group=None, today=september)
     assert (again.total.counted, again.total.answered, again.total.confirmed) == (
         first.total.counted, first.total.answered, first.total.confirmed)
     assert {k: (t.counted, t.answered) for k, t in again.units.items()} == {
         k: (t.counted, t.answered) for k, t in first.units.items()}
     monkeypatch.undo()
     # something in June changes (an accepted dispute): the stored summary's stamp no longer matches
-    metrics._MEMO.clear()
+    summaries._MEMO.clear()
     accept_dispute(db, june[3], units["SYT"])
-    assert metrics.closed_summary(db, JUNE, group=None, today=september).total.counted == first.total.counted - 1
+    assert summaries.closed_summary(db, JUNE, group=None, today=september).total.counted == first.total.counted - 1

@@ -8,12 +8,14 @@ from monitor import attempts
 from monitor.attempts.outcomes import OUTCOMES
 from registry.clock import iso, utcnow
 
+from .conftest import change_settings
+
 FAST = {"SIMULATOR_SPEED": 2000.0, "MIN_GAP_MINUTES": 0, "CALLS_PER_LINE_PER_HOUR": 0, "CALLS_PER_LINE_PER_DAY": 0}
 
 
 @pytest.fixture
 def fast(app):
-    app.config.update(FAST)
+    change_settings(app, **FAST)
     return app
 
 
@@ -58,7 +60,7 @@ def test_call_for_a_unit_without_a_hotline_says_so_and_exits_1(fast, runner, db)
 
 
 def test_call_that_times_out_prints_the_state_so_far_and_exits_2(fast, runner, db, units):
-    fast.config["SIMULATOR_SPEED"] = 0.01  # the simulated call takes hours
+    change_settings(fast, SIMULATOR_SPEED=0.01)  # the simulated call takes hours
     result = invoke(runner, "call", "SYT", "--json", "--timeout", "0.5")
     assert result.exit_code == 2
     data = json.loads(result.output)
@@ -66,7 +68,7 @@ def test_call_that_times_out_prints_the_state_so_far_and_exits_2(fast, runner, d
 
 
 def test_call_waits_for_room_and_times_out_when_the_lines_stay_busy(fast, runner, db, units):
-    fast.config["MAX_CONCURRENT_CALLS"] = 1
+    change_settings(fast, MAX_CONCURRENT_CALLS=1)
     busy = attempts.create_attempt(db, unit_id=units["XMA"], number="+84912345678", planned_at=utcnow(), band="office",
                                    now=utcnow())
     db.execute("UPDATE attempts SET state = 'ringing', state_rank = 4 WHERE id = ?", [busy])

@@ -238,6 +238,7 @@ def _check_property(text):
     assert parse_hotline(hotline.display).number == hotline.number
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.text())
 def test_parse_hotline_only_ever_raises_number_error_and_valid_results_round_trip(text):
@@ -248,6 +249,7 @@ def test_parse_hotline_only_ever_raises_number_error_and_valid_results_round_tri
 _PHONEISH = st.text(alphabet="0123456789012345678902+ .-()/;:ĐTanh", max_size=30)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(st.one_of(_PHONEISH, st.sampled_from([w for w, *_ in ACCEPTED]).map(lambda w: w + " (anh Nam)")))
 def test_phone_like_text_only_raises_number_error_and_valid_results_round_trip(text):

@@ -1,7 +1,8 @@
 """classify(): every outcome from the evidence a finished call leaves, and the labels that go with them."""
 import pytest
 
-from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, LABELS_EN, LABELS_VI, OUTCOMES, classify
+from monitor import labels
+from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, OUTCOMES, classify
 
 REGISTERED = "+842773851234"
 
@@ -81,6 +82,29 @@ def test_operator_repeating_the_registered_number_is_answered_not_redirected():
 
 
 def test_labels_and_counting_rules_cover_every_outcome_and_never_charge_our_side():
-    assert set(LABELS_VI) == set(LABELS_EN) == set(COUNTS_AGAINST) == set(OUTCOMES)
+    assert set(labels.OUTCOME) == set(COUNTS_AGAINST) == set(OUTCOMES)
     assert COUNTS_AGAINST["provider_error"] is False and COUNTS_AGAINST["answered"] is False
     assert set(FAILURES) == {"machine", "no_answer", "busy", "unreachable", "redirected"}
+
+
+@pytest.mark.parametrize("lang, code, label", [
+    ("vi", "answered", "Có người nghe máy"),
+    ("vi", "provider_error", "Lỗi phía hệ thống (không tính)"),
+    ("en", "answered", "Answered by a person"),
+    ("en", "machine", "Answering machine or IVR"),
+    ("en", "no_answer", "No answer"),
+    ("en", "busy", "Busy"),
+    ("en", "unreachable", "Unreachable"),
+    ("en", "redirected", "Redirected elsewhere"),
+    ("en", "provider_error", "Our side failed (not counted)"),
+])
+def test_outcome_labels_come_from_monitor_labels_in_the_readers_language(app, lang, code, label):
+    with app.test_request_context(f"/?lang={lang}"):
+        assert labels.outcome(code) == label
+
+
+def test_every_outcome_has_a_distinct_label_in_both_languages(app):
+    for lang in ("vi", "en"):
+        with app.test_request_context(f"/?lang={lang}"):
+            names = [labels.outcome(code) for code in OUTCOMES]
+            assert len(set(names)) == len(OUTCOMES) and all(name and name not in OUTCOMES for name in names)

@@ -9,11 +9,13 @@ import pytest
 from monitor import attempts
 from monitor.scheduling.bands import classify, local_week_start, to_local
 from monitor.scheduling.planner import STRATUM_OF, plan_due_soon, plan_rows, plan_week
+from monitor.settings import Settings
 from registry.clock import iso, parse_iso
 
 MONDAY = date(2026, 3, 2)  # an ordinary week: no public holiday
 BEFORE = datetime(2026, 2, 27, 3, 0, tzinfo=timezone.utc)  # the Friday before: the whole week lies ahead
 CONFIG = {"SECRET_KEY": "test-secret"}
+SETTINGS = Settings.load({}, CONFIG)
 ALL_STRATA = {"office", "lunch", "evening", "night", "offday"}
 
 
@@ -42,7 +44,7 @@ def planned(db, week=MONDAY):
 
 
 def plan(db, week=MONDAY, *, now=BEFORE, seed=1, config=CONFIG):
-    return plan_week(db, week, now=now, rng=random.Random(seed), config=config)
+    return plan_week(db, week, now=now, rng=random.Random(seed), settings=Settings.load({}, config))
 
 
 def test_each_unit_gets_its_groups_tests_per_week(db):
@@ -122,8 +124,8 @@ def test_times_are_unpredictable_no_fixed_minute_second_or_weekday(db):
 
 def test_another_seed_gives_other_times(db):
     add_units(db, 20)
-    first = plan_rows(db, MONDAY, now=BEFORE, rng=random.Random(1), config=CONFIG)
-    second = plan_rows(db, MONDAY, now=BEFORE, rng=random.Random(2), config=CONFIG)
+    first = plan_rows(db, MONDAY, now=BEFORE, rng=random.Random(1), settings=SETTINGS)
+    second = plan_rows(db, MONDAY, now=BEFORE, rng=random.Random(2), settings=SETTINGS)
     assert [r[4] for r in first] == [r[4] for r in second]  # same slots (plan keys)
     assert sum(a[2] != b[2] for a, b in zip(first, second)) > 50
 
@@ -202,11 +204,11 @@ def test_planning_twice_creates_nothing_new(db):
 
 def test_planning_after_a_crash_mid_way_fills_in_only_what_is_missing(db):
     add_units(db, 50)
-    rows = plan_rows(db, MONDAY, now=BEFORE, rng=random.Random(1), config=CONFIG)
-    from monitor.scheduling.planner import INSERT_SQL
+    rows = plan_rows(db, MONDAY, now=BEFORE, rng=random.Random(1), settings=SETTINGS)
+    from monitor.attempts.lifecycle import INSERT_PLANNED_SQL
 
     with db.atomic():  # what a first run wrote before it died: some rows, not all
-        db.conn.executemany(INSERT_SQL, rows[:37])
+        db.conn.executemany(INSERT_PLANNED_SQL, rows[:37])
     assert plan(db, seed=9) == len(rows) - 37
     keys = [row["plan_key"] for row in planned(db)]
     assert len(keys) == len(set(keys)) == 150

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from registry.appendix import export_csv
-from registry.units import flag_hotline, set_shared
+from registry.hotlines import flag_hotline, set_shared
 
 from .conftest import csrf_from, login, make_editor
 

@@ -8,8 +8,14 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from monitor.reports import charts, document
+from monitor.reports import charts, figures, tables
+from monitor.reports.csv_table import to_csv
+from monitor.reports.json_data import to_json
+from monitor.reports.pdf import to_pdf
 from monitor.reports.periods import Period
+from monitor.reports.report import ReportError, build_report
+from monitor.reports.xlsx import to_xlsx
+from monitor.settings import Settings
 
 from .report_fixtures import build_june, make_office_unit
 
@@ -20,7 +26,7 @@ NOW = datetime(2025, 7, 2, 3, 0, tzinfo=timezone.utc)  # 10:00 on 2 July, local
 @pytest.fixture
 def report(db, units):
     build_june(db, units, make_office_unit(db))
-    return document.build_report(db, JUNE, now=NOW, config={"REPORT_SIGNER_NAME": "Nguyễn Văn An"})
+    return build_report(db, JUNE, now=NOW, settings=Settings(report_signer_name="Nguyễn Văn An"))
 
 
 def pdf_text(data: bytes) -> str:
@@ -31,7 +37,7 @@ def pdf_text(data: bytes) -> str:
 def test_report_data_has_the_sections_worked_out_from_the_month(report):
     assert report.title == "Kết quả kiểm tra, giám sát hoạt động đường dây nóng tháng 6 năm 2025"
     assert [u.code for u in report.failing] == ["SYT", "OFF"]
-    method = document.method(report)
+    method = tables.method(report)
     # 14 + 5 tests made (SYT, OFF); 12 + 3 counted; excluded 1 provider error, 1 accepted dispute.
     assert (method["tests_made"], method["tests_counted"]) == (19, 15)
     assert method["excluded"] == {"provider_error": 1, "dispute_accepted": 1}
@@ -42,8 +48,9 @@ def test_report_data_has_the_sections_worked_out_from_the_month(report):
     assert any("chỉ trực trong giờ hành chính" in r and "Tháp Mười" in r for r in report.recommendations)
 
 
+@pytest.mark.slow
 def test_pdf_reads_back_as_the_official_document(report):
-    data = document.to_pdf(report)
+    data = to_pdf(report)
     assert data.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(data))
     assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=1)  # A4
@@ -59,14 +66,15 @@ def test_pdf_reads_back_as_the_official_document(report):
     assert "Đã thực hiện 19 cuộc gọi kiểm tra; 15 cuộc được tính" in text
 
 
+@pytest.mark.slow
 def test_pdf_cites_the_confirmed_failures_as_evidence(report):
-    text = pdf_text(document.to_pdf(report))
+    text = pdf_text(to_pdf(report))
     first = report.evidence[report.failing[0].unit["id"]][0]
     assert f"#{first['id']}" in text
 
 
 def test_xlsx_reads_back_with_sheets_headers_and_percent_formats(report):
-    book = load_workbook(io.BytesIO(document.to_xlsx(report)))
+    book = load_workbook(io.BytesIO(to_xlsx(report)))
     assert book.sheetnames == ["Tổng hợp", "Xếp hạng", "Chưa đạt", "Nhóm A", "Nhóm B", "Nhóm C"]
     league = book["Xếp hạng"]
     headers = [c.value for c in league[1]]
@@ -91,7 +99,7 @@ def test_xlsx_reads_back_with_sheets_headers_and_percent_formats(report):
 
 
 def test_csv_is_the_league_table_in_utf8_with_bom(report):
-    data = document.to_csv(report)
+    data = to_csv(report)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert [r["Mã đơn vị"] for r in rows] == ["SYT", "OFF", "XMA"]
@@ -101,7 +109,7 @@ def test_csv_is_the_league_table_in_utf8_with_bom(report):
 
 
 def test_json_carries_the_same_data_machine_readable(report):
-    data = json.loads(document.to_json(report))
+    data = json.loads(to_json(report))
     assert data["report"]["period"] == {"kind": "month", "key": "2025-06", "from": "2025-06-01", "to": "2025-06-30"}
     assert data["totals"]["tests_counted"] == 15 and data["totals"]["answered"] == 7
     assert data["totals"]["excluded"] == {"provider_error": 1, "dispute_accepted": 1}
@@ -116,21 +124,21 @@ def test_json_carries_the_same_data_machine_readable(report):
 
 def test_group_report_keeps_one_group(db, units):
     build_june(db, units, make_office_unit(db))
-    report = document.build_report(db, JUNE, group="B", now=NOW)
+    report = build_report(db, JUNE, group="B", now=NOW)
     assert [u.code for u in report.league] == ["OFF"]
     assert "nhóm B" in report.title
 
 
 def test_unknown_group_is_refused(db, units):
-    with pytest.raises(document.ReportError):
-        document.build_report(db, JUNE, group="Z", now=NOW)
+    with pytest.raises(ReportError):
+        build_report(db, JUNE, group="Z", now=NOW)
 
 
 def test_charts_are_accessible_svg_without_style_attributes(report):
-    for svg in (document.band_chart(report), document.trend_chart(report)):
+    for svg in (figures.band_chart(report), figures.trend_chart(report)):
         assert svg.startswith("<svg") and 'role="img"' in svg and "<title" in svg and "<desc" in svg
         assert "style=" not in svg and "<script" not in svg
-    band = document.band_chart(report)
+    band = figures.band_chart(report)
     assert "Giờ hành chính" in band and "Mức yêu cầu 90%" in band
     # the description states the values: office 5 of 10 (SYT 3 of 7, OFF 2 of 3) = 50.0 %
     assert "Giờ hành chính: 50,0% (5/10 cuộc)" in band
@@ -143,7 +151,10 @@ def test_chart_text_is_escaped():
 
 # ------------------------------------------------------------------------------------------------------ CLI
 
-@pytest.mark.parametrize("fmt, magic", [("pdf", b"%PDF"), ("xlsx", b"PK"), ("csv", b"\xef\xbb\xbf"), ("json", b"{")])
+@pytest.mark.parametrize("fmt, magic", [
+    pytest.param("pdf", b"%PDF", marks=pytest.mark.slow),  # WeasyPrint takes over a second
+    ("xlsx", b"PK"), ("csv", b"\xef\xbb\xbf"), ("json", b"{"),
+])
 def test_report_command_writes_each_format(runner, db, units, tmp_path, fmt, magic):
     build_june(db, units, make_office_unit(db))
     (tmp_path / "out").mkdir()

@@ -62,6 +62,7 @@ ROUTES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path, expected", ROUTES)
 def test_every_report_route_for_every_role(as_role, world, path, expected):
     url = re.sub(r"\{(\w+)\}", lambda m: str(world[int(m.group(1)) if m.group(1).isdigit() else m.group(1)]), path)
@@ -157,7 +158,8 @@ def test_editor_sees_own_unit_figures_and_evidence(as_role, world):
 
 
 @pytest.mark.parametrize("fmt, mimetype, magic", [
-    ("pdf", "application/pdf", b"%PDF"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK"),
+    pytest.param("pdf", "application/pdf", b"%PDF", marks=pytest.mark.slow),  # WeasyPrint takes over a second
+    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK"),
     ("csv", "text/csv", b"\xef\xbb\xbf"), ("json", "application/json", b"{"),
 ])
 def test_downloads_from_the_inspectors_page(as_role, fmt, mimetype, magic):
@@ -182,3 +184,18 @@ def test_alerts_page_lists_what_was_sent(db, as_role, units):
                "'Vượt giới hạn 1 thư mỗi ngày cho một đơn vị.')", [units["SYT"]])
     html = as_role(INSPECTOR).get("/reports/alerts").get_data(as_text=True)
     assert "Tiêu đề thư" in html and "Vượt giới hạn 1 thư mỗi ngày" in html
+
+
+def test_english_report_page_names_outcomes_bands_and_verdicts_in_english(as_role):
+    html = unescape(as_role(INSPECTOR).get("/reports/?month=2025-06&lang=en").get_data(as_text=True))
+    # league headers (outcomes), chart and caption (bands), XMA's verdict
+    assert "No answer" in html and "Public holiday" in html and "Not tested" in html
+    assert "Không nghe máy" not in html and "Ngày lễ, Tết" not in html and "Chưa kiểm tra" not in html
+
+
+def test_exports_stay_in_vietnamese_when_the_page_is_read_in_english(as_role):
+    body = as_role(INSPECTOR).get("/reports/export?month=2025-06&format=csv&lang=en").data.decode("utf-8-sig")
+    assert "Tỷ lệ có người nghe (%)" in body and "Chưa kiểm tra" in body and "Not tested" not in body
+    data = as_role(INSPECTOR).get("/reports/export?month=2025-06&format=json&lang=en").get_json()
+    assert data["report"]["title"].startswith("Kết quả kiểm tra")
+    assert any("Sở Y tế" in r and r.startswith("Đề nghị") for r in data["recommendations"])

@@ -16,6 +16,7 @@ import pytest
 from monitor import attempts
 from monitor.scheduling import scheduler
 from monitor.app import create_app, init_db
+from monitor.settings import Settings
 from registry.clock import iso, parse_iso, utcnow
 from registry.db import connect
 
@@ -104,6 +105,7 @@ def unfinished(path: Path) -> int:
         db.conn.close()
 
 
+@pytest.mark.slow
 def test_killed_at_random_moments_and_restarted_the_scheduler_loses_no_test_and_dials_none_twice(tmp_path):
     path = tmp_path / "process.db"
     originals = make_database(path)
@@ -152,6 +154,7 @@ def test_killed_at_random_moments_and_restarted_the_scheduler_loses_no_test_and_
     assert heartbeat is None  # a clean stop says so at once
 
 
+@pytest.mark.slow
 def test_sigterm_while_calls_are_in_flight_leaves_nothing_dialing(tmp_path):
     path = tmp_path / "term.db"
     make_database(path, 60)
@@ -176,23 +179,24 @@ def test_the_scheduler_in_demo_mode_seeds_one_test_per_unit_due_within_a_minute_
     make_database(path, 0)
     app = create_app({"DATABASE": str(path), "SECRET_KEY": "x"})
     db = connect(str(path))
-    from registry.units import create_unit, set_hotline
+    from registry.hotlines import set_hotline
+    from registry.units import create_unit
 
     for i in range(6):
         set_hotline(db, create_unit(db, {"code": f"DM{i}", "name": f"Đơn vị mẫu {i}"}), f"0277 3900 {200 + i}",
                     actor=None, is_demo=True)
-    config = {**app.config, "DEMO_MODE": True, "TESTS_PER_WEEK": 0, "SIMULATOR_SPEED": 1.0}
+    settings = Settings.load({}, {**app.config, "DEMO_MODE": True, "TESTS_PER_WEEK": 0, "SIMULATOR_SPEED": 1.0})
     stop = threading.Event()
     seen = {}
-    thread = threading.Thread(target=lambda: seen.update(code=scheduler.run(config, stop_event=stop,
+    thread = threading.Thread(target=lambda: seen.update(code=scheduler.run(settings, stop_event=stop,
                                                                          on_started=lambda info: seen.update(info))))
     started = utcnow()
     thread.start()
     deadline = time.monotonic() + 15
-    while "config" not in seen and time.monotonic() < deadline:
+    while "settings" not in seen and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
-        assert seen["config"]["SIMULATOR_SPEED"] == scheduler.DEMO_SETTINGS["SIMULATOR_SPEED"]
+        assert seen["settings"].simulator_speed == scheduler.DEMO_SPEED
         seeded = db.execute_returning_dicts("SELECT * FROM attempts WHERE plan_key LIKE 'demo:%'")
         assert len(seeded) == 6
         assert all(started < parse_iso(row["planned_at"]) <= started + timedelta(seconds=65) for row in seeded)
@@ -210,13 +214,14 @@ def test_the_scheduler_in_demo_mode_seeds_one_test_per_unit_due_within_a_minute_
 def test_outside_demo_mode_or_with_a_real_provider_nothing_is_seeded_or_sped_up(provider, demo):
     config = {"DEMO_MODE": demo, "CALL_PROVIDER": provider, "SIMULATOR_SPEED": 1.0, "CALLS_PER_SECOND": 1.0,
               "MAX_CONCURRENT_CALLS": 2, "CALLS_PER_LINE_PER_HOUR": 20, "CALLS_PER_LINE_PER_DAY": 200}
-    assert not scheduler.demo_active(config)
-    assert scheduler.effective_config(config) == config
+    settings = Settings.load({}, config)
+    assert not settings.demo_active
+    assert scheduler.effective_settings(settings) == settings
 
 
 def test_the_scheduler_refuses_a_database_that_was_not_upgraded(tmp_path):
     path = tmp_path / "old.db"
     connect(str(path)).conn.close()
     with pytest.raises(scheduler.SchedulerError) as error:
-        scheduler.run({"DATABASE": str(path)}, stop_event=threading.Event())
+        scheduler.run(Settings(database=str(path)), stop_event=threading.Event())
     assert "init-db" in error.value.message

@@ -13,7 +13,8 @@ import pytest
 from monitor import disputes
 from monitor.attempts import create_attempt, finish
 from registry import accounts
-from registry.units import set_hotline, update_unit
+from registry.hotlines import set_hotline
+from registry.units import update_unit
 
 from .conftest import csrf_from, login, make_editor
 from .twilio_double import AUTH_TOKEN, callback_script
@@ -196,6 +197,7 @@ def test_every_method_a_route_allows_is_covered_by_the_policy(app):
     assert not uncovered, f"methods without a policy case: {uncovered}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("endpoint,method,path,data,expected", CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES])
 def test_each_route_answers_each_role_exactly_as_the_policy_says(app, db, as_role, world, endpoint, method, path, data,
                                                                   expected):
@@ -337,6 +339,7 @@ def store_payloads(app, db, as_role, world):
     return results
 
 
+@pytest.mark.slow
 def test_script_and_markup_in_every_stored_text_field_come_out_escaped_on_every_page(app, db, as_role, world):
     results = store_payloads(app, db, as_role, world)
     assert all(r.status_code in (200, 204, 302) for r in results), [r.status_code for r in results]
@@ -422,6 +425,7 @@ def test_a_correctly_signed_callback_is_accepted_so_the_refusals_are_about_the_s
 # ----------------------------------------------------------------------------------------- login, cookies
 
 
+@pytest.mark.slow
 def test_login_is_throttled_per_client_address_across_accounts(app, world):
     client = app.test_client()
     for k in range(accounts.MAX_FAILURES):
@@ -477,6 +481,7 @@ CSP_REQUIRED = ("default-src 'self'", "script-src 'none'", "style-src 'self'", "
                 "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'")
 
 
+@pytest.mark.slow
 def test_every_html_response_for_every_role_has_the_strict_csp_and_no_inline_script_or_style(as_role, world):
     checked = 0
     for role in ROLES:

@@ -8,13 +8,17 @@ import pytest
 
 from monitor import attempts
 from monitor.providers import ProviderUnavailable, make_provider
+from monitor.settings import Settings
 from monitor.providers.simulator import HABITS, habit, simulate_call, speak_number
 from monitor.attempts.redirects import detect_redirect, spoken_digits
-from registry.db import connect
-from registry.units import create_unit, set_hotline
+from registry.hotlines import set_hotline
+from registry.units import create_unit
+
+from .fakes import ingesting_sink
 
 NOW = datetime(2025, 6, 10, 2, 0, tzinfo=timezone.utc)
 CONFIG = {"CALL_PROVIDER": "simulator", "RING_TIMEOUT": 30, "RETEST_DELAY_MINUTES": 60, "TWILIO_FROM_NUMBER": "+842776000000"}
+SETTINGS = Settings.load({}, CONFIG)
 
 
 def numbers(count):
@@ -22,9 +26,7 @@ def numbers(count):
 
 
 def sink_into(db):
-    def sink(attempt_id, params, kind, key):
-        attempts.ingest_event(db, attempt_id, params, kind=kind, dedupe_key=key, now=NOW, config=CONFIG)
-    return sink
+    return ingesting_sink(db, now=NOW, config=SETTINGS)
 
 
 def planned(db, count):
@@ -71,7 +73,7 @@ def test_spoken_numbers_read_back_to_the_same_digits(number):
 
 
 def test_simulated_calls_through_the_sink_produce_every_outcome_with_twilio_shaped_events(db, units):
-    provider = make_provider(CONFIG, sink_into(db), synchronous=True, seed=7)
+    provider = make_provider(SETTINGS, sink_into(db), synchronous=True, seed=7)
     ids = planned(db, 120)
     for attempt_id in ids:
         row = attempts.get_attempt(db, attempt_id)
@@ -91,7 +93,7 @@ def test_simulated_calls_through_the_sink_produce_every_outcome_with_twilio_shap
 
 
 def test_the_simulators_behaviour_matches_the_classified_outcome(db, units):
-    provider = make_provider(CONFIG, sink_into(db), synchronous=True, seed=3)
+    provider = make_provider(SETTINGS, sink_into(db), synchronous=True, seed=3)
     expected = {"answered": "answered", "redirect": "redirected", "machine": "machine", "no_answer": "no_answer",
                 "busy": "busy", "unreachable": "unreachable", "route_error": "provider_error"}
     for attempt_id in planned(db, 80):
@@ -115,7 +117,7 @@ def test_redirect_scripts_name_a_number_other_than_the_registered_one(db):
 
 
 def test_find_call_remembers_placed_calls(db, units):
-    provider = make_provider(CONFIG, sink_into(db), synchronous=True, seed=1)
+    provider = make_provider(SETTINGS, sink_into(db), synchronous=True, seed=1)
     attempt_id = planned(db, 1)[0]
     assert provider.find_call({"id": attempt_id}) is None
     sid = provider.place_call(attempts.get_attempt(db, attempt_id))
@@ -124,7 +126,7 @@ def test_find_call_remembers_placed_calls(db, units):
 
 
 def test_fail_rate_makes_place_call_raise_provider_unavailable_without_events(db, units):
-    provider = make_provider({**CONFIG, "SIMULATOR_FAIL_RATE": 1.0}, sink_into(db), synchronous=True)
+    provider = make_provider(SETTINGS.with_values(simulator_fail_rate=1.0), sink_into(db), synchronous=True)
     attempt_id = planned(db, 1)[0]
     with pytest.raises(ProviderUnavailable):
         provider.place_call(attempts.get_attempt(db, attempt_id))
@@ -133,17 +135,10 @@ def test_fail_rate_makes_place_call_raise_provider_unavailable_without_events(db
 
 def test_timed_delivery_on_its_thread_reaches_the_database_and_close_flushes_the_rest(app, db, units):
     delivered = []
-
-    def sink(attempt_id, params, kind, key):
-        own = connect(app.config["DATABASE"])  # as the scheduler's sink does: its own connection per event
-        try:
-            attempts.ingest_event(own, attempt_id, params, kind=kind, dedupe_key=key, now=NOW, config=CONFIG)
-            delivered.append(key)
-        finally:
-            own.conn.close()
-
-    fast = make_provider({**CONFIG, "SIMULATOR_SPEED": 400.0}, sink)
-    slow = make_provider({**CONFIG, "SIMULATOR_SPEED": 0.001}, sink)
+    # as the scheduler's sink does: its own connection per event
+    sink = ingesting_sink(app.config["DATABASE"], now=NOW, config=SETTINGS, delivered=delivered)
+    fast = make_provider(SETTINGS.with_values(simulator_speed=400.0), sink)
+    slow = make_provider(SETTINGS.with_values(simulator_speed=0.001), sink)
     first, second = planned(db, 2)
     fast.place_call(attempts.get_attempt(db, first))
     deadline = time.monotonic() + 5
@@ -159,6 +154,6 @@ def test_timed_delivery_on_its_thread_reaches_the_database_and_close_flushes_the
 
 
 def test_the_simulator_never_dials_real_numbers():
-    provider = make_provider({"CALL_PROVIDER": "simulator"}, lambda *args: None)
+    provider = make_provider(Settings(), lambda *args: None)
     assert provider.name == "simulator" and provider.dials_real_numbers is False
     provider.close()

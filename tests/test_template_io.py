@@ -9,7 +9,8 @@ from openpyxl import Workbook, load_workbook
 
 from registry import appendix as tio
 from registry.appendix import ImportRejected, TemplateError, export_csv, export_xlsx, import_bytes
-from registry.units import create_unit, set_hotline, set_shared
+from registry.hotlines import set_hotline, set_shared
+from registry.units import create_unit
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc)
 HEADER = ["STT", "TÊN CƠ QUAN, ĐƠN VỊ, ĐỊA PHƯƠNG", "SỐ ĐIỆN THOẠI ĐƯỜNG DÂY NÓNG", "GHI CHÚ", "MÃ ĐƠN VỊ"]
@@ -215,7 +216,7 @@ def test_a_number_released_by_one_row_may_be_taken_by_another_row(db, units):
 
 
 def test_a_number_shared_by_two_units_may_appear_on_both_rows(db, units, inspector):
-    from registry.units import set_hotline_shared
+    from registry.hotlines import set_hotline_shared
 
     set_shared(db, units["SYT"], True, "chung", actor=inspector)
     set_hotline_shared(db, units["XMA"], "0277 3851 234", "chung", actor=inspector)

@@ -1,23 +1,19 @@
 """The twilio provider, exercised for real through the SDK against the local Twilio-compatible test double."""
-import socket
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from monitor import attempts
 from monitor.providers import ProviderConfigError, make_provider
+from monitor.settings import Settings
 from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable
 from registry.clock import iso, utcnow
 
-from .twilio_double import ACCOUNT_SID, AUTH_TOKEN, TwilioDouble
+from .fakes import Sleeps, free_port
+from .twilio_double import ACCOUNT_SID, AUTH_TOKEN
 
 PUBLIC = "https://hotline.example.vn"
-
-
-@pytest.fixture
-def twilio():
-    with TwilioDouble() as double:
-        yield double
 
 
 def config_for(double, **extra):
@@ -35,20 +31,14 @@ def config_for(double, **extra):
     }
 
 
-class Sleeps(list):
-    """An injected sleep that records the back-off delays instead of waiting."""
-
-    def __call__(self, seconds):
-        self.append(seconds)
-
-
 @pytest.fixture
 def sleeps():
+    """The back-off delays the provider asked for, recorded instead of waited."""
     return Sleeps()
 
 
 def provider_for(double, sleeps, **extra):
-    return make_provider(config_for(double, **extra), sink=None, sleep=sleeps)
+    return make_provider(Settings.load({}, config_for(double, **extra)), sink=None, sleep=sleeps)
 
 
 def attempt(number="+842773851234", **extra):
@@ -102,17 +92,16 @@ def test_still_failing_after_the_retries_is_provider_unavailable_and_nothing_was
 
 
 def test_connection_refused_is_provider_unavailable(sleeps):
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    provider = make_provider({**config_for(None), "TWILIO_API_BASE_URL": f"http://127.0.0.1:{port}"}, None, sleep=sleeps)
+    port = free_port()  # a port nobody listens on
+    provider = make_provider(Settings.load({}, {**config_for(None), "TWILIO_API_BASE_URL": f"http://127.0.0.1:{port}"}),
+                             None, sleep=sleeps)
     with pytest.raises(ProviderUnavailable):
         provider.place_call(attempt())
 
 
 def test_timeout_is_never_retried_then_reconcile_finds_the_call_without_a_second_create(twilio, sleeps, db, units):
-    config = config_for(twilio)
-    provider = make_provider(config, None, sleep=sleeps)
+    settings = Settings.load({}, config_for(twilio))
+    provider = make_provider(settings, None, sleep=sleeps)
     now = utcnow()
     attempt_id = attempts.create_attempt(db, unit_id=units["SYT"], number="+842773851234", planned_at=now,
                                          band="office", now=now)
@@ -125,7 +114,7 @@ def test_timeout_is_never_retried_then_reconcile_finds_the_call_without_a_second
     assert attempts.get_attempt(db, attempt_id)["state"] == "unknown"
     assert len(twilio.created) == 1 and sleeps == []
 
-    state = attempts.reconcile(db, attempts.get_attempt(db, attempt_id), provider, utcnow(), config)
+    state = attempts.reconcile(db, attempts.get_attempt(db, attempt_id), provider, utcnow(), settings)
     row = attempts.get_attempt(db, attempt_id)
     assert state == "placed" and row["call_sid"] == twilio.calls[0]["sid"] and row["provider"] == "twilio"
     assert len([r for r in twilio.requests if r["method"] == "POST"]) == 1  # never a second create
@@ -134,8 +123,8 @@ def test_timeout_is_never_retried_then_reconcile_finds_the_call_without_a_second
 
 
 def test_reconcile_folds_the_final_status_twilio_lists(twilio, sleeps, db, units):
-    config = config_for(twilio)
-    provider = make_provider(config, None, sleep=sleeps)
+    settings = Settings.load({}, config_for(twilio))
+    provider = make_provider(settings, None, sleep=sleeps)
     now = utcnow()
     attempt_id = attempts.create_attempt(db, unit_id=units["SYT"], number="+842773851234", planned_at=now,
                                          band="office", now=now)
@@ -143,7 +132,7 @@ def test_reconcile_folds_the_final_status_twilio_lists(twilio, sleeps, db, units
                [iso(now), attempt_id])
     sid = provider.place_call(attempt(id=attempt_id))
     twilio.set_status(sid, "no-answer", duration=0)
-    assert attempts.reconcile(db, attempts.get_attempt(db, attempt_id), provider, utcnow(), config) == "ended"
+    assert attempts.reconcile(db, attempts.get_attempt(db, attempt_id), provider, utcnow(), settings) == "ended"
     assert attempts.get_attempt(db, attempt_id)["outcome"] == "no_answer"
 
 
@@ -186,7 +175,7 @@ def test_twilio_error_codes_become_provider_rejected_with_a_vietnamese_message(t
 
 
 def test_wrong_credentials_are_refused_as_our_side(twilio, sleeps):
-    provider = make_provider({**config_for(twilio), "TWILIO_AUTH_TOKEN": "wrong"}, None, sleep=sleeps)
+    provider = make_provider(Settings.load({}, {**config_for(twilio), "TWILIO_AUTH_TOKEN": "wrong"}), None, sleep=sleeps)
     with pytest.raises(ProviderRejected) as exc:
         provider.place_call(attempt())
     assert exc.value.code == "20003" and exc.value.our_side
@@ -211,13 +200,14 @@ def test_demo_and_undialable_numbers_are_refused_before_any_request(twilio, slee
 @pytest.mark.parametrize("missing", ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"])
 def test_make_provider_names_the_missing_twilio_setting(missing):
     with pytest.raises(ProviderConfigError) as exc:
-        make_provider({**config_for(None), missing: ""}, None)
+        make_provider(Settings.load({}, {**config_for(None), missing: ""}), None)
     assert "FLASK_" + missing in exc.value.message
 
 
 def test_make_provider_refuses_an_unknown_provider_name():
     with pytest.raises(ProviderConfigError):
-        make_provider({"CALL_PROVIDER": "skype"}, None)
+        # Settings.load refuses the name (tests/test_settings.py); make_provider checks it again.
+        make_provider(replace(Settings(), call_provider="skype"), None)
 
 
 def test_provider_flags_say_whether_real_numbers_are_dialled(twilio, sleeps):

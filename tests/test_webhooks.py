@@ -8,6 +8,7 @@ from twilio.request_validator import RequestValidator
 from monitor.attempts import create_attempt, get_attempt
 from registry.clock import iso
 
+from .conftest import change_settings
 from .twilio_double import AUTH_TOKEN, EXPECTED_OUTCOME, SCENARIOS, callback_script, signed_post
 
 NOW = datetime(2025, 6, 10, 2, 0, tzinfo=timezone.utc)
@@ -175,7 +176,7 @@ def test_after_the_greeting_the_question_is_asked_and_the_answer_gathered_then_h
 
 
 def test_with_recording_on_the_call_starts_with_the_recording_notice(client, db, units, app):
-    app.config["TWILIO_RECORD"] = True
+    change_settings(app, TWILIO_RECORD=True)
     attempt_id = dialing_attempt(db, units["SYT"])
     xml = signed_post(client, path_for("voice", attempt_id), {"CallSid": "CA" + "a" * 32}).get_data(as_text=True)
     notice = xml.index("ghi âm")

@@ -20,24 +20,7 @@ import unicodedata
 from monitor.attempts.redirects import detect_redirect
 
 OUTCOMES = ("answered", "machine", "no_answer", "busy", "unreachable", "redirected", "provider_error")
-LABELS_VI = {
-    "answered": "Có người nghe máy",
-    "machine": "Máy trả lời tự động",
-    "no_answer": "Không nghe máy",
-    "busy": "Máy bận",
-    "unreachable": "Không liên lạc được",
-    "redirected": "Chuyển sang số hoặc nơi khác",
-    "provider_error": "Lỗi phía hệ thống (không tính)",
-}
-LABELS_EN = {
-    "answered": "Answered by a person",
-    "machine": "Answering machine or IVR",
-    "no_answer": "No answer",
-    "busy": "Busy",
-    "unreachable": "Unreachable",
-    "redirected": "Redirected elsewhere",
-    "provider_error": "Our side failed (not counted)",
-}
+# Their labels, in the reader's language, are in monitor/labels.py (OUTCOME).
 COUNTS_AGAINST = {
     "answered": False,
     "machine": True,

@@ -1,33 +1,32 @@
 """Telephony providers behind one small interface (see base.Provider), chosen by CALL_PROVIDER."""
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable
 
 from monitor.providers.base import Provider, ProviderConfigError, ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
+from monitor.settings import PROVIDERS, Settings
 
-PROVIDERS = ("simulator", "twilio")
 
-
-def make_provider(config: Mapping, sink: Callable[[int, dict, str, str], None], **options) -> Provider:
+def make_provider(settings: Settings, sink: Callable[[int, dict, str, str], None], **options) -> Provider:
     """The provider named by CALL_PROVIDER; sink(attempt_id, params, kind, dedupe_key) receives simulated events.
 
     options go to the provider's constructor (e.g. synchronous=True for the simulator in tests).
     """
-    name = (config.get("CALL_PROVIDER") or "simulator").strip().lower()
+    name = settings.call_provider
     if name == "simulator":
         from monitor.providers.simulator import SimulatorProvider
 
-        return SimulatorProvider(config, sink, **options)
+        return SimulatorProvider(settings, sink, **options)
     if name == "twilio":
-        missing = [key for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL")
-                   if not config.get(key)]
+        missing = [key for key in ("twilio_account_sid", "twilio_auth_token", "twilio_from_number", "public_base_url")
+                   if not getattr(settings, key)]
         if missing:
             raise ProviderConfigError(
-                "Nhà cung cấp twilio cần cấu hình: " + ", ".join("FLASK_" + key for key in missing) + "."
+                "Nhà cung cấp twilio cần cấu hình: " + ", ".join("FLASK_" + key.upper() for key in missing) + "."
             )
         from monitor.providers.twilio_provider import TwilioProvider
 
-        return TwilioProvider(config, **options)
+        return TwilioProvider(settings, **options)
     raise ProviderConfigError(f"FLASK_CALL_PROVIDER “{name}” không hợp lệ: dùng simulator hoặc twilio.")
 
 
@@ -38,16 +37,16 @@ def valid_signature(token: str, url: str, params, signature: str, settings_heade
     return check(token, url, params, signature, settings_header)
 
 
-def voice_twiml(config: Mapping, attempt_id: int) -> str:
+def voice_twiml(settings: Settings, attempt_id: int) -> str:
     from monitor.providers.twilio_provider import voice_twiml as build
 
-    return build(config, attempt_id)
+    return build(settings, attempt_id)
 
 
-def gather_twiml(config: Mapping, attempt_id: int, step: str) -> str:
+def gather_twiml(settings: Settings, attempt_id: int, step: str) -> str:
     from monitor.providers.twilio_provider import gather_twiml as build
 
-    return build(config, attempt_id, step)
+    return build(settings, attempt_id, step)
 
 
 __all__ = [

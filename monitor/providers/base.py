@@ -1,7 +1,14 @@
-"""The provider interface: place a call, find a call again, and the three ways placing can fail."""
+"""The provider interface: place a call, find a call again, and the three ways placing can fail.
+
+The three failures (ProviderRejected, ProviderTimeout, ProviderUnavailable) are not UserErrors: nobody reads
+them. The dispatcher turns each into the attempt's state and outcome (provider_error, a retry, a lookup).
+Only ProviderConfigError, a setting the operator must fix, is meant for a person.
+"""
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
+
+from registry.errors import UserError
 
 
 class ProviderRejected(Exception):
@@ -10,6 +17,7 @@ class ProviderRejected(Exception):
     our_side=True: our account or configuration (geo permission, credentials, blocked, demo number…);
     our_side=False: the number itself (invalid, unreachable per the provider) — a registry problem, but still
     not the agency failing to answer. Both end as provider_error, never counted against the agency.
+    Not a UserError: .message is the provider's own text, kept as evidence on the attempt, not shown as a refusal.
     """
 
     def __init__(self, code, message: str, *, our_side: bool = True):
@@ -20,11 +28,17 @@ class ProviderRejected(Exception):
 
 
 class ProviderTimeout(Exception):
-    """The create request's outcome is unknown (no answer in time): the call may exist. Never retry blindly."""
+    """The create request's outcome is unknown (no answer in time): the call may exist. Never retry blindly.
+
+    Not a UserError: the dispatcher settles it by looking the call up at the provider later.
+    """
 
 
 class ProviderUnavailable(Exception):
-    """The provider stayed unavailable (429/5xx, refused connection) after its own retries: nothing was created."""
+    """The provider stayed unavailable (429/5xx, refused connection) after its own retries: nothing was created.
+
+    Not a UserError: the dispatcher backs off and retries, and ends the test as provider_error in the end.
+    """
 
 
 @runtime_checkable
@@ -56,9 +70,5 @@ def callback_urls(public_base_url: str, attempt_id: int) -> dict:
     }
 
 
-class ProviderConfigError(ValueError):
+class ProviderConfigError(UserError):
     """The chosen provider cannot work with this configuration; .message says which setting, in Vietnamese."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message

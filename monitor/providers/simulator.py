@@ -23,6 +23,7 @@ from typing import Callable, Mapping
 from registry.clock import utcnow
 
 from monitor.providers.base import ProviderUnavailable
+from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -174,15 +175,15 @@ class SimulatorProvider:
     name = "simulator"
     dials_real_numbers = False
 
-    def __init__(self, config: Mapping, sink: Callable[[int, dict, str, str], None], *, synchronous: bool = False,
+    def __init__(self, settings: Settings, sink: Callable[[int, dict, str, str], None], *, synchronous: bool = False,
                  clock: Callable[[], datetime] = utcnow, seed: int | None = None):
         self.sink = sink
         self.synchronous = synchronous
         self.clock = clock
-        self.speed = float(config.get("SIMULATOR_SPEED") or 1.0)
-        self.fail_rate = float(config.get("SIMULATOR_FAIL_RATE") or 0.0)
-        self.ring_timeout = int(config.get("RING_TIMEOUT") or 30)
-        self.from_number = config.get("TWILIO_FROM_NUMBER") or "+842776000000"
+        self.speed = settings.simulator_speed
+        self.fail_rate = settings.simulator_fail_rate
+        self.ring_timeout = settings.ring_timeout
+        self.from_number = settings.simulator_from_number
         self._rng = random.Random(seed)
         self._calls: dict[int, dict] = {}
         self.placed: list[tuple[int, str]] = []  # (attempt id, sid) for every call placed: tests count dials

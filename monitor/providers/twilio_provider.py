@@ -23,6 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from registry.clock import parse_iso, utcnow
 
 from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
+from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +89,17 @@ class TwilioProvider:
     name = "twilio"
     dials_real_numbers = True
 
-    def __init__(self, config: Mapping, *, sleep: Callable[[float], None] = time.sleep, max_tries: int = MAX_TRIES):
-        self.config = config
+    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep, max_tries: int = MAX_TRIES):
+        self.settings = settings
         self.sleep = sleep
         self.max_tries = max_tries
-        self.from_number = config.get("TWILIO_FROM_NUMBER") or ""
-        self.http = _HttpClient(timeout=float(config.get("TWILIO_HTTP_TIMEOUT") or 10))
-        self.client = Client(config.get("TWILIO_ACCOUNT_SID") or None, config.get("TWILIO_AUTH_TOKEN") or None,
+        self.from_number = settings.twilio_from_number
+        self.http = _HttpClient(timeout=settings.twilio_http_timeout)
+        self.client = Client(settings.twilio_account_sid or None, settings.twilio_auth_token or None,
                              http_client=self.http)
         # Point the SDK at another Twilio-compatible API (or a local test double): the Api domain's base URL.
-        self.client.api.base_url = (config.get("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip("/")
-        public = config.get("PUBLIC_BASE_URL") or ""
+        self.client.api.base_url = settings.twilio_api_base_url.rstrip("/")
+        public = settings.public_base_url
         if "127.0.0.1" in public or "localhost" in public:
             log.warning("PUBLIC_BASE_URL is %s: Twilio cannot reach callbacks there; set FLASK_PUBLIC_BASE_URL", public)
 
@@ -119,7 +120,7 @@ class TwilioProvider:
                                    our_side=True)
         if not self.from_number:
             raise ProviderRejected("no_from_number", "Chưa cấu hình số gọi đi FLASK_TWILIO_FROM_NUMBER.", our_side=True)
-        urls = callback_urls(self.config.get("PUBLIC_BASE_URL") or "", attempt["id"])
+        urls = callback_urls(self.settings.public_base_url, attempt["id"])
         params = dict(
             to=number,
             from_=self.from_number,
@@ -128,13 +129,13 @@ class TwilioProvider:
             status_callback=urls["status"],
             status_callback_method="POST",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
-            timeout=int(self.config.get("RING_TIMEOUT") or 30),
+            timeout=self.settings.ring_timeout,
             machine_detection="DetectMessageEnd",
             async_amd="true",
             async_amd_status_callback=urls["amd"],
             async_amd_status_callback_method="POST",
         )
-        if self.config.get("TWILIO_RECORD"):
+        if self.settings.twilio_record:
             params.update(record=True, recording_status_callback=urls["recording"],
                           recording_status_callback_method="POST")
         call = self._with_retries(lambda: self._calls.create(**params), creating=True)
@@ -233,30 +234,29 @@ def _rejection(exc: TwilioRestException) -> ProviderRejected:
 # ------------------------------------------------------------------------------------- TwiML, signatures
 
 
-def voice_twiml(config: Mapping, attempt_id: int) -> str:
+def voice_twiml(settings: Settings, attempt_id: int) -> str:
     """TwiML for an answered test call: hear the greeting, ask one plausible citizen question, hear the answer.
 
     Without recording, a first Gather catches the greeting (a person, an IVR or a carrier announcement speaks
     first), then the question is asked. With recording on, the spoken notice comes first, before anything else.
     """
-    urls = callback_urls(config.get("PUBLIC_BASE_URL") or "", attempt_id)
-    voice = config.get("TWILIO_VOICE") or "Google.vi-VN-Standard-A"
+    urls = callback_urls(settings.public_base_url, attempt_id)
     response = VoiceResponse()
-    if config.get("TWILIO_RECORD"):
-        response.say(RECORDING_NOTICE, language="vi-VN", voice=voice)
-        _ask(response, config, attempt_id)
+    if settings.twilio_record:
+        response.say(RECORDING_NOTICE, language="vi-VN", voice=settings.twilio_voice)
+        _ask(response, settings, attempt_id)
     else:
         response.gather(input="speech", language="vi-VN", timeout=4, speech_timeout=2, profanity_filter=False,
                         action_on_empty_result=True, action=urls["gather"] + "?step=greeting", method="POST",
                         hints=SPEECH_HINTS)
         # Reached only if the Gather posts nowhere (it always does with actionOnEmptyResult): ask anyway.
-        _ask(response, config, attempt_id)
+        _ask(response, settings, attempt_id)
     return str(response)
 
 
-def _ask(response, config: Mapping, attempt_id: int) -> None:
-    urls = callback_urls(config.get("PUBLIC_BASE_URL") or "", attempt_id)
-    voice = config.get("TWILIO_VOICE") or "Google.vi-VN-Standard-A"
+def _ask(response, settings: Settings, attempt_id: int) -> None:
+    urls = callback_urls(settings.public_base_url, attempt_id)
+    voice = settings.twilio_voice
     # The question varies between calls so agencies cannot learn to spot the test line by its script.
     response.say(QUESTIONS[int(attempt_id) % len(QUESTIONS)], language="vi-VN", voice=voice)
     response.gather(input="speech", language="vi-VN", timeout=5, speech_timeout=3, profanity_filter=False,
@@ -265,13 +265,13 @@ def _ask(response, config: Mapping, attempt_id: int) -> None:
     response.hangup()
 
 
-def gather_twiml(config: Mapping, attempt_id: int, step: str) -> str:
+def gather_twiml(settings: Settings, attempt_id: int, step: str) -> str:
     """What follows a Gather: after the greeting, the question; after the answer, thanks and hang up."""
     response = VoiceResponse()
     if step == "greeting":
-        _ask(response, config, attempt_id)
+        _ask(response, settings, attempt_id)
     else:
-        response.say(THANKS, language="vi-VN", voice=config.get("TWILIO_VOICE") or "Google.vi-VN-Standard-A")
+        response.say(THANKS, language="vi-VN", voice=settings.twilio_voice)
         response.hangup()
     return str(response)
 

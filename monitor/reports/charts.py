@@ -1,10 +1,12 @@
 """Charts as server-side SVG: no JavaScript, no style attributes (the CSP forbids them), readable in print.
 
 Each chart has role="img", a <title> and a <desc> that states every value in words, and prints its values
-as text beside the marks, so it reads without colour and without sight.
+as text beside the marks, so it reads without colour and without sight. Their words go through gettext: the
+page draws them in the reader's language, the exports in Vietnamese.
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
@@ -47,7 +49,7 @@ def _axis(parts: list, left: float, right: float, top: float, bottom: float, *, 
         y = bottom - (bottom - top) * (target - low) / (1 - low)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="#a3171d" '
                      f'stroke-width="1.5" stroke-dasharray="6 4"/>')
-        parts.append(_text(right, y - 5, f"Mức yêu cầu {percent(target)}", size=11, anchor="end", fill="#a3171d"))
+        parts.append(_text(right, y - 5, _("Mức yêu cầu %(rate)s", rate=percent(target)), size=11, anchor="end", fill="#a3171d"))
 
 
 def axis_floor(values) -> float:
@@ -65,7 +67,7 @@ def bar_chart(chart_id: str, title: str, bars: list[tuple[str, float | None, str
     left, right, top, bottom = 48, width - 12, 28, height - 56
     parts = _open(chart_id, width, height, title, "; ".join(
         f"{label}: {percent(value, 1)}" + (f" ({note})" if note else "") for label, value, note in bars
-    ) or "Không có số liệu.")
+    ) or _("Không có số liệu."))
     _axis(parts, left, right, top, bottom, target=target)
     slot = (right - left) / max(len(bars), 1)
     bar_width = min(56, slot * 0.6)
@@ -73,7 +75,7 @@ def bar_chart(chart_id: str, title: str, bars: list[tuple[str, float | None, str
         x = left + slot * i + (slot - bar_width) / 2
         centre = x + bar_width / 2
         if value is None:
-            parts.append(_text(centre, bottom - 6, "chưa gọi", size=11, fill="#5b6b7c"))
+            parts.append(_text(centre, bottom - 6, _("chưa gọi"), size=11, fill="#5b6b7c"))
         else:
             h = (bottom - top) * max(0.0, min(1.0, value))
             colour = "#0b4f8a" if target is None or value >= target else "#a3171d"
@@ -108,7 +110,7 @@ def line_chart(chart_id: str, title: str, x_labels: list[str], series: list[tupl
     left, right, top, bottom = 48, width - 56, 28, height - 40 - 18 * legend_rows
     desc = "; ".join(
         f"{name}: " + ", ".join(f"{x} {percent(v, 1)}" for x, v in zip(x_labels, values)) for name, values in series
-    ) or "Không có số liệu."
+    ) or _("Không có số liệu.")
     parts = _open(chart_id, width, height, title, desc)
     low = axis_floor([v for _, values in series for v in values] + ([target] if target is not None else []))
     _axis(parts, left, right, top, bottom, target=target, low=low)
@@ -144,7 +146,7 @@ def line_chart(chart_id: str, title: str, x_labels: list[str], series: list[tupl
         parts.append(f'<line x1="{lx:.1f}" y1="{ly - 4:.1f}" x2="{lx + 24:.1f}" y2="{ly - 4:.1f}" stroke="{colour}" '
                      f'stroke-width="2"{dash_attr}/>')
         parts.append(_marker(marker, lx + 12, ly - 4, colour))
-        label = name + (f" ({percent(last[1], 1)} {x_labels[last[0]]})" if last else " (chưa có số liệu)")
+        label = name + (f" ({percent(last[1], 1)} {x_labels[last[0]]})" if last else " (" + _("chưa có số liệu") + ")")
         parts.append(_text(lx + 30, ly, label, size=11, anchor="start"))
     # Last values beside the lines, nudged apart so they never overlap.
     ends.sort()

@@ -9,14 +9,16 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from registry.cli import UserErrorCommand
 from registry.clock import utcnow
 from registry.db import connect
 
-from monitor.reports import document
-from monitor.reports.periods import PeriodError, parse_range
+from monitor.reports.render import FORMATS, render
+from monitor.reports.report import build_report
+from monitor.reports.periods import parse_range
 
 
-@click.command("report")
+@click.command("report", cls=UserErrorCommand)
 @click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="Ngày đầu kỳ báo cáo (giờ Việt Nam).")
 @click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Ngày cuối kỳ báo cáo (tính cả ngày này).")
 @click.option("--format", "fmt", required=True, help="Định dạng: pdf, xlsx, csv hoặc json.")
@@ -30,21 +32,17 @@ def report_command(start, end, fmt, output, group):
     Example: flask --app wsgi report --from 2025-06-01 --to 2025-06-30 --format pdf -o bao-cao-thang-6.pdf
     """
     fmt = fmt.strip().lower()
-    if fmt not in document.FORMATS:
-        raise click.ClickException(f"Định dạng “{fmt}” không hỗ trợ: chọn một trong {', '.join(document.FORMATS)}.")
-    try:
-        period = parse_range(start, end)
-    except PeriodError as exc:
-        raise click.ClickException(exc.message) from None
+    if fmt not in FORMATS:
+        raise click.ClickException(f"Định dạng “{fmt}” không hỗ trợ: chọn một trong {', '.join(FORMATS)}.")
+    period = parse_range(start, end)
     target = Path(output)
     if not target.parent.is_dir():
         raise click.ClickException(f"Thư mục “{target.parent}” không tồn tại: không ghi được tệp {target.name}.")
-    db = connect(current_app.config["DATABASE"])
+    settings = current_app.extensions["settings"]
+    db = connect(settings.database)
     try:
-        report = document.build_report(db, period, group=group.strip() or None, now=utcnow(), config=current_app.config)
-        body = document.render(report, fmt)
-    except document.ReportError as exc:
-        raise click.ClickException(exc.message) from None
+        report = build_report(db, period, group=group.strip() or None, now=utcnow(), settings=settings)
+        body = render(report, fmt)
     finally:
         db.conn.close()
     # Written beside the target and renamed, so a failure never leaves half a file under the final name.

@@ -3,23 +3,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-from registry.clock import iso
+from flask_babel import gettext as _
 
-from monitor.scheduling.bands import LOCAL
+from registry.clock import local_day_bounds, local_today
+from registry.errors import UserError
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 MAX_DAYS = 400  # a custom range longer than a year plus a little is a typing mistake, not a report
 
 
-class PeriodError(ValueError):
-    """A period the user typed that cannot be read; .message says why, in Vietnamese."""
+class PeriodError(UserError):
+    """A period the user typed that cannot be read; .message says why, in Vietnamese, .field which input."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(self, message: str, field: str | None = None, **kwargs):
+        # The field may be given by position: every period refusal names the input it is about.
+        super().__init__(message, field=field, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ class Period:
     @classmethod
     def containing(cls, when: datetime) -> "Period":
         """The local calendar month containing that instant."""
-        local = when.astimezone(LOCAL) if when.tzinfo else when.replace(tzinfo=timezone.utc).astimezone(LOCAL)
-        return cls.month(local.year, local.month)
+        day = local_today(when)
+        return cls.month(day.year, day.month)
 
     @property
     def days(self) -> int:
@@ -67,9 +67,7 @@ class Period:
 
     def bounds(self) -> tuple[str, str]:
         """The period as stored UTC text: [start, end) from local midnight to the local midnight after end."""
-        begin = datetime.combine(self.start, time(0), tzinfo=LOCAL)
-        finish = datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=LOCAL)
-        return iso(begin), iso(finish)
+        return local_day_bounds(self.start)[0], local_day_bounds(self.end)[1]
 
     def previous(self) -> "Period":
         """The period just before, of the same kind (previous month, previous quarter, or as many days)."""
@@ -100,12 +98,12 @@ class Period:
 
     @property
     def label(self) -> str:
-        """Vietnamese name: "tháng 6 năm 2025", "quý II năm 2025", "từ ngày 01/06/2025 đến ngày 15/06/2025"."""
+        """Its name in the current locale: "tháng 6 năm 2025", "quý II năm 2025", "từ ngày 01/06/2025 đến ngày 15/06/2025"."""
         if self.kind == "month":
-            return f"tháng {self.start.month} năm {self.start.year}"
+            return _("tháng %(month)s năm %(year)s", month=self.start.month, year=self.start.year)
         if self.kind == "quarter":
-            return f"quý {ROMAN[(self.start.month + 2) // 3]} năm {self.start.year}"
-        return f"từ ngày {self.start:%d/%m/%Y} đến ngày {self.end:%d/%m/%Y}"
+            return _("quý %(quarter)s năm %(year)s", quarter=ROMAN[(self.start.month + 2) // 3], year=self.start.year)
+        return self.range_label
 
     @property
     def short_label(self) -> str:
@@ -119,7 +117,7 @@ class Period:
     @property
     def range_label(self) -> str:
         """"từ ngày 01/06/2025 đến ngày 30/06/2025" whatever the kind (the title of the official report)."""
-        return f"từ ngày {self.start:%d/%m/%Y} đến ngày {self.end:%d/%m/%Y}"
+        return _("từ ngày %(start)s đến ngày %(end)s", start=f"{self.start:%d/%m/%Y}", end=f"{self.end:%d/%m/%Y}")
 
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -1,20 +1,14 @@
 """Time bands of the week in Đồng Tháp's local time: office, lunch, evening, night, weekend, holiday."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+# The one local calendar of the system (registry/clock.py); LOCAL and to_local stay importable from here.
+from registry.clock import LOCAL, local_midnight_utc, to_local  # noqa: F401
+
 BANDS = ("office", "lunch", "evening", "night", "weekend", "holiday")
-LABELS = {
-    "office": "Giờ hành chính",
-    "lunch": "Nghỉ trưa",
-    "evening": "Buổi tối",
-    "night": "Ban đêm",
-    "weekend": "Cuối tuần",
-    "holiday": "Ngày lễ, Tết",
-}
+# Their labels, in the reader's language, are in monitor/labels.py (BAND).
 # Weekday hours (local). Everything from 22:00 to 07:00 is night.
 OFFICE = ((time(7, 0), time(11, 30)), (time(13, 30), time(17, 0)))
 LUNCH = (time(11, 30), time(13, 30))
@@ -32,13 +26,6 @@ def _holidays(year: int) -> dict:
 def holiday_name(day: date) -> str | None:
     """The public holiday on that local date (e.g. Tết), or None."""
     return _holidays(day.year).get(day)
-
-
-def to_local(when: datetime) -> datetime:
-    """An aware datetime in local time (naive datetimes are taken as UTC, like every stored timestamp)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(LOCAL)
 
 
 def classify(when: datetime) -> str:
@@ -70,8 +57,7 @@ def week_monday(day: date) -> date:
 
 def local_week_start(week_start: date) -> datetime:
     """Monday 00:00 local time of that week, as an aware UTC datetime."""
-    monday = week_monday(week_start)
-    return datetime.combine(monday, time(0, 0), tzinfo=LOCAL).astimezone(timezone.utc)
+    return local_midnight_utc(week_monday(week_start))
 
 
 def week_intervals(week_start: date) -> list[tuple[float, float, str]]:

@@ -9,6 +9,8 @@ The order that makes a crash at any instant safe:
 A crash after 1 leaves 'dialing' with a lease; recover() hands it to attempts.reconcile once the lease has
 expired, which asks the provider and never dials. A row leaves 'planned' only through 1, and only the
 dispatcher that claimed it passes it to place_call, so two dispatchers never dial one test twice.
+This module decides (which attempts, in what order, under which limits); the writes themselves are
+functions of monitor/attempts/lifecycle.py, the one module that changes an attempt's state.
 """
 from __future__ import annotations
 
@@ -23,34 +25,25 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Callable, Mapping
+from typing import Callable
 
 from registry.clock import iso, parse_iso, utcnow
 from registry.db import connect as db_connect
-from registry.errors import NotFound
+from registry.errors import NotFound, UserError
 from registry.units import get_unit
 
 from monitor import attempts
+from monitor.attempts import lifecycle
 from monitor.scheduling.bands import classify
 from monitor.scheduling.limits import Limits, RateLimiter, next_allowed, room
 from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable
+from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEMO_REFUSED = "Số mẫu (demo): không gọi thật"
 NO_HOTLINE = "Đơn vị không còn số đường dây nóng: không gọi."
-DEFAULT_LEASE_SECONDS = 120
-DEFAULT_RETRY_LIMIT = 5          # create requests refused as unavailable before the test ends as provider_error
-DEFAULT_RETRY_BACKOFF_SECONDS = 30
 MAX_RETRY_BACKOFF_SECONDS = 900
-DEFAULT_RECONCILE_AFTER_SECONDS = 60   # an unknown create is given this long to show up at the provider
-DEFAULT_STALE_CALL_SECONDS = 900       # a placed call with no final status after this long is reconciled
-
-
-def setting(config: Mapping | None, key: str, default):
-    """A config value, or the default when missing or empty."""
-    value = (config or {}).get(key)
-    return default if value in (None, "") else value
 
 
 class Clock:
@@ -80,7 +73,7 @@ def default_owner() -> str:
 
 
 def claim_due(
-    db, *, now: datetime, owner: str, limit: int, lease_seconds: float, config: Mapping | None = None,
+    db, *, now: datetime, owner: str, limit: int, lease_seconds: float, settings: Settings = Settings(),
     real_provider: bool = False, rng: random.Random | None = None, stats: dict | None = None,
 ) -> list[dict]:
     """Move up to `limit` due planned attempts to dialing, in one transaction, within the limits.
@@ -93,9 +86,9 @@ def claim_due(
     - a unit left without a hotline ends as provider_error (never counted against anyone).
     `stats`, if given, receives counts: claimed, pushed, refused, room.
     """
-    limits = Limits.from_config(config)
+    limits = Limits.from_settings(settings)
     rng = rng or random.Random()
-    lease = iso(now + timedelta(seconds=lease_seconds))
+    lease, stamp = iso(now + timedelta(seconds=lease_seconds)), iso(now)
     claimed: list[int] = []
     counts = {"claimed": 0, "pushed": 0, "refused": 0, "room": None}
     with attempts.write_transaction(db):
@@ -116,7 +109,7 @@ def claim_due(
                     break
                 if current is None or (is_demo and real_provider):
                     code, detail = ("no_hotline", NO_HOTLINE) if current is None else ("demo_number", DEMO_REFUSED)
-                    attempts.finish(db, attempt_id, "provider_error", detail, now, config=config,
+                    attempts.finish(db, attempt_id, "provider_error", detail, now, settings=settings,
                                     error=f"{code}: {detail}")
                     counts["refused"] += 1
                     continue
@@ -127,13 +120,7 @@ def claim_due(
                         _push(db, attempt_id, later, limits.min_gap, rng)
                         counts["pushed"] += 1
                         continue
-                cur = db.execute(
-                    """UPDATE attempts SET state = 'dialing', state_rank = 1, lease_owner = ?, lease_expires_at = ?,
-                              dial_requested_at = ?, number = ?
-                       WHERE id = ? AND state = 'planned'""",
-                    [owner, lease, iso(now), current, attempt_id],
-                )
-                if cur.rowcount:
+                if lifecycle.claim(db, attempt_id, owner=owner, lease_until=lease, requested_at=stamp, number=current):
                     claimed.append(attempt_id)
                     this_batch.add(current)
         rows = [attempts.get_attempt(db, attempt_id) for attempt_id in claimed]
@@ -147,20 +134,12 @@ def _push(db, attempt_id: int, earliest: datetime, gap: timedelta, rng: random.R
     """Move a planned attempt to just after the number's quiet gap, at a random second (not a fixed offset)."""
     jitter = rng.uniform(0, min(gap.total_seconds() / 10, 600))
     at = earliest + timedelta(seconds=jitter)
-    db.execute("UPDATE attempts SET planned_at = ?, band = ? WHERE id = ? AND state = 'planned'",
-               [iso(at), classify(at), attempt_id])
+    lifecycle.push_planned(db, attempt_id, at, classify(at))
 
 
 def release(db, attempt_id: int, owner: str) -> bool:
     """Give a claimed attempt that was never sent back to planned (shutdown before its turn)."""
-    with attempts.write_transaction(db):
-        cur = db.execute(
-            """UPDATE attempts SET state = 'planned', state_rank = 0, lease_owner = NULL, lease_expires_at = NULL,
-                      dial_requested_at = NULL
-               WHERE id = ? AND state = 'dialing' AND lease_owner = ?""",
-            [attempt_id, owner],
-        )
-        return bool(cur.rowcount)
+    return lifecycle.release(db, attempt_id, owner)
 
 
 def next_due(db) -> datetime | None:
@@ -181,7 +160,7 @@ def place(provider, attempt: dict) -> tuple[str | None, Exception | None]:
 
 
 def record(db, provider, attempt: dict, sid: str | None, error: Exception | None, *,
-           config: Mapping | None = None, now: Callable[[], datetime] = utcnow) -> str:
+           settings: Settings = Settings(), now: Callable[[], datetime] = utcnow) -> str:
     """Write what the create request gave; returns what happened.
 
     'placed' | 'unknown' (timed out or failed in an unknown way: reconciled later, never redialled) |
@@ -192,58 +171,51 @@ def record(db, provider, attempt: dict, sid: str | None, error: Exception | None
         attempts.mark_placed(db, attempt_id, sid, provider.name, now())
         return "placed"
     if isinstance(error, ProviderRejected):
-        attempts.finish_rejected(db, attempt_id, error, now(), config=config)
+        attempts.finish_rejected(db, attempt_id, error, now(), settings=settings)
         return "rejected"
     if isinstance(error, ProviderTimeout):
         attempts.mark_unknown(db, attempt_id, f"timeout: {error}", now())
         return "unknown"
     if isinstance(error, ProviderUnavailable):
-        return retry_later(db, attempt_id, str(error), now(), config)
+        return retry_later(db, attempt_id, str(error), now(), settings)
     # Anything else: we cannot tell whether the call exists, so the safe reading is "unknown".
     log.error("place_call failed for attempt %s: %r", attempt_id, error)
     attempts.mark_unknown(db, attempt_id, f"{error.__class__.__name__}: {error}", now())
     return "unknown"
 
 
-def dial(db, provider, attempt: dict, *, config: Mapping | None = None, now: Callable[[], datetime] = utcnow) -> str:
+def dial(db, provider, attempt: dict, *, settings: Settings = Settings(),
+         now: Callable[[], datetime] = utcnow) -> str:
     """Ask the provider for one claimed attempt's call and record what came back (see record())."""
     sid, error = place(provider, attempt)
-    return record(db, provider, attempt, sid, error, config=config, now=now)
+    return record(db, provider, attempt, sid, error, settings=settings, now=now)
 
 
-def retry_later(db, attempt_id: int, error: str, now: datetime, config: Mapping | None = None) -> str:
+def retry_later(db, attempt_id: int, error: str, now: datetime, settings: Settings = Settings()) -> str:
     """The provider took nothing (429/5xx after its retries): back to planned with a back-off, or give up.
 
     The only move back in the state order, allowed because no call was created. dial_tries counts them;
     after PROVIDER_RETRY_LIMIT the test ends as provider_error (our side, never counted against the unit).
     """
-    limit = int(setting(config, "PROVIDER_RETRY_LIMIT", DEFAULT_RETRY_LIMIT))
-    base = float(setting(config, "PROVIDER_RETRY_BACKOFF_SECONDS", DEFAULT_RETRY_BACKOFF_SECONDS))
+    limit, base = settings.provider_retry_limit, settings.provider_retry_backoff_seconds
     with attempts.write_transaction(db):
-        row = db.execute("SELECT state, dial_tries FROM attempts WHERE id = ?", [attempt_id]).fetchone()
-        if not row or row[0] != "dialing":
-            return row[0] if row else "missing"
-        tries = row[1] + 1
-        db.execute("UPDATE attempts SET dial_tries = ?, error = ? WHERE id = ?", [tries, error, attempt_id])
+        state, tries = lifecycle.note_unavailable(db, attempt_id, error)
+        if state != "dialing":
+            return state or "missing"
         if tries >= limit:
             attempts.finish(db, attempt_id, "provider_error",
                             f"Nhà cung cấp cuộc gọi không nhận yêu cầu sau {tries} lần thử: {error}", now,
-                            config=config, error=error)
+                            settings=settings, error=error)
             return "failed"
         delay = min(base * 2 ** (tries - 1), MAX_RETRY_BACKOFF_SECONDS)
-        db.execute(
-            """UPDATE attempts SET state = 'planned', state_rank = 0, lease_owner = NULL, lease_expires_at = NULL,
-                      dial_requested_at = NULL, planned_at = ?
-               WHERE id = ? AND state = 'dialing'""",
-            [iso(now + timedelta(seconds=delay)), attempt_id],
-        )
+        lifecycle.back_to_planned(db, attempt_id, now + timedelta(seconds=delay))
     return "retry"
 
 
 # ---------------------------------------------------------------------------------------------- recover
 
 
-def recover(db, provider, now: datetime, config: Mapping | None = None, *, skip=frozenset()) -> dict[str, int]:
+def recover(db, provider, now: datetime, settings: Settings = Settings(), *, skip=frozenset()) -> dict[str, int]:
     """Settle what a crash or a lost callback left behind, through attempts.reconcile; never dials.
 
     - dialing with an expired lease (the process that claimed it died, maybe mid-request);
@@ -252,8 +224,7 @@ def recover(db, provider, now: datetime, config: Mapping | None = None, *, skip=
       callbacks, or the simulator of a process that died). Our own clock, not the provider's event times.
     `skip`: attempts this process is dialling right now. Returns counts of the resulting states.
     """
-    grace = float(setting(config, "RECONCILE_AFTER_SECONDS", DEFAULT_RECONCILE_AFTER_SECONDS))
-    stale = float(setting(config, "STALE_CALL_SECONDS", DEFAULT_STALE_CALL_SECONDS))
+    grace, stale = settings.reconcile_after_seconds, settings.stale_call_seconds
     # Three queries rather than one with OR, so each walks the (state, planned_at) index, not the whole table.
     ids = sorted({row[0] for sql, params in (
         ("SELECT id FROM attempts WHERE state = 'dialing' AND (lease_expires_at IS NULL OR lease_expires_at < ?)",
@@ -268,7 +239,7 @@ def recover(db, provider, now: datetime, config: Mapping | None = None, *, skip=
         if attempt_id in skip:
             continue
         try:
-            state = attempts.reconcile(db, attempts.get_attempt(db, attempt_id), provider, now, config)
+            state = attempts.reconcile(db, attempts.get_attempt(db, attempt_id), provider, now, settings)
         except Exception:  # one bad row must not stop the others from being settled
             log.exception("reconcile failed for attempt %s", attempt_id)
             state = "error"
@@ -290,25 +261,25 @@ class Dispatcher:
     the simulator.
     """
 
-    def __init__(self, config: Mapping, provider, *, connect: Callable | None = None, clock: Clock | None = None,
+    def __init__(self, settings: Settings, provider, *, connect: Callable | None = None, clock: Clock | None = None,
                  owner: str | None = None, workers: int | None = None, rng: random.Random | None = None):
-        self.config = config
+        self.settings = settings
         self.provider = provider
         self.clock = clock or Clock()
         self.owner = owner or default_owner()
         self.rng = rng or random.Random()
-        limits = Limits.from_config(config)
+        limits = Limits.from_settings(settings)
         rate = limits.calls_per_second
         self.limiter = RateLimiter(rate, clock=self.clock.monotonic) if rate else None
         # A batch is about a quarter second of calls: few transactions, and a crash strands few claims.
         self.batch = max(1, min(50, math.ceil((rate or 40) / 4)))
-        self.lease_seconds = float(setting(config, "LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+        self.lease_seconds = settings.lease_seconds
         if workers is None:
             # Threads only pay for a provider across the network; an in-process one (the simulator) answers at
             # once, and in the loop's own thread the pace is exact to the request.
-            workers = int(setting(config, "DISPATCH_WORKERS", 4)) if provider.dials_real_numbers else 0
+            workers = settings.dispatch_workers if provider.dials_real_numbers else 0
         self.workers = int(workers)
-        self.db = (connect or (lambda: db_connect(config["DATABASE"])))()
+        self.db = (connect or (lambda: db_connect(settings.database)))()
         self._lock = threading.Lock()
         self._in_flight: set[int] = set()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dial") if self.workers else None
@@ -347,7 +318,7 @@ class Dispatcher:
         now = self.clock.now()
         stats: dict = {}
         rows = claim_due(self.db, now=now, owner=self.owner, limit=limit, lease_seconds=self.lease_seconds,
-                         config=self.config, real_provider=bool(self.provider.dials_real_numbers), rng=self.rng,
+                         settings=self.settings, real_provider=bool(self.provider.dials_real_numbers), rng=self.rng,
                          stats=stats)
         if not rows:
             if stats.get("pushed") or stats.get("refused"):
@@ -398,7 +369,7 @@ class Dispatcher:
                 release(self.db, row["id"], self.owner)
                 outcome = "released"
             else:
-                outcome = record(self.db, self.provider, row, sid, error, config=self.config, now=self.clock.now)
+                outcome = record(self.db, self.provider, row, sid, error, settings=self.settings, now=self.clock.now)
             self.results[outcome] = self.results.get(outcome, 0) + 1
         finally:
             with self._lock:
@@ -444,12 +415,8 @@ class Dispatcher:
 # -------------------------------------------------------------------------------------------- call now
 
 
-class CallError(Exception):
+class CallError(UserError):
     """A call-now request that cannot be made (unknown unit, no hotline); .message is Vietnamese."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def _may_start(db, limits: Limits, now: datetime) -> bool:
@@ -471,7 +438,7 @@ def _may_start(db, limits: Limits, now: datetime) -> bool:
     return True
 
 
-def call_now(db, config: Mapping, unit_code: str, *, provider, now: datetime | None = None,
+def call_now(db, settings: Settings, unit_code: str, *, provider, now: datetime | None = None,
              wait_seconds: float = 0.0, clock: Clock | None = None, owner: str | None = None) -> dict:
     """Place a manual test call to the unit's registered number now and wait up to wait_seconds for its outcome.
 
@@ -489,8 +456,8 @@ def call_now(db, config: Mapping, unit_code: str, *, provider, now: datetime | N
         raise CallError(f"Không có đơn vị mã “{unit_code}”.") from None
     if not unit["number"]:
         raise CallError(f"Đơn vị “{unit['name']}” ({unit['code']}) chưa có số đường dây nóng để gọi.")
-    limits = Limits.from_config(config)
-    lease_seconds = float(setting(config, "LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+    limits = Limits.from_settings(settings)
+    lease_seconds = settings.lease_seconds
     deadline = clock.monotonic() + max(0.0, wait_seconds)
     attempt_id, row, at = None, None, now or clock.now()
     while True:
@@ -501,15 +468,11 @@ def call_now(db, config: Mapping, unit_code: str, *, provider, now: datetime | N
             state = db.execute("SELECT state FROM attempts WHERE id = ?", [attempt_id]).fetchone()[0]
             if state == "planned" and _may_start(db, limits, at):
                 if unit["is_demo"] and provider.dials_real_numbers:
-                    attempts.finish(db, attempt_id, "provider_error", DEMO_REFUSED, at, config=config,
+                    attempts.finish(db, attempt_id, "provider_error", DEMO_REFUSED, at, settings=settings,
                                     error=f"demo_number: {DEMO_REFUSED}")
                 else:
-                    db.execute(
-                        """UPDATE attempts SET state = 'dialing', state_rank = 1, lease_owner = ?, lease_expires_at = ?,
-                                  dial_requested_at = ?
-                           WHERE id = ? AND state = 'planned'""",
-                        [owner, iso(at + timedelta(seconds=lease_seconds)), iso(at), attempt_id],
-                    )
+                    lifecycle.claim(db, attempt_id, owner=owner, lease_until=iso(at + timedelta(seconds=lease_seconds)),
+                                    requested_at=iso(at))
                     row = attempts.get_attempt(db, attempt_id)
                 state = "claimed"
         if state != "planned" or clock.monotonic() >= deadline:
@@ -517,7 +480,7 @@ def call_now(db, config: Mapping, unit_code: str, *, provider, now: datetime | N
         clock.sleep(0.2)
         at = clock.now()
     if row is not None:
-        dial(db, provider, row, config=config, now=clock.now)
+        dial(db, provider, row, settings=settings, now=clock.now)
     while True:
         current = attempts.get_attempt(db, attempt_id)
         if current["state"] == "ended" or clock.monotonic() >= deadline:

@@ -2,7 +2,8 @@
 
 The per-second pace is kept in the dispatching process (RateLimiter, on an injected monotonic clock). The
 other limits are read from the attempts table inside the claim transaction, so every process that dials
-(the scheduler, a `monitor call`) sees the same counts. A value of 0 (or empty) switches a limit off.
+(the scheduler, a `monitor call`) sees the same counts. A value of 0 switches a limit off (Settings reads an
+empty one as 0 too).
 
 There is one caller line per deployment (TWILIO_FROM_NUMBER); the per-line counts are therefore over all
 attempts. Carriers flag a line that calls too often, which is what the hourly and daily caps are for.
@@ -14,30 +15,17 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Mapping
+from typing import Callable
 
 from registry.clock import iso, parse_iso
 
+from monitor.settings import Settings
+
 # States in which an attempt holds one of the provider's concurrent-call slots (or might: unknown).
 ACTIVE_STATES = ("dialing", "unknown", "placed", "ringing", "answered")
-DEFAULTS = {
-    "CALLS_PER_SECOND": 1.0,
-    "MAX_CONCURRENT_CALLS": 2,
-    "CALLS_PER_LINE_PER_HOUR": 20,
-    "CALLS_PER_LINE_PER_DAY": 200,
-    "MIN_GAP_MINUTES": 120,
-}
 # The C-th previous request must be strictly more than one second old, whatever the window's edges.
 WINDOW_EPSILON = 1e-6
 CATCH_UP_SECONDS = 0.05
-
-
-def _number(config: Mapping | None, key: str, cast=float):
-    value = (config or {}).get(key, DEFAULTS[key])
-    if value in (None, ""):
-        return None
-    value = cast(value)
-    return value if value > 0 else None
 
 
 @dataclass(frozen=True)
@@ -51,14 +39,14 @@ class Limits:
     min_gap: timedelta
 
     @classmethod
-    def from_config(cls, config: Mapping | None) -> "Limits":
-        gap = _number(config, "MIN_GAP_MINUTES")
+    def from_settings(cls, settings: Settings) -> "Limits":
+        """The limits the settings set; a 0 there is None here (no limit)."""
         return cls(
-            calls_per_second=_number(config, "CALLS_PER_SECOND"),
-            max_concurrent=_number(config, "MAX_CONCURRENT_CALLS", int),
-            per_line_hour=_number(config, "CALLS_PER_LINE_PER_HOUR", int),
-            per_line_day=_number(config, "CALLS_PER_LINE_PER_DAY", int),
-            min_gap=timedelta(minutes=gap or 0),
+            calls_per_second=settings.calls_per_second or None,
+            max_concurrent=settings.max_concurrent_calls or None,
+            per_line_hour=settings.calls_per_line_per_hour or None,
+            per_line_day=settings.calls_per_line_per_day or None,
+            min_gap=timedelta(minutes=settings.min_gap_minutes),
         )
 
 

@@ -5,9 +5,11 @@ import random
 from bisect import bisect_right
 from datetime import date, datetime, timedelta, timezone
 
-from registry.clock import iso
+from registry.clock import iso, local_today_iso
 
-from monitor.scheduling.bands import classify, local_week_start, to_local, week_intervals, week_monday
+from monitor.attempts.lifecycle import insert_planned
+from monitor.scheduling.bands import classify, local_week_start, week_intervals, week_monday
+from monitor.settings import Settings
 
 # Strata a 24/7 hotline rotates through. Weekends and public holidays form one stratum ("offday") because
 # both are the days nobody is in the office; the band stored on each attempt still tells them apart.
@@ -17,11 +19,6 @@ STRATUM_OF = {"office": "office", "lunch": "lunch", "evening": "evening", "night
 # An office-hours hotline is judged in office hours, but one test in five (rotation position 0) is placed
 # outside them, in a random other stratum, and shown apart in reports: citizens call at those times too.
 SECOND_SUFFIX = iso(datetime(2000, 1, 1, tzinfo=timezone.utc))[19:]  # what iso() puts after whole seconds
-
-INSERT_SQL = (
-    "INSERT OR IGNORE INTO attempts (unit_id, number, planned_at, band, purpose, retest_of, plan_key, "
-    "state, state_rank, outcome_detail, created_at) VALUES (?, ?, ?, ?, 'scheduled', NULL, ?, 'planned', 0, '', ?)"
-)
 
 UNITS_SQL = """
 SELECT u.id, u.group_code, g.tests_per_week, h.number, h.hours
@@ -57,19 +54,9 @@ def stratum_pools(week_start: date, now: datetime) -> dict[str, _Pool]:
     return {name: _Pool(parts) for name, parts in grouped.items()}
 
 
-def tests_per_week(config: dict, group_code: str, group_default: int) -> int:
-    """N for a group: TESTS_PER_WEEK in the config (a number, or a mapping group → number) wins."""
-    override = (config or {}).get("TESTS_PER_WEEK")
-    if isinstance(override, dict):
-        return int(override.get(group_code, group_default))
-    if override is not None and override != "":
-        return int(override)
-    return group_default
-
-
-def _salt(config: dict) -> int:
+def _salt(settings: Settings) -> int:
     # Keyed by the deployment's secret so an agency cannot work out which band its next tests fall in.
-    secret = str((config or {}).get("SECRET_KEY") or "")
+    secret = settings.secret_key
     return int.from_bytes(hashlib.blake2b(secret.encode(), digest_size=8).digest(), "big")
 
 
@@ -95,8 +82,8 @@ def _stamp_cache() -> dict:
     return Prefixes()
 
 
-def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, config: dict) -> list[tuple]:
-    """The attempt rows (in INSERT_SQL's order) the week needs; nothing is written."""
+def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, settings: Settings) -> list[tuple]:
+    """The attempt rows (in lifecycle.INSERT_PLANNED_SQL's order) the week needs; nothing is written."""
     monday = week_monday(week_start)
     if now >= local_week_start(monday) + timedelta(days=7):
         return []
@@ -105,7 +92,7 @@ def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, config
         return []
     # The rotation starts at a secret per-unit offset and moves on by n every week, so every stratum comes
     # round within ceil(5 / n) weeks while an agency cannot tell which bands its coming tests fall in.
-    salt, rotation = _salt(config), monday.toordinal() // 7
+    salt, rotation = _salt(settings), monday.toordinal() // 7
     prefixes, created, key = _stamp_cache(), iso(now), f"plan:{monday}:"
     sunday = (monday + timedelta(days=6)).isoformat()
     per_group: dict[str, int] = {}
@@ -120,7 +107,7 @@ def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, config
     for unit_id, group_code, group_n, number, hours in db.execute(UNITS_SQL, [sunday, monday.isoformat()]):
         n = per_group.get(group_code)
         if n is None:
-            n = per_group[group_code] = tests_per_week(config, group_code, group_n)
+            n = per_group[group_code] = settings.tests_per_week_for(group_code, group_n)
         base = ((unit_id * 2654435761) ^ salt) % len(STRATA) + rotation * n
         by_position = fixed.get(hours)
         for k in range(n):
@@ -136,38 +123,26 @@ def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, config
     return rows
 
 
-def plan_week(db, week_start: date, *, now: datetime, rng: random.Random, config: dict) -> int:
-    """Plan the week's tests for every current unit with a hotline; idempotent; returns how many were new."""
-    rows = plan_rows(db, week_start, now=now, rng=rng, config=config)
+def plan_week(db, week_start: date, *, now: datetime, rng: random.Random, settings: Settings) -> int:
+    """Plan the week's tests for every current unit with a hotline; idempotent; returns how many were new.
+
+    settings: TESTS_PER_WEEK may override the groups' own N; the secret key salts the rotation.
+    """
+    rows = plan_rows(db, week_start, now=now, rng=rng, settings=settings)
     if not rows:
         return 0
-    return _insert(db, rows)
-
-
-def _insert(db, rows: list[tuple]) -> int:
-    """Insert planned rows in one transaction, skipping plan keys already there; returns how many were new."""
-    before = db.conn.total_changes
-    # A province-wide week is a few hundred thousand index entries: a bigger page cache for this one
-    # transaction keeps the index B-trees in memory instead of spilling them.
-    previous = db.execute("PRAGMA cache_size").fetchone()[0]
-    db.execute(f"PRAGMA cache_size = {min(previous, -65536)}")
-    try:
-        with db.atomic():
-            db.conn.executemany(INSERT_SQL, rows)
-    finally:
-        db.execute(f"PRAGMA cache_size = {int(previous)}")
-    return db.conn.total_changes - before
+    return insert_planned(db, rows)
 
 
 def plan_due_soon(db, *, now: datetime, rng: random.Random, within_seconds: int = 60, key: str = "demo") -> int:
     """One attempt per unit with a hotline, due within the next `within_seconds`, spread out (demo start)."""
     prefixes, created = _stamp_cache(), iso(now)
     start = math.ceil(now.timestamp()) + 2
-    today = to_local(now).date().isoformat()
+    today = local_today_iso(now)
     rows = []
     for unit_id, _, _, number, _ in db.execute(UNITS_SQL, [today, today]):
         at = start + rng.randrange(max(1, within_seconds))
         band = classify(datetime.fromtimestamp(at, timezone.utc))
         minute, second = divmod(at, 60)
         rows.append((unit_id, number, f"{prefixes[minute]}{second:02d}{SECOND_SUFFIX}", band, f"{key}:{unit_id}", created))
-    return _insert(db, rows)
+    return insert_planned(db, rows)

@@ -10,50 +10,58 @@ from datetime import date
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from registry.web.auth import inspector_required, login_required
-from registry.clock import utcnow
-from registry.web import get_db
+from registry.clock import local_today, utcnow
+from registry.errors import NotFound
+from registry.groups import group_exists, list_groups
+from registry.units import get_unit, unit_code_for_id
+from registry.web import filters, get_db
+from registry.web.errors import form_error
 
-from monitor import alerts as alert_store, disputes
-from monitor.scheduling.bands import BANDS, LABELS as BAND_LABELS, LOCAL
-from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, LABELS_VI as OUTCOME_LABELS, OUTCOMES
-from monitor.reports import charts, document, metrics
+from monitor import alerts as alert_store, disputes, labels
+from monitor.scheduling.bands import BANDS
+from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, OUTCOMES
+from monitor.reports import charts, figures, tables, wording
+from monitor.reports.drilldown import FilterError, attempt_evidence, list_attempts
+from monitor.reports.measure import period_metrics
+from monitor.reports.render import FORMATS, MEDIA_TYPES, render
+from monitor.reports.report import build_report
+from monitor.reports.summaries import attach_previous, summary
+from monitor.reports.tally import Tally
 from monitor.reports.periods import Period, PeriodError, from_args
+from monitor.web import settings
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 PAGE_SIZE = 200
 LEAGUE_ROWS = 200  # per group on the page; the XLSX and CSV always hold every unit
-SCOPE_LABELS = {
-    "counted": "Cuộc gọi được tính",
-    "out_of_hours": "Ngoài giờ hành chính (thống kê riêng)",
-    "excluded": "Không tính (lỗi phía hệ thống, giải trình được chấp nhận)",
-    "retest": "Cuộc gọi lại để xác nhận",
-    "all": "Tất cả",
-}
+# The labels of codes, in the reader's language (monitor/labels.py).
+OUTCOME_LABELS, BAND_LABELS, SCOPE_LABELS = labels.OUTCOME, labels.BAND, labels.SCOPE
+STATUS_LABELS, DISPUTE_LABELS = labels.VERDICT, labels.DISPUTE_STATUS
 
 
 class DisputeForm(FlaskForm):
     explanation = TextAreaField(
-        "Giải trình của đơn vị",
-        validators=[DataRequired(message="Hãy ghi giải trình: vì sao kết quả này chưa đúng."),
-                    Length(max=disputes.MAX_TEXT, message=f"Giải trình tối đa {disputes.MAX_TEXT} ký tự.")],
+        _l("Giải trình của đơn vị"),
+        validators=[DataRequired(message=_l("Hãy ghi giải trình: vì sao kết quả này chưa đúng.")),
+                    Length(max=disputes.MAX_TEXT, message=_l("Giải trình tối đa %(max)d ký tự."))],
     )
 
 
 class DecisionForm(FlaskForm):
     decision = RadioField(
-        "Quyết định", choices=[("accept", "Chấp nhận (cuộc gọi không tính vào kết quả)"),
-                               ("reject", "Không chấp nhận (giữ nguyên kết quả)")],
-        validators=[DataRequired(message="Hãy chọn chấp nhận hoặc không chấp nhận.")],
+        _l("Quyết định"), choices=[("accept", _l("Chấp nhận (cuộc gọi không tính vào kết quả)")),
+                                   ("reject", _l("Không chấp nhận (giữ nguyên kết quả)"))],
+        validators=[DataRequired(message=_l("Hãy chọn chấp nhận hoặc không chấp nhận."))],
     )
     reason = TextAreaField(
-        "Lý do",
-        validators=[DataRequired(message="Hãy ghi lý do quyết định."),
-                    Length(max=disputes.MAX_TEXT, message=f"Lý do tối đa {disputes.MAX_TEXT} ký tự.")],
+        _l("Lý do"),
+        validators=[DataRequired(message=_l("Hãy ghi lý do quyết định.")),
+                    Length(max=disputes.MAX_TEXT, message=_l("Lý do tối đa %(max)d ký tự."))],
     )
 
 
@@ -68,25 +76,21 @@ def _period_args(period: Period) -> dict:
 
 
 def _min_rate() -> float:
-    return float(current_app.config.get("REPORT_MIN_ANSWER_RATE") or metrics.DEFAULT_MIN_ANSWER_RATE)
+    return settings().report_min_answer_rate
 
 
 def _group_arg(db) -> str | None:
     group = request.args.get("group", "").strip()[:16]
-    if group and not db.execute("SELECT 1 FROM groups WHERE code = ?", [group]).fetchone():
-        raise PeriodError(f"Không có nhóm “{group}”.", "group")
+    if group and not group_exists(db, group):
+        raise PeriodError(_("Không có nhóm “%(group)s”.", group=group), "group")
     return group or None
 
 
 def _unit_or_404(db, code: str) -> dict:
-    rows = db.execute_returning_dicts(
-        "SELECT u.*, g.name AS group_name, h.number, h.display, h.hours, h.flagged_at, h.flag_reason, h.shared, "
-        "h.updated_at AS number_updated_at FROM units u JOIN groups g ON g.code = u.group_code "
-        "LEFT JOIN hotlines h ON h.unit_id = u.id WHERE u.code = ?", [code[:40]]
-    )
-    if not rows:
+    try:
+        return get_unit(db, code[:40])
+    except NotFound:
         abort(404)
-    return rows[0]
 
 
 def _own_unit_or_403(unit: dict) -> None:
@@ -97,7 +101,7 @@ def _own_unit_or_403(unit: dict) -> None:
 
 def _quarters(today: date, count: int = 8) -> list[Period]:
     out, period = [], Period.quarter(today.year, (today.month + 2) // 3)
-    for _ in range(count):
+    for _step in range(count):
         out.append(period)
         period = period.previous()
     return out
@@ -105,7 +109,7 @@ def _quarters(today: date, count: int = 8) -> list[Period]:
 
 def _picker(period: Period | None) -> dict:
     """What the period forms need: the chosen period, recent quarters, the current month."""
-    today = utcnow().astimezone(LOCAL).date()
+    today = local_today(utcnow())
     return {"period": period, "quarters": _quarters(today), "this_month": f"{today:%Y-%m}"}
 
 
@@ -120,7 +124,9 @@ def _attempt_link_exists() -> bool:
 
 @bp.app_context_processor
 def _report_helpers():
-    return {"percent": charts.percent, "points": document.points, "seconds": document.seconds}
+    # Figures on the pages follow the reader's locale (22,0 / 22.0); the exported documents keep their own.
+    return {"percent": filters.percent, "points": tables.points,
+            "seconds": lambda value: "–" if value is None else filters.decimal(value)}
 
 
 # ----------------------------------------------------------------------------------------------- the report
@@ -135,7 +141,7 @@ def index():
         group = _group_arg(db)
     except PeriodError as exc:
         return _error_page("reports/index.html", exc, report=None, groups=[])
-    report = document.build_report(db, period, group=group, now=utcnow(), config=current_app.config)
+    report = build_report(db, period, group=group, now=utcnow(), settings=settings())
     show_all = request.args.get("all") == "1"
     by_group = {}
     for result in report.league:
@@ -143,11 +149,10 @@ def index():
     return render_template(
         "reports/index.html", report=report, period=period, group=group, by_group=by_group,
         show_all=show_all, league_rows=LEAGUE_ROWS, picker=_picker(period), args=_period_args(period),
-        groups=[{"code": r["code"], "name": r["name"]} for r in db.execute_returning_dicts(
-            "SELECT code, name FROM groups ORDER BY sort_order, code")],
-        band_chart=document.band_chart(report), trend_chart=document.trend_chart(report),
-        group_rows=document.group_rows(report), method=document.method(report), failures=FAILURES,
-        outcome_labels=OUTCOME_LABELS, bands=BANDS, band_labels=BAND_LABELS, status_labels=document.STATUS_LABELS,
+        groups=[{"code": r["code"], "name": r["name"]} for r in list_groups(db)],
+        band_chart=figures.band_chart(report), trend_chart=figures.trend_chart(report),
+        group_rows=tables.group_rows(report), method=tables.method(report), failures=FAILURES,
+        outcome_labels=OUTCOME_LABELS, bands=BANDS, band_labels=BAND_LABELS, status_labels=STATUS_LABELS,
         open_disputes=disputes.open_count(db), error=None,
     )
 
@@ -161,13 +166,13 @@ def export():
     try:
         period = _period()
         group = _group_arg(db)
-        if fmt not in document.FORMATS:
-            raise PeriodError(f"Định dạng “{fmt}” không hỗ trợ: chọn PDF, XLSX, CSV hoặc JSON.", "format")
+        if fmt not in FORMATS:
+            raise PeriodError(_("Định dạng “%(format)s” không hỗ trợ: chọn PDF, XLSX, CSV hoặc JSON.", format=fmt), "format")
     except PeriodError as exc:
         return _error_page("reports/index.html", exc, report=None, groups=[])
-    report = document.build_report(db, period, group=group, now=utcnow(), config=current_app.config)
-    body = document.render(report, fmt)
-    return Response(body, mimetype=document.MEDIA_TYPES[fmt], headers={
+    report = build_report(db, period, group=group, now=utcnow(), settings=settings())
+    body = render(report, fmt)  # in Vietnamese, whatever the page's language: it is the official document
+    return Response(body, mimetype=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{report.file_stem}.{fmt}"',
         "Cache-Control": "no-store",
     })
@@ -198,15 +203,15 @@ def attempts():
     except PeriodError as exc:
         return _error_page("reports/attempts.html", exc, rows=[], total=0, unit=unit)
     except ValueError:
-        exc = PeriodError("Số trang phải là số nguyên dương.", "page")
+        exc = PeriodError(_("Số trang phải là số nguyên dương."), "page")
         return _error_page("reports/attempts.html", exc, rows=[], total=0, unit=unit)
     try:
-        rows, total = metrics.list_attempts(
+        rows, total = list_attempts(
             db, period, unit_id=unit["id"] if unit else None, group=group, outcome=filters["outcome"] or None,
             band=filters["band"] or None, scope=scope, confirmed=filters["confirmed"] or None,
             limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
         )
-    except metrics.FilterError as exc:
+    except FilterError as exc:
         return _error_page("reports/attempts.html", exc, rows=[], total=0, unit=unit)
     query = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
@@ -214,7 +219,7 @@ def attempts():
         filters=filters, page=page, pages=max(1, -(-total // PAGE_SIZE)), query=query,
         scope_labels=SCOPE_LABELS, outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST,
         band_labels=BAND_LABELS, outcomes=OUTCOMES, bands=BANDS, attempt_links=_attempt_link_exists(),
-        dispute_labels=disputes.STATUS_LABELS, picker=_picker(period), error=None,
+        dispute_labels=DISPUTE_LABELS, picker=_picker(period), error=None,
         can_dispute=lambda a: disputes.can_dispute({**a, "state": "ended"}, g.user) and a["dispute_status"] in (None, "rejected"),
     )
 
@@ -225,10 +230,10 @@ def my():
     """An agency editor's own results; inspectors go to the full report."""
     if g.user["role"] == "inspector":
         return redirect(url_for("reports.index"))
-    row = get_db().execute("SELECT code FROM units WHERE id = ?", [g.user["unit_id"]]).fetchone()
-    if not row:
+    code = unit_code_for_id(get_db(), g.user["unit_id"])
+    if not code:
         abort(404)
-    return redirect(url_for("reports.unit", code=row[0], **request.args))
+    return redirect(url_for("reports.unit", code=code, **request.args))
 
 
 @bp.route("/units/<code>")
@@ -242,20 +247,18 @@ def unit(code):
         period = _period()
     except PeriodError as exc:
         return _error_page("reports/unit.html", exc, unit=unit_row, result=None, rows=[])
-    current = metrics.period_metrics(db, period, group=unit_row["group_code"], min_answer_rate=_min_rate())
-    metrics.attach_previous(current, metrics.summary(db, period.previous(), group=unit_row["group_code"]))
+    current = period_metrics(db, period, group=unit_row["group_code"], min_answer_rate=_min_rate())
+    attach_previous(current, summary(db, period.previous(), group=unit_row["group_code"]))
     result = current.unit(unit_row["code"])
-    detailed = result.detailed() if result else metrics.Tally()
-    rows, total = metrics.list_attempts(db, period, unit_id=unit_row["id"], scope="all", limit=1000)
-    bars = [(BAND_LABELS[b], detailed.band_rate(b),
-             f"{detailed.band_answered.get(b, 0)}/{detailed.band_tests.get(b, 0)} cuộc") for b in BANDS]
-    chart = charts.bar_chart("unit-band-chart", f"Tỷ lệ có người nghe máy theo khung giờ: {unit_row['name']}",
-                             bars, target=current.min_answer_rate)
+    detailed = result.detailed() if result else Tally()
+    rows, total = list_attempts(db, period, unit_id=unit_row["id"], scope="all", limit=1000)
+    chart = charts.bar_chart("unit-band-chart", wording.band_chart_title(period.label, unit_row["name"]),
+                             figures.band_bars(detailed), target=current.min_answer_rate)
     return render_template(
         "reports/unit.html", unit=unit_row, result=result, tally=detailed, rows=rows, total=total,
         period=period, args=_period_args(period), chart=chart, picker=_picker(period), failures=FAILURES,
         outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
-        status_labels=document.STATUS_LABELS, dispute_labels=disputes.STATUS_LABELS,
+        status_labels=STATUS_LABELS, dispute_labels=DISPUTE_LABELS,
         attempt_links=_attempt_link_exists(), error=None,
         can_dispute=lambda a: disputes.can_dispute({**a, "state": "ended"}, g.user) and a["dispute_status"] in (None, "rejected"),
     )
@@ -264,10 +267,10 @@ def unit(code):
 # -------------------------------------------------------------------------------------------------- disputes
 
 def _attempt_evidence(db, attempt_id: int) -> dict:
-    rows = db.execute_returning_dicts(metrics.ATTEMPTS_SQL + " WHERE a.id = ?", [attempt_id])
-    if not rows:
+    row = attempt_evidence(db, attempt_id)
+    if row is None:
         abort(404)
-    return rows[0]
+    return row
 
 
 @bp.route("/attempts/<int:attempt_id>/dispute", methods=["GET", "POST"])
@@ -286,17 +289,17 @@ def open_dispute(attempt_id):
         except disputes.DisputeError as exc:
             if exc.status == 403:
                 abort(403)
-            form.explanation.errors = list(form.explanation.errors) + [exc.message]
+            form_error(form, exc, default="explanation")
             status = exc.status if exc.status != 200 else 400
         else:
-            flash("Đã gửi giải trình. Văn phòng UBND Tỉnh sẽ xem xét và trả lời trên hệ thống.", "ok")
+            flash(_("Đã gửi giải trình. Văn phòng UBND Tỉnh sẽ xem xét và trả lời trên hệ thống."), "ok")
             return redirect(url_for("reports.unit", code=attempt["unit_code"]))
     elif form.errors:
         status = 400
     return render_template(
         "reports/dispute_new.html", a=attempt, form=form, history=disputes.history(db, attempt_id),
         outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
-        dispute_labels=disputes.STATUS_LABELS, allowed=disputes.can_dispute({**attempt, "state": "ended"}, g.user),
+        dispute_labels=DISPUTE_LABELS, allowed=disputes.can_dispute({**attempt, "state": "ended"}, g.user),
     ), status
 
 
@@ -306,11 +309,11 @@ def dispute_list():
     """Open disputes first (longest waiting on top), then the decided ones."""
     status = request.args.get("status", "")
     if status and status not in disputes.STATUSES:
-        return render_template("reports/disputes.html", rows=[], status="", labels=disputes.STATUS_LABELS,
-                               outcome_labels=OUTCOME_LABELS, error=f"Trạng thái “{status[:20]}” không có."), 400
+        return render_template("reports/disputes.html", rows=[], status="", labels=DISPUTE_LABELS,
+                               outcome_labels=OUTCOME_LABELS, error=_("Trạng thái “%(status)s” không có.", status=status[:20])), 400
     return render_template(
         "reports/disputes.html", rows=disputes.list_disputes(get_db(), status=status or None), status=status,
-        labels=disputes.STATUS_LABELS, outcome_labels=OUTCOME_LABELS,
+        labels=DISPUTE_LABELS, outcome_labels=OUTCOME_LABELS,
     )
 
 
@@ -335,17 +338,17 @@ def dispute(dispute_id):
                 disputes.decide_dispute(db, dispute_id, g.user, form.decision.data == "accept", form.reason.data,
                                         now=utcnow())
             except disputes.DisputeError as exc:
-                form.reason.errors = list(form.reason.errors) + [exc.message]
+                form_error(form, exc, default="reason")
                 status = exc.status
             else:
-                flash("Đã ghi quyết định." + (" Cuộc gọi không còn được tính vào kết quả."
-                                              if form.decision.data == "accept" else ""), "ok")
+                flash(_("Đã ghi quyết định. Cuộc gọi không còn được tính vào kết quả.")
+                      if form.decision.data == "accept" else _("Đã ghi quyết định."), "ok")
                 return redirect(url_for("reports.dispute", dispute_id=dispute_id))
         else:
             status = 400
     return render_template(
         "reports/dispute.html", d=row, a=_attempt_evidence(db, row["attempt_id"]), form=form,
-        history=disputes.history(db, row["attempt_id"]), labels=disputes.STATUS_LABELS,
+        history=disputes.history(db, row["attempt_id"]), labels=DISPUTE_LABELS,
         outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
         attempt_links=_attempt_link_exists(),
     ), status

@@ -7,13 +7,15 @@ attempt → 404. Each callback is one short transaction: store once by its dedup
 import threading
 from functools import wraps
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 
 from registry.clock import utcnow
 from registry.db import connect
 
 from monitor.attempts import AttemptError, ingest_event
+from monitor.attempts.store import exists as attempt_exists
 from monitor.providers import gather_twiml, valid_signature, voice_twiml
+from monitor.web import settings
 
 bp = Blueprint("webhooks", __name__, url_prefix="/hooks")
 _local = threading.local()
@@ -26,7 +28,7 @@ def callback_db():
     than the callback's whole write. Every write here is a complete transaction, so nothing leaks between
     requests; a changed DATABASE (tests) closes the old connection.
     """
-    path = current_app.config["DATABASE"]
+    path = settings().database
     cached = getattr(_local, "db", None)
     if cached is not None and cached[0] == path:
         return cached[1]
@@ -42,7 +44,7 @@ def public_url() -> str:
     path = request.full_path
     if path.endswith("?") and not request.query_string:
         path = path[:-1]
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+    return settings().public_base_url.rstrip("/") + path
 
 
 def signed(view):
@@ -51,7 +53,7 @@ def signed(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         ok = valid_signature(
-            current_app.config.get("TWILIO_AUTH_TOKEN") or "",
+            settings().twilio_auth_token,
             public_url(),
             request.form,
             request.headers.get("X-Twilio-Signature", ""),
@@ -72,7 +74,7 @@ def _ingest(attempt_id: int, kind: str, fallback_key: str | None, extra: dict | 
     key = request.headers.get("I-Twilio-Idempotency-Token") or fallback_key
     try:
         return ingest_event(callback_db(), attempt_id, params, kind=kind, dedupe_key=key, now=utcnow(),
-                            config=current_app.config)
+                            settings=settings())
     except AttemptError:
         abort(404)
 
@@ -111,12 +113,12 @@ def recording(attempt_id):
 def gather(attempt_id):
     step = "greeting" if request.args.get("step") == "greeting" else "answer"
     _ingest(attempt_id, "gather", f"gather:{request.form.get('CallSid')}:{step}", {"GatherStep": step})
-    return _twiml(gather_twiml(current_app.config, attempt_id, step))
+    return _twiml(gather_twiml(settings(), attempt_id, step))
 
 
 @bp.post("/twilio/voice/<int:attempt_id>")
 @signed
 def voice(attempt_id):
-    if not callback_db().execute("SELECT 1 FROM attempts WHERE id = ?", [attempt_id]).fetchone():
+    if not attempt_exists(callback_db(), attempt_id):
         abort(404)
-    return _twiml(voice_twiml(current_app.config, attempt_id))
+    return _twiml(voice_twiml(settings(), attempt_id))

@@ -2,10 +2,13 @@
 import json
 
 from flask import Blueprint, Response, request
+from flask_babel import gettext as _
 
-from registry.clock import iso, utcnow
+from registry import clock
 from registry.errors import NotFound
-from registry.units import CODE_RE, HOURS, KINDS, get_unit, list_groups, list_units
+from registry.groups import list_groups
+from registry.hotlines import HOURS
+from registry.units import CODE_RE, KINDS, get_unit, is_current, list_units
 from registry.web import get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -29,7 +32,7 @@ def _error(status: int, code: str, message: str, parameter: str | None = None) -
 
 
 def entry(unit: dict, today: str) -> dict:
-    """One unit and its hotline as the API shows it."""
+    """One unit and its hotline as the API shows it; `current` on the local date `today` (YYYY-MM-DD)."""
     return {
         "code": unit["code"],
         "name": unit["name"],
@@ -46,7 +49,7 @@ def entry(unit: dict, today: str) -> dict:
         "updated_at": unit["number_updated_at"],
         "valid_from": unit["valid_from"],
         "valid_to": unit["valid_to"],
-        "current": (unit["valid_from"] or "") <= today and (unit["valid_to"] is None or unit["valid_to"] >= today),
+        "current": is_current(unit, today),
     }
 
 
@@ -58,10 +61,10 @@ def hotlines():
     query = request.args.get("q", "")
     codes = [g["code"] for g in list_groups(db)]
     if group is not None and group not in codes:
-        return _error(400, "invalid_parameter", f"Không có nhóm “{group[:40]}”; các nhóm: {', '.join(codes)}.", "group")
+        return _error(400, "invalid_parameter", _("Không có nhóm “%(group)s”; các nhóm: %(groups)s.", group=group[:40], groups=", ".join(codes)), "group")
     if len(query) > MAX_QUERY:
-        return _error(400, "invalid_parameter", f"Chuỗi tìm kiếm dài quá {MAX_QUERY} ký tự.", "q")
-    today = iso(utcnow())[:10]
+        return _error(400, "invalid_parameter", _("Chuỗi tìm kiếm dài quá %(max)s ký tự.", max=MAX_QUERY), "q")
+    today = clock.local_today_iso(clock.utcnow())
     units = list_units(db, query=query, group=group or "", current_only=True, on=today)
     return _json({"count": len(units), "hotlines": [entry(u, today) for u in units]})
 
@@ -70,12 +73,12 @@ def hotlines():
 def hotline(code):
     """One unit by its code (current or historical)."""
     if not CODE_RE.match(code):
-        return _error(400, "invalid_parameter", "Mã đơn vị chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang (tối đa 40 ký tự).", "code")
+        return _error(400, "invalid_parameter", _("Mã đơn vị chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang (tối đa 40 ký tự)."), "code")
     try:
         unit = get_unit(get_db(), code)
     except NotFound:
-        return _error(404, "not_found", f"Không có đơn vị mã “{code}”.")
-    return _json(entry(unit, iso(utcnow())[:10]))
+        return _error(404, "not_found", _("Không có đơn vị mã “%(code)s”.", code=code))
+    return _json(entry(unit, clock.local_today_iso(clock.utcnow())))
 
 
 @bp.route("/openapi.json")

@@ -2,7 +2,7 @@
 import functools
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -15,14 +15,14 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Thư điện tử", validators=[DataRequired(message="Hãy nhập thư điện tử.")])
-    password = PasswordField("Mật khẩu", validators=[DataRequired(message="Hãy nhập mật khẩu.")])
+    email = EmailField(_l("Thư điện tử"), validators=[DataRequired(message=_l("Hãy nhập thư điện tử."))])
+    password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(message=_l("Hãy nhập mật khẩu."))])
 
 
 class InviteForm(FlaskForm):
     password = PasswordField(
-        "Mật khẩu mới",
-        validators=[Length(min=accounts.MIN_PASSWORD, message="Mật khẩu phải có ít nhất 10 ký tự.")],
+        _l("Mật khẩu mới"),
+        validators=[Length(min=accounts.MIN_PASSWORD, message=_l("Mật khẩu phải có ít nhất %(min)d ký tự."))],
     )
 
 

@@ -11,12 +11,13 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import DateInput
 
-from registry.units import HOURS, KINDS
+from registry.hotlines import HOURS
+from registry.units import KINDS
 
 HOURS_CHOICES = [("24/7", _l("24/24 giờ (cả ngày, cả tuần)")), ("office", _l("Giờ hành chính"))]
 assert {c for c, _ in HOURS_CHOICES} == set(HOURS)
 KIND_CHOICES = list(KINDS.items())
-TOO_LONG = "Tối đa %(max)d ký tự."  # WTForms fills in %(max)d
+TOO_LONG = _l("Tối đa %(max)d ký tự.")  # WTForms fills in %(max)d
 
 
 def _text(label, max_length=200, **kwargs):

@@ -1,4 +1,8 @@
-"""The official report as an Excel workbook: summary, league table, failing units, one sheet per group."""
+"""The official report as an Excel workbook: summary, league table, failing units, one sheet per group.
+
+The sheets' own headings and facts are the spreadsheet's fixed Vietnamese layout; the league columns,
+labels and recommendations come from wording.py and labels.py in the locale the export is rendered in.
+"""
 from __future__ import annotations
 
 import io
@@ -7,9 +11,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from monitor.scheduling.bands import BANDS, LABELS as BAND_LABELS
-from monitor.attempts.outcomes import FAILURES, LABELS_VI as OUTCOME_LABELS
-from monitor.reports import document
+from monitor import labels
+from monitor.attempts.outcomes import FAILURES
+from monitor.reports import tables, wording
+from monitor.reports.tally import FAST_SECONDS
+from monitor.scheduling.bands import BANDS, LOCAL
 
 PERCENT = "0.0%"
 SECONDS = "0.0"
@@ -21,16 +27,14 @@ BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WIDTHS = {"name": 42, "number": 16, "hours": 15, "code": 12, "status": 14, "number_changed": 14}
 
 
-def _header(sheet, row: int, labels: list[str]) -> None:
-    for col, label in enumerate(labels, start=1):
-        cell = sheet.cell(row=row, column=col, value=label)
+def _header(sheet, row: int, headings: list) -> None:
+    for col, label in enumerate(headings, start=1):
+        cell = sheet.cell(row=row, column=col, value=str(label))
         cell.font, cell.fill, cell.border = BOLD, HEADER_FILL, BOX
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
 
 def _put(sheet, row: int, col: int, value, fmt: str | None = None, *, boxed: bool = True):
-    if isinstance(value, bool):
-        value = "có" if value else "không"
     cell = sheet.cell(row=row, column=col, value=value)
     if boxed:
         cell.border = BOX
@@ -40,31 +44,34 @@ def _put(sheet, row: int, col: int, value, fmt: str | None = None, *, boxed: boo
 
 
 def _league_sheet(sheet, rows: list[dict]) -> None:
-    columns = document.LEAGUE_COLUMNS
+    columns = tables.LEAGUE_COLUMNS
+    yes, no = wording.yes_no(True), wording.yes_no(False)
     _header(sheet, 1, [label for _, label in columns])
     for r, row in enumerate(rows, start=2):
         for c, (key, _) in enumerate(columns, start=1):
             value = row[key]
-            fmt = PERCENT if key in document.RATE_COLUMNS else SECONDS if key in ("median_seconds", "p90_seconds") else None
+            if isinstance(value, bool):
+                value = yes if value else no
+            fmt = PERCENT if key in tables.RATE_COLUMNS else SECONDS if key in ("median_seconds", "p90_seconds") else None
             if key == "change" and value is not None:
                 value, fmt = value / 100, '+0.0%;-0.0%;0.0%'
             # No cell borders here: styling each of a large province's many thousand cells costs seconds in
             # openpyxl, and the frozen header with a filter reads well without them.
             _put(sheet, r, c, value, fmt, boxed=False)
     for c, (key, label) in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = WIDTHS.get(key, max(10, min(18, len(label) // 2 + 4)))
+        sheet.column_dimensions[get_column_letter(c)].width = WIDTHS.get(key, max(10, min(18, len(str(label)) // 2 + 4)))
     sheet.row_dimensions[1].height = 48
     sheet.freeze_panes = "E2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(rows) + 1, 2)}"
 
 
-def _summary_sheet(sheet, report: document.Report) -> None:
-    m = document.method(report)
-    sheet["A1"] = document.AUTHORITY + " – " + document.OFFICE
+def _summary_sheet(sheet, report) -> None:
+    m = tables.method(report)
+    sheet["A1"] = wording.AUTHORITY + " – " + wording.OFFICE
     sheet["A2"] = "BÁO CÁO " + report.title
     sheet["A2"].font = TITLE
     sheet["A3"] = f"Kỳ báo cáo: {report.period.range_label}; kỳ so sánh: {report.previous.range_label}"
-    sheet["A4"] = f"Lập lúc: {report.generated_at.astimezone(document.LOCAL):%H:%M ngày %d/%m/%Y}"
+    sheet["A4"] = f"Lập lúc: {report.generated_at.astimezone(LOCAL):%H:%M ngày %d/%m/%Y}"
     facts = [
         ("Số cơ quan, đơn vị, địa phương", m["units"], None),
         ("Đã được gọi kiểm tra", m["units_tested"], None),
@@ -76,7 +83,7 @@ def _summary_sheet(sheet, report: document.Report) -> None:
         ("Loại trừ: giải trình của đơn vị được chấp nhận", m["excluded"]["dispute_accepted"], None),
         ("Cuộc gọi ngoài giờ đến đường dây trực giờ hành chính (thống kê riêng)", m["out_of_hours_tests"], None),
         ("Tỷ lệ có người nghe máy", report.total.answer_rate, PERCENT),
-        (f"Nghe máy trong {document.metrics.FAST_SECONDS} giây", report.total.fast_rate, PERCENT),
+        (f"Nghe máy trong {FAST_SECONDS} giây", report.total.fast_rate, PERCENT),
         ("Trung vị số giây đến khi nghe máy", report.total.median_seconds, SECONDS),
         ("Phân vị 90 số giây đến khi nghe máy", report.total.p90_seconds, SECONDS),
         ("Lỗi đã được cuộc gọi lại xác nhận", report.total.confirmed, None),
@@ -93,12 +100,12 @@ def _summary_sheet(sheet, report: document.Report) -> None:
     row += 2
     sheet.cell(row=row, column=1, value="Kết quả theo nhóm").font = BOLD
     row += 1
-    labels = ["Nhóm", "Tên nhóm", "Số đơn vị", "Đã kiểm tra", "Cuộc gọi được tính", "Có người nghe",
-              "Tỷ lệ có người nghe", "Kỳ trước", "Thay đổi", f"Nghe trong {document.metrics.FAST_SECONDS} giây",
-              "Trung vị (giây)", "Phân vị 90 (giây)", *[OUTCOME_LABELS[c] for c in FAILURES], "Lỗi đã xác nhận",
+    headings = ["Nhóm", "Tên nhóm", "Số đơn vị", "Đã kiểm tra", "Cuộc gọi được tính", "Có người nghe",
+              "Tỷ lệ có người nghe", "Kỳ trước", "Thay đổi", f"Nghe trong {FAST_SECONDS} giây",
+              "Trung vị (giây)", "Phân vị 90 (giây)", *[labels.outcome(c) for c in FAILURES], "Lỗi đã xác nhận",
               "Đơn vị chưa đạt"]
-    _header(sheet, row, labels)
-    for g in document.group_rows(report):
+    _header(sheet, row, headings)
+    for g in tables.group_rows(report):
         row += 1
         values = [(g["label"], None), (g["name"], None), (g["units"], None), (g["tested"], None),
                   (g["tests_counted"], None), (g["answered"], None), (g["answer_rate"], PERCENT),
@@ -107,7 +114,7 @@ def _summary_sheet(sheet, report: document.Report) -> None:
                   *[(g[c], None) for c in FAILURES], (g["confirmed_failures"], None), (g["failing_units"], None)]
         for col, (value, fmt) in enumerate(values, start=1):
             cell = _put(sheet, row, col, value, fmt)
-            if g["label"] == "Tổng":
+            if g["total"]:
                 cell.font = BOLD
 
     row += 2
@@ -118,7 +125,7 @@ def _summary_sheet(sheet, report: document.Report) -> None:
         row += 1
         info = m["bands"][band]
         for col, (value, fmt) in enumerate(
-            [(BAND_LABELS[band], None), (info["tests"], None), (info["answered"], None), (info["rate"], PERCENT)], 1
+            [(labels.band(band), None), (info["tests"], None), (info["answered"], None), (info["rate"], PERCENT)], 1
         ):
             _put(sheet, row, col, value, fmt)
 
@@ -132,16 +139,16 @@ def _summary_sheet(sheet, report: document.Report) -> None:
         sheet.row_dimensions[row].height = 15 * max(1, len(text) // 120 + 1)
     sheet.column_dimensions["A"].width = 58
     sheet.column_dimensions["B"].width = 16
-    for col in range(3, len(labels) + 1):
+    for col in range(3, len(headings) + 1):
         sheet.column_dimensions[get_column_letter(col)].width = 13
 
 
-def _failing_sheet(sheet, report: document.Report) -> None:
-    labels = ["STT", "Nhóm", "Mã", "Tên đơn vị", "Số đường dây nóng", "Cuộc gọi được tính", "Có người nghe",
+def _failing_sheet(sheet, report) -> None:
+    headings = ["STT", "Nhóm", "Mã", "Tên đơn vị", "Số đường dây nóng", "Cuộc gọi được tính", "Có người nghe",
               "Tỷ lệ có người nghe", "Lỗi đã xác nhận", "Chuỗi lỗi dài nhất", "Lý do chưa đạt",
               "Bằng chứng (mã cuộc gọi, thời điểm, kết quả, cuộc gọi lại)"]
-    _header(sheet, 1, labels)
-    for i, row in enumerate(document.failing_rows(report), start=1):
+    _header(sheet, 1, headings)
+    for i, row in enumerate(tables.failing_rows(report), start=1):
         evidence = "\n".join(
             f"#{e['attempt']} {e['time']} ({e['band']}): {e['outcome_label']}"
             + (f", SIP {e['sip_code']}" if e["sip_code"] else "")
@@ -163,17 +170,18 @@ def _failing_sheet(sheet, report: document.Report) -> None:
         sheet.cell(row=2, column=1, value="Không có đơn vị nào chưa đạt yêu cầu trong kỳ.")
 
 
-def workbook(report: document.Report) -> bytes:
+def to_xlsx(report) -> bytes:
+    """The workbook's bytes: the summary first, then the league, the failing units and each group's league."""
     book = Workbook()
     _summary_sheet(book.active, report)
     book.active.title = "Tổng hợp"
-    rows = document.league_rows(report)
+    rows = tables.league_rows(report)
     _league_sheet(book.create_sheet("Xếp hạng"), rows)
     _failing_sheet(book.create_sheet("Chưa đạt"), report)
     for g in report.metrics.groups:
         _league_sheet(book.create_sheet(f"Nhóm {g.code}"[:31]), [r for r in rows if r["group"] == g.code])
     book.properties.title = "BÁO CÁO " + report.title
-    book.properties.creator = document.AUTHORITY + " – " + document.OFFICE
+    book.properties.creator = wording.AUTHORITY + " – " + wording.OFFICE
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -1,0 +1,43 @@
+"""Provider events: each stored once (UNIQUE dedupe_key) in call_events, the one writer of that table, then folded.
+
+Why any order of duplicated events gives the same final row: a duplicate is refused by its key, and folding
+re-derives the attempt from the whole set of stored events (evidence.fold_events), never from their order.
+"""
+from __future__ import annotations
+
+import json
+
+from flask_babel import gettext
+
+from registry.clock import iso
+
+from monitor.attempts import follow_ups, lifecycle
+from monitor.attempts.store import EVENT_KINDS, AttemptError, row as _row, write_transaction
+
+
+def ingest_event(db, attempt_id: int, params: dict, *, kind: str, dedupe_key: str, now,
+                 settings: follow_ups.SettingsLike = None, config: follow_ups.SettingsLike = None) -> bool:
+    """Store a provider event once and fold it into the attempt; False for a duplicate.
+
+    `config` is the former name of `settings` (a config mapping is still read, see follow_ups.settings_of).
+    """
+    if kind not in EVENT_KINDS:
+        raise AttemptError(gettext("Loại sự kiện “%(kind)s” không hợp lệ.", kind=kind))
+    if not dedupe_key:
+        raise AttemptError(gettext("Sự kiện thiếu khóa chống trùng."))
+    settings = follow_ups.settings_of(settings, config)
+    params = {str(k): ("" if v is None else str(v)) for k, v in dict(params).items()}
+    sequence = params.get("SequenceNumber")
+    with write_transaction(db):
+        row = _row(db, attempt_id)
+        cur = db.execute(
+            """INSERT INTO call_events (attempt_id, dedupe_key, kind, call_status, sequence, received_at, payload)
+               VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING""",
+            [attempt_id, dedupe_key, kind, params.get("CallStatus") or None,
+             int(sequence) if sequence and sequence.isdigit() else None, iso(now),
+             json.dumps(params, ensure_ascii=False, sort_keys=True)],
+        )
+        if not cur.rowcount:
+            return False
+        lifecycle.fold(db, row, now, settings)
+    return True

@@ -1,0 +1,95 @@
+"""Reads for the inspectors' pages: attempt lists with their unit, the dashboard's counts, related attempts."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from registry.clock import iso
+
+from monitor.attempts.outcomes import OUTCOMES
+from monitor.attempts.store import STATES
+
+ATTEMPT_SELECT = """
+SELECT a.*, u.code AS unit_code, u.name AS unit_name, h.display AS current_display, h.number AS current_number
+FROM attempts a JOIN units u ON u.id = a.unit_id LEFT JOIN hotlines h ON h.unit_id = a.unit_id
+"""
+
+
+def recent(db, *, unit: str = "", outcome: str = "", state: str = "", limit: int = 100) -> list[dict]:
+    """Attempts with their unit, filtered by unit code, outcome and state (unknown values are no filter).
+
+    Without a state, what happened and what is happening, newest first (plans are listed apart);
+    with state 'planned', the plans, soonest first.
+    """
+    where, params = [], []
+    if unit:
+        where.append("u.code = ?")
+        params.append(unit)
+    if outcome in OUTCOMES:
+        where.append("a.outcome = ?")
+        params.append(outcome)
+    if state in STATES:
+        where.append("a.state = ?")
+        params.append(state)
+    else:
+        where.append("a.state != 'planned'")
+    sql = ATTEMPT_SELECT + " WHERE " + " AND ".join(where)
+    if state == "planned":
+        sql += " ORDER BY a.planned_at, a.id LIMIT ?"
+    else:
+        sql += " ORDER BY COALESCE(a.ended_at, a.dial_requested_at) DESC, a.id DESC LIMIT ?"
+    return db.execute_returning_dicts(sql, params + [limit])
+
+
+def upcoming(db, limit: int = 10) -> list[dict]:
+    """The next planned attempts with their unit, soonest first."""
+    return db.execute_returning_dicts(
+        ATTEMPT_SELECT + " WHERE a.state = 'planned' ORDER BY a.planned_at, a.id LIMIT ?", [limit]
+    )
+
+
+def outcome_counts(db, since: datetime) -> dict[str, int]:
+    """Outcome → how many attempts ended with it since `since`."""
+    return dict(
+        db.execute(
+            "SELECT outcome, count(*) FROM attempts WHERE state = 'ended' AND ended_at >= ? GROUP BY outcome",
+            [iso(since)],
+        ).fetchall()
+    )
+
+
+def in_flight_count(db) -> int:
+    """Attempts claimed and not yet ended (dialing, unknown, placed, ringing, answered)."""
+    return db.execute("SELECT count(*) FROM attempts WHERE state NOT IN ('planned', 'ended')").fetchone()[0]
+
+
+def planned_count(db, unit_id: int | None = None) -> int:
+    """Planned attempts, of one unit or of all."""
+    if unit_id is None:
+        return db.execute("SELECT count(*) FROM attempts WHERE state = 'planned'").fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM attempts WHERE unit_id = ? AND state = 'planned'", [unit_id]
+    ).fetchone()[0]
+
+
+def with_unit(db, attempt_id: int) -> dict | None:
+    """One attempt with its unit and the unit's current hotline, or None."""
+    rows = db.execute_returning_dicts(ATTEMPT_SELECT + " WHERE a.id = ?", [attempt_id])
+    return rows[0] if rows else None
+
+
+def related(db, attempt: dict) -> list[dict]:
+    """The attempt's retests, or the original it retests (id, purpose, state, outcome, times)."""
+    return db.execute_returning_dicts(
+        "SELECT id, purpose, state, outcome, planned_at, ended_at FROM attempts "
+        "WHERE (retest_of = ? OR id = ?) AND id != ? ORDER BY id",
+        [attempt["id"], attempt["retest_of"] or 0, attempt["id"]],
+    )
+
+
+def unit_history(db, unit_id: int, limit: int = 500) -> list[dict]:
+    """A unit's attempts, latest planned time first, without its scheduled tests still to come."""
+    return db.execute_returning_dicts(
+        ATTEMPT_SELECT + " WHERE a.unit_id = ? AND (a.state != 'planned' OR a.purpose != 'scheduled') "
+        "ORDER BY a.planned_at DESC, a.id DESC LIMIT ?",
+        [unit_id, limit],
+    )

@@ -1,0 +1,98 @@
+"""The official report to the chairman: everything it shows, measured once (build_report) and then rendered
+in every format (render.py) and on the report page.
+
+Layout follows Nghị định 30/2020/NĐ-CP for administrative documents: the issuing body and the national
+motto side by side, number and place/date, the title, numbered sections, "Nơi nhận" and the signature.
+Building needs no Flask request: the CLI, the web UI and tests call the same functions.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from monitor.reports import summaries, wording
+from monitor.reports.drilldown import confirmed_failures
+from monitor.reports.measure import PeriodMetrics, period_metrics
+from monitor.reports.periods import Period
+from monitor.reports.tally import Tally
+from monitor.reports.verdicts import league
+from monitor.scheduling.bands import LOCAL
+from monitor.settings import Settings
+from registry.errors import UserError
+from registry.groups import group_exists
+
+
+class ReportError(UserError):
+    """A report that cannot be produced as asked; .message in Vietnamese."""
+
+
+@dataclass
+class Report:
+    """Everything the official report shows, computed once and rendered in every format.
+
+    Its words (title, recommendations, the units' reasons) are put in the locale current when they are
+    read, so one report reads in English on the page and in Vietnamese in the exports.
+    """
+
+    period: Period
+    previous: Period
+    generated_at: datetime
+    group: str | None
+    metrics: PeriodMetrics
+    league: list
+    failing: list
+    trend: list  # summaries.Summary per period, oldest first
+    previous_summary: summaries.Summary
+    settings: dict = field(default_factory=dict)
+    load_evidence: Callable[[], dict] = dict
+
+    @cached_property
+    def evidence(self) -> dict:
+        """Unit id → its confirmed failures (attempt rows): read when a format cites them, not for the page."""
+        return self.load_evidence()
+
+    @property
+    def total(self) -> Tally:
+        return self.metrics.total
+
+    @property
+    def recommendations(self) -> list[str]:
+        """Section IV, generated from the data (see wording.recommendations)."""
+        return wording.recommendations(self.metrics, self.failing)
+
+    @property
+    def title(self) -> str:
+        names = {g.code: g.name for g in self.metrics.groups}
+        return wording.title(self.period.label, self.group, names.get(self.group) if self.group else None)
+
+    @property
+    def file_stem(self) -> str:
+        return f"bao-cao-duong-day-nong-{self.period.key}" + (f"-nhom-{self.group}" if self.group else "")
+
+
+def build_report(db, period: Period, *, group: str | None = None, now: datetime,
+                 settings: Settings = Settings()) -> Report:
+    """Measure the period, the previous one and the trend, rank the units, pick the failures' evidence."""
+    if group and not group_exists(db, group):
+        raise ReportError(f"Không có nhóm “{group}”.")
+    min_rate = settings.report_min_answer_rate
+    current = period_metrics(db, period, group=group, min_answer_rate=min_rate)
+    previous = summaries.summary(db, period.previous(), group=group)
+    summaries.attach_previous(current, previous)
+    ranked = league(current)
+    failing = [u for u in ranked if u.status == "fail"]
+    count = settings.report_trend_periods
+    trend = summaries.trend(db, summaries.trend_periods(period, count), group=group,
+                            known=[previous, summaries.summary_of(current)], today=now.astimezone(LOCAL).date())
+    return Report(
+        period=period, previous=period.previous(), generated_at=now, group=group or None, metrics=current,
+        league=ranked, failing=failing, trend=trend, previous_summary=previous,
+        load_evidence=lambda: confirmed_failures(db, period, [u.unit["id"] for u in failing]),
+        settings={
+            "min_answer_rate": min_rate,
+            "retest_delay_minutes": int(settings.retest_delay_minutes),
+            "signer": settings.report_signer_name,
+        },
+    )
