@@ -111,7 +111,7 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 
 def run_dispatch(template: Path, n: int, rate: float, provider_kind: str, workers: int | None = None) -> dict:
     """Plan n attempts due at the rate and run the Dispatcher until all are dialled; returns the measurements."""
-    from monitor.scheduling.dispatch import Dispatcher
+    from monitor.scheduling.dispatcher import Dispatcher
     from monitor.providers.simulator import SimulatorProvider
     from monitor.settings import Settings
 

@@ -16,7 +16,7 @@ from registry.db import connect
 from monitor import labels
 from monitor.attempts import STATES, get_attempt
 from monitor.scheduling.bands import to_local, week_monday
-from monitor.scheduling.dispatch import call_now, summary  # noqa: F401  (call_now: also used by the web button)
+from monitor.scheduling.manual import call_now, summary
 from monitor.scheduling.planner import plan_week
 from monitor.providers import make_provider
 from monitor.settings import Settings

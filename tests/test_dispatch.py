@@ -9,7 +9,9 @@ import pytest
 from monitor import attempts
 from monitor.scheduling import dispatch
 from monitor.attempts.outcomes import OUTCOMES
-from monitor.scheduling.dispatch import DEMO_REFUSED, CallError, Dispatcher, call_now, claim_due, dial, recover
+from monitor.scheduling.dispatch import DEMO_REFUSED, claim_due, dial, recover
+from monitor.scheduling.dispatcher import Dispatcher
+from monitor.scheduling.manual import CallError, call_now
 from monitor.scheduling.limits import RateLimiter
 from monitor.settings import Settings
 from monitor.providers import ProviderRejected, ProviderTimeout, ProviderUnavailable, make_provider

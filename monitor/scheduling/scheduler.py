@@ -25,7 +25,8 @@ from registry.errors import UserError
 
 from monitor import attempts
 from monitor.scheduling.bands import week_monday
-from monitor.scheduling.dispatch import Clock, Dispatcher, default_owner, recover
+from monitor.scheduling.dispatch import recover
+from monitor.scheduling.dispatcher import Clock, Dispatcher, default_owner
 from monitor.scheduling.planner import plan_due_soon, plan_week
 from monitor.scheduling.state import HEARTBEAT, clear_state, set_state
 from monitor.providers import make_provider
