@@ -17,10 +17,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -260,7 +260,7 @@ def gunicorn(app_spec: str, *, workers: int, threads: int, env: dict | None = No
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
+                    raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode()[-2000:]) from None
                 time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -20,7 +20,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    CHARTS, bench_config, connect, fmt_s, md_table, percentile, scratch, svg_chart, template_db, verdict,
+    CHARTS,
+    bench_config,
+    connect,
+    fmt_s,
+    md_table,
+    percentile,
+    scratch,
+    svg_chart,
+    template_db,
+    verdict,
     write_section,
 )
 
@@ -111,8 +120,8 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 
 def run_dispatch(template: Path, n: int, rate: float, provider_kind: str, workers: int | None = None) -> dict:
     """Plan n attempts due at the rate and run the Dispatcher until all are dialled; returns the measurements."""
-    from monitor.scheduling.dispatcher import Dispatcher
     from monitor.providers.simulator import SimulatorProvider
+    from monitor.scheduling.dispatcher import Dispatcher
     from monitor.settings import Settings
 
     path = template.with_name(f"run-{provider_kind}.db")

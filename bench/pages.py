@@ -16,7 +16,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    CHARTS, connect, make_app, md_table, percentile, scratch, seed_units, svg_chart, verdict, write_section,
+    CHARTS,
+    connect,
+    make_app,
+    md_table,
+    percentile,
+    scratch,
+    seed_units,
+    svg_chart,
+    verdict,
+    write_section,
 )
 
 INSPECTOR = ("thanhtra@bench.example", "mat-khau-thanh-tra-bench")
@@ -99,7 +108,7 @@ def main() -> None:
         for key, url, _ in PAGES:
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
-            r[key] = {"times": sample(lambda url=url: client.get(url)), "bytes": len(response.data)}
+            r[key] = {"times": sample(lambda url=url, client=client: client.get(url)), "bytes": len(response.data)}
         r["sql"] = {"times": bare_sql(path), "bytes": 0}
         if n == max(sizes):
             r["number_checks"] = number_checks(path)

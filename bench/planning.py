@@ -19,7 +19,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    CHARTS, connect, fmt_s, fmt_summary, md_table, scratch, summary, svg_chart, template_db, timed, verdict,
+    CHARTS,
+    connect,
+    fmt_s,
+    fmt_summary,
+    md_table,
+    scratch,
+    summary,
+    svg_chart,
+    template_db,
+    timed,
+    verdict,
     write_section,
 )
 

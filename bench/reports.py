@@ -12,16 +12,25 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-import statistics
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    CHARTS, OUT, connect, fmt_s, fmt_summary, make_app, md_table, seed_units, summary, svg_chart, timed, verdict,
+    CHARTS,
+    OUT,
+    connect,
+    fmt_s,
+    fmt_summary,
+    make_app,
+    md_table,
+    seed_units,
+    summary,
+    svg_chart,
+    timed,
+    verdict,
     write_section,
 )
 

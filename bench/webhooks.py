@@ -21,8 +21,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import loadgen  # noqa: E402
 from bench.common import (  # noqa: E402
-    AUTH_TOKEN, PUBLIC_BASE, bench_config, connect, fmt_s, gunicorn, make_app, md_table, percentile, scratch,
-    seed_units, summary, verdict, write_section,
+    AUTH_TOKEN,
+    PUBLIC_BASE,
+    bench_config,
+    connect,
+    gunicorn,
+    make_app,
+    md_table,
+    percentile,
+    scratch,
+    seed_units,
+    summary,
+    verdict,
+    write_section,
 )
 
 CLIENTS = 50
@@ -63,7 +74,7 @@ def build_requests(calls: int, seed: int) -> tuple[list[loadgen.Request], dict]:
         sid = f"CA{attempt_id:032x}"
         events = [(kind, params) for kind, params, _ in callback_script(scenario, sid, start=START) if kind == "status"]
         scripts[attempt_id] = events
-        for kind, params in events:
+        for _kind, params in events:
             path = f"/hooks/twilio/status/{attempt_id}"
             signature = validator.compute_signature(PUBLIC_BASE + path, params)
             req = loadgen.Request("POST", path, urlencode(params).encode(), {
@@ -83,7 +94,7 @@ def in_order_outcomes(path: Path, scripts: dict, attempt_ids: list[int]) -> dict
     db = connect(path)
     result = {}
     for attempt_id in attempt_ids:
-        for kind, params in scripts[attempt_id]:
+        for _kind, params in scripts[attempt_id]:
             ingest_event(db, attempt_id, params, kind="status", dedupe_key=f"{params['CallSid']}:{params['SequenceNumber']}",
                          now=START)
         row = db.execute("SELECT state, outcome, answer_seconds FROM attempts WHERE id = ?", [attempt_id]).fetchone()

@@ -18,20 +18,19 @@ Rules:
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Callable
 
 from flask_babel import gettext, lazy_gettext
 
+from monitor import labels
+from monitor.reports.scopes import SCOPE_SQL
+from monitor.scheduling.state import get_state, set_state
+from monitor.settings import Settings
 from registry.clock import LOCAL, iso, local_day_bounds, local_today, parse_iso
 from registry.errors import UserError
-
-from monitor import labels
-from monitor.scheduling.state import get_state, set_state
-from monitor.reports.scopes import SCOPE_SQL
-from monitor.settings import Settings
 
 KIND = "confirmed_failures"
 STATE_KEY = "alerts:checked_at"

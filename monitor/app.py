@@ -6,18 +6,19 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, render_template, request, session
-from flask_babel import Babel, gettext as _, lazy_gettext as _l
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from monitor import schema as monitor_schema
+from monitor.settings import Settings
 from registry import schema as registry_schema
 from registry.db import connect, migrate
 from registry.errors import UserError
 from registry.i18n import compile_catalogs
 from registry.web import close_db
 from registry.web.errors import user_error, wants_json
-
-from monitor import schema as monitor_schema
-from monitor.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATION_SETS = [("registry", registry_schema.MIGRATIONS), ("monitor", monitor_schema.MIGRATIONS)]
@@ -69,12 +70,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     Babel(app, locale_selector=_select_locale)
     csrf = CSRFProtect(app)
 
-    from registry.web import api as registry_api, auth
-    from registry import cli as registry_cli
-    from registry.web import pages as registry_views
-    from monitor.reports import cli as reports_cli
     from monitor import cli as monitor_cli
-    from monitor.web import attempts as monitor_views, webhooks, reports as reports_views
+    from monitor.reports import cli as reports_cli
+    from monitor.web import attempts as monitor_views
+    from monitor.web import reports as reports_views
+    from monitor.web import webhooks
+    from registry import cli as registry_cli
+    from registry.web import api as registry_api
+    from registry.web import auth
+    from registry.web import pages as registry_views
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(registry_views.bp)
@@ -87,8 +91,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     monitor_cli.register(app)
     reports_cli.register(app)
 
-    from registry.web import filters as registry_filters
     from monitor.web import filters as monitor_filters
+    from registry.web import filters as registry_filters
 
     registry_filters.register(app)
     monitor_filters.register(app)

@@ -9,17 +9,16 @@ import click
 from flask import current_app
 from flask_babel import gettext as _
 
-from registry.cli import UserErrorGroup
-from registry.clock import local_today, parse_iso, utcnow
-from registry.db import connect
-
 from monitor import labels
 from monitor.attempts import STATES, get_attempt
+from monitor.providers import make_provider
 from monitor.scheduling.bands import to_local, week_monday
 from monitor.scheduling.manual import call_now, summary
 from monitor.scheduling.planner import plan_week
-from monitor.providers import make_provider
 from monitor.settings import Settings
+from registry.cli import UserErrorGroup
+from registry.clock import local_today, parse_iso, utcnow
+from registry.db import connect
 
 monitor_cli = UserErrorGroup("monitor", help="Cuộc gọi kiểm tra: chạy bộ lập lịch, lập kế hoạch, gọi ngay, xem các lần gọi.")
 

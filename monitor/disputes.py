@@ -11,10 +11,9 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
+from monitor.attempts.outcomes import FAILURES
 from registry.clock import iso, utcnow
 from registry.errors import UserError
-
-from monitor.attempts.outcomes import FAILURES
 
 MAX_TEXT = 2000
 STATUSES = ("open", "accepted", "rejected")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from registry.errors import UserError
 
@@ -103,7 +104,7 @@ class Settings:
     # ------------------------------------------------------------------------------------------ reading
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> "Settings":
+    def load(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
         """Settings from FLASK_* variables of `environ` (os.environ by default), then `overrides` on top.
 
         Both may name a setting in upper case (RING_TIMEOUT); keys that are not settings are ignored (Flask's
@@ -133,7 +134,7 @@ class Settings:
             raise SettingsError(f"{PREFIX}REPORT_MIN_ANSWER_RATE={self.report_min_answer_rate}: phải từ 0 đến 1.",
                                 field="REPORT_MIN_ANSWER_RATE")
 
-    def with_values(self, **changes) -> "Settings":
+    def with_values(self, **changes) -> Settings:
         """A copy with some values changed (the scheduler's demo speed-up, tests), checked like load()'s."""
         values = {}
         for name, raw in changes.items():

@@ -1,6 +1,6 @@
 """SQLite connections and versioned migrations (one ordered list per package)."""
 import sqlite3
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlite_utils
 

@@ -96,7 +96,7 @@ def load_demo(db, *, now: datetime | None = None) -> bool:
     earlier = now - timedelta(days=30)
     with db.atomic():
         ids = {}
-        for code, name, kind, number, hours in AGENCIES:
+        for code, name, kind, _number, _hours in AGENCIES:
             ids[code] = create_unit(db, {"code": code, "name": name, "kind": kind, "group_code": "A"}, now=earlier)
         for code, name in DISTRICTS:
             ids[code] = create_unit(db, {"code": code, "name": name, "kind": "district", "group_code": "B",

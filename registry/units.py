@@ -162,9 +162,8 @@ def _clean_unit_fields(db, data: dict, *, unit_id: int | None = None) -> dict:
         raise RegistryError(gettext("Tên đơn vị không được để trống."), field="name")
     if "kind" in out and out["kind"] not in KINDS:
         raise RegistryError(gettext("Loại đơn vị “%(kind)s” không hợp lệ.", kind=out['kind']), field="kind")
-    if "group_code" in out:
-        if not group_exists(db, out["group_code"]):
-            raise RegistryError(gettext("Không có nhóm “%(group_code)s”.", group_code=out['group_code']), field="group_code")
+    if "group_code" in out and not group_exists(db, out["group_code"]):
+        raise RegistryError(gettext("Không có nhóm “%(group_code)s”.", group_code=out['group_code']), field="group_code")
     for key in ("valid_from", "valid_to"):
         if key in out:
             out[key] = out[key] or None
@@ -172,9 +171,8 @@ def _clean_unit_fields(db, data: dict, *, unit_id: int | None = None) -> dict:
                 raise RegistryError(gettext("Ngày phải viết theo dạng NNNN-TT-NN, ví dụ 2025-07-01."), field=key)
     if out.get("valid_from") and out.get("valid_to") and out["valid_to"] < out["valid_from"]:
         raise RegistryError(gettext("Ngày hết hiệu lực phải sau ngày bắt đầu."), field="valid_to")
-    if out.get("contact_email"):
-        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", out["contact_email"]):
-            raise RegistryError(gettext("Thư điện tử liên hệ không hợp lệ: “%(contact_email)s”.", contact_email=out['contact_email']), field="contact_email")
+    if out.get("contact_email") and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", out["contact_email"]):
+        raise RegistryError(gettext("Thư điện tử liên hệ không hợp lệ: “%(contact_email)s”.", contact_email=out['contact_email']), field="contact_email")
     if "parent_id" in out:
         out["parent_id"] = out["parent_id"] or None
         if out["parent_id"] is not None:

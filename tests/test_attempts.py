@@ -276,7 +276,7 @@ def test_replacements_stop_after_the_configured_number_in_a_row(db, units):
 
 
 def test_unreachable_flags_the_registry_entry_with_the_sip_code(db, units):
-    row = play(db, units["SYT"], "unreachable")
+    play(db, units["SYT"], "unreachable")
     unit = get_unit_by_id(db, units["SYT"])
     assert unit["flagged_at"] is not None and "SIP 404" in unit["flag_reason"]
 

@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from monitor import attempts
-from monitor.scheduling import dispatch
 from monitor.attempts.outcomes import OUTCOMES
+from monitor.providers import ProviderRejected, ProviderTimeout, ProviderUnavailable, make_provider
+from monitor.scheduling import dispatch
 from monitor.scheduling.dispatch import DEMO_REFUSED, claim_due, dial, recover
 from monitor.scheduling.dispatcher import Dispatcher
-from monitor.scheduling.manual import CallError, call_now
 from monitor.scheduling.limits import RateLimiter
+from monitor.scheduling.manual import CallError, call_now
 from monitor.settings import Settings
-from monitor.providers import ProviderRejected, ProviderTimeout, ProviderUnavailable, make_provider
 from registry.clock import iso, parse_iso
 from registry.db import connect
 

@@ -23,9 +23,9 @@ from urllib.parse import urlencode
 import pytest
 
 from monitor import attempts
-from monitor.scheduling.dispatch import claim_due, dial
 from monitor.attempts.outcomes import FAILURES
 from monitor.providers import make_provider
+from monitor.scheduling.dispatch import claim_due, dial
 from monitor.settings import Settings
 from registry.clock import iso
 from registry.db import connect
@@ -291,7 +291,7 @@ def dispatch_until_settled(db, provider, settings, *, now=NOW, rounds=200):
     for _ in range(rounds):
         rows = claim_due(db, now=now, owner="fault-test", limit=10, lease_seconds=120, settings=settings)
         for row in rows:
-            dial(db, provider, row, settings=settings, now=lambda: now)
+            dial(db, provider, row, settings=settings, now=lambda now=now: now)
         left = db.execute("SELECT count(*) FROM attempts WHERE state != 'ended'").fetchone()[0]
         if not left:
             return now
@@ -351,7 +351,7 @@ def dispatch_until_settled_twilio(db, provider, settings):
             return
         later += timedelta(minutes=30)
         for row in claim_due(db, now=later, owner="fault-test", limit=10, lease_seconds=120, settings=settings):
-            dial(db, provider, row, settings=settings, now=lambda: later)
+            dial(db, provider, row, settings=settings, now=lambda later=later: later)
 
 
 def test_simulator_failing_a_fifth_of_creates_through_dispatch_loses_nothing_and_never_charges_an_agency(

@@ -247,7 +247,7 @@ def test_random_months_agree_with_a_row_by_row_reference(db, units, office_unit,
     rnd = random.Random(seed)
     rows = {units["SYT"]: [], office_unit: []}
     for unit_id in rows:
-        for i in range(rnd.randrange(5, 40)):
+        for _ in range(rnd.randrange(5, 40)):
             outcome = rnd.choice(["answered"] * 5 + ["no_answer", "busy", "machine", "unreachable", "redirected",
                                                       "provider_error"])
             when = f"2025-06-{rnd.randrange(1, 31):02d} {rnd.randrange(24):02d}:{rnd.randrange(60):02d}"

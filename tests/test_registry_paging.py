@@ -1,8 +1,8 @@
 """Large registries: the directory and the inspectors' list are paged, numbered within each group, filtered in SQL."""
 import pytest
 
-from registry.web import directory as views
 from registry.clock import now_iso
+from registry.web import directory as views
 
 
 @pytest.fixture

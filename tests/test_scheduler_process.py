@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from monitor import attempts
-from monitor.scheduling import scheduler
 from monitor.app import create_app, init_db
+from monitor.scheduling import scheduler
 from monitor.settings import Settings
 from registry.clock import iso, parse_iso, utcnow
 from registry.db import connect

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pytest
 
 from monitor import attempts
-from monitor.providers import ProviderUnavailable, make_provider
-from monitor.settings import Settings
-from monitor.providers.simulator import HABITS, habit, simulate_call, speak_number
 from monitor.attempts.redirects import detect_redirect, spoken_digits
+from monitor.providers import ProviderUnavailable, make_provider
+from monitor.providers.simulator import HABITS, habit, simulate_call, speak_number
+from monitor.settings import Settings
 from registry.hotlines import set_hotline
 from registry.units import create_unit
 

@@ -133,7 +133,7 @@ def test_changing_one_number_in_the_file_makes_exactly_one_change_with_the_file_
         wb.save(out)
         data = out.getvalue()
     else:
-        data = export_csv(db).replace("0277 3851 234".encode(), b"0277.3851.999")
+        data = export_csv(db).replace(b"0277 3851 234", b"0277.3851.999")
     count = db.execute("SELECT count(*) FROM changes").fetchone()[0]
     result = import_bytes(db, data, f"sua.{fmt}", actor=None, now=NOW)
     assert result.changed == ["SYT: số 0277 3851 234 → 0277 3851 999"]
@@ -340,7 +340,7 @@ def test_an_xlsx_without_a_header_or_without_data_is_refused(db, units):
 
 
 def test_a_dry_run_reports_without_writing(db, units):
-    data = export_csv(db).replace("0277 3851 234".encode(), b"0277 3851 999")
+    data = export_csv(db).replace(b"0277 3851 234", b"0277 3851 999")
     before = snapshot(db)
     result = import_bytes(db, data, "thu.csv", actor=None, dry_run=True)
     assert result.changed == ["SYT: số 0277 3851 234 → 0277 3851 999"] and "sẽ cập nhật 1" in result.summary
@@ -394,7 +394,7 @@ def test_cli_import_of_a_missing_or_unreadable_file_exits_non_zero(runner, db, u
 
 def test_cli_import_dry_run_writes_nothing(runner, db, units, tmp_path):
     path = tmp_path / "thu.csv"
-    path.write_bytes(export_csv(db).replace("0277 3851 234".encode(), b"0277 3851 999"))
+    path.write_bytes(export_csv(db).replace(b"0277 3851 234", b"0277 3851 999"))
     before = snapshot(db)
     result = runner.invoke(args=["registry", "import", "--dry-run", str(path)])
     assert result.exit_code == 0 and "sẽ cập nhật 1" in result.output

@@ -1,13 +1,13 @@
 """The twilio provider, exercised for real through the SDK against the local Twilio-compatible test double."""
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from monitor import attempts
 from monitor.providers import ProviderConfigError, make_provider
-from monitor.settings import Settings
 from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable
+from monitor.settings import Settings
 from registry.clock import iso, utcnow
 
 from .fakes import Sleeps, free_port

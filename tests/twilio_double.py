@@ -64,7 +64,7 @@ class TwilioDouble:
 
     # -- lifecycle
 
-    def __enter__(self) -> "TwilioDouble":
+    def __enter__(self) -> TwilioDouble:
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},

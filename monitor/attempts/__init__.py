@@ -16,12 +16,26 @@ never from the order they came in — and the follow-ups are re-synchronised wit
 from monitor.attempts.evidence import fold_events
 from monitor.attempts.ingest import ingest_event
 from monitor.attempts.lifecycle import (
-    FINISH_FIELDS, create_attempt, finish, finish_rejected, mark_placed, mark_unknown, sync_follow_ups,
+    FINISH_FIELDS,
+    create_attempt,
+    finish,
+    finish_rejected,
+    mark_placed,
+    mark_unknown,
+    sync_follow_ups,
 )
 from monitor.attempts.reconcile import LOST_BEFORE_DIALLING, NO_FINAL_STATUS, reconcile
 from monitor.attempts.review import review_outcome
 from monitor.attempts.store import (
-    EVENT_KINDS, PURPOSES, RANK, STATES, AttemptError, events, get_attempt, reviews, write_transaction,
+    EVENT_KINDS,
+    PURPOSES,
+    RANK,
+    STATES,
+    AttemptError,
+    events,
+    get_attempt,
+    reviews,
+    write_transaction,
 )
 
 __all__ = [

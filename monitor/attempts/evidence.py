@@ -12,10 +12,9 @@ import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from registry.clock import iso, parse_iso
-
 from monitor.attempts.outcomes import FINAL_STATUSES
 from monitor.attempts.store import RANK
+from registry.clock import iso, parse_iso
 
 STATUS_RANK = {"queued": 3, "initiated": 3, "ringing": 4, "in-progress": 5, "answered": 5}
 STATUS_RANK.update({status: 6 for status in FINAL_STATUSES})

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from registry.clock import parse_iso
-
 from monitor.attempts.outcomes import FAILURES
 from monitor.settings import Settings
+from registry.clock import parse_iso
 
 RETEST_OUTCOMES = ("no_answer", "busy", "unreachable", "machine", "redirected")
 # Error codes of refusals that a replacement attempt would only repeat.

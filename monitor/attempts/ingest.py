@@ -9,10 +9,10 @@ import json
 
 from flask_babel import gettext
 
-from registry.clock import iso
-
 from monitor.attempts import follow_ups, lifecycle
-from monitor.attempts.store import EVENT_KINDS, AttemptError, row as _row, write_transaction
+from monitor.attempts.store import EVENT_KINDS, AttemptError, write_transaction
+from monitor.attempts.store import row as _row
+from registry.clock import iso
 
 
 def ingest_event(db, attempt_id: int, params: dict, *, kind: str, dedupe_key: str, now,

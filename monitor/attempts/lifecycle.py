@@ -17,15 +17,15 @@ from datetime import datetime
 
 from flask_babel import gettext
 
+from monitor.attempts import follow_ups
+from monitor.attempts.evidence import fold_events
+from monitor.attempts.follow_ups import SettingsLike
+from monitor.attempts.outcomes import OUTCOMES, classify
+from monitor.attempts.store import PURPOSES, RANK, STATES, AttemptError, sid_free, stored_events, write_transaction
+from monitor.attempts.store import row as _row
+from monitor.settings import Settings
 from registry.clock import iso
 from registry.hotlines import flag_hotline
-
-from monitor.attempts import follow_ups
-from monitor.attempts.follow_ups import SettingsLike
-from monitor.attempts.evidence import fold_events
-from monitor.attempts.outcomes import OUTCOMES, classify
-from monitor.attempts.store import PURPOSES, RANK, STATES, AttemptError, row as _row, sid_free, stored_events, write_transaction
-from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from registry.clock import iso
-
 from monitor.attempts.outcomes import OUTCOMES
 from monitor.attempts.store import STATES
+from registry.clock import iso
 
 ATTEMPT_SELECT = """
 SELECT a.*, u.code AS unit_code, u.name AS unit_name, h.display AS current_display, h.number AS current_number

@@ -5,7 +5,8 @@ import logging
 
 from monitor.attempts import follow_ups, lifecycle
 from monitor.attempts.ingest import ingest_event
-from monitor.attempts.store import get_attempt, row as _row, sid_free
+from monitor.attempts.store import get_attempt, sid_free
+from monitor.attempts.store import row as _row
 from monitor.providers.base import ProviderTimeout, ProviderUnavailable
 
 log = logging.getLogger(__name__)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
-from registry.clock import iso
-
 from monitor.attempts import follow_ups, lifecycle
 from monitor.attempts.outcomes import OUTCOMES
-from monitor.attempts.store import AttemptError, row as _row, write_transaction
+from monitor.attempts.store import AttemptError, write_transaction
+from monitor.attempts.store import row as _row
+from registry.clock import iso
 
 
 def review_outcome(db, attempt_id, new_outcome: str, reason: str, *, user_id, now,

@@ -1,9 +1,16 @@
 """Telephony providers behind one small interface (see base.Provider), chosen by CALL_PROVIDER."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from monitor.providers.base import Provider, ProviderConfigError, ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
+from monitor.providers.base import (
+    Provider,
+    ProviderConfigError,
+    ProviderRejected,
+    ProviderTimeout,
+    ProviderUnavailable,
+    callback_urls,
+)
 from monitor.settings import PROVIDERS, Settings
 
 

@@ -16,14 +16,13 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from email.utils import format_datetime
-from typing import Callable, Mapping
-
-from registry.clock import utcnow
 
 from monitor.providers.base import ProviderUnavailable
 from monitor.settings import Settings
+from registry.clock import utcnow
 
 log = logging.getLogger(__name__)
 

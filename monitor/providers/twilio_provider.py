@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -20,10 +20,9 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
-from registry.clock import parse_iso, utcnow
-
 from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
 from monitor.settings import Settings
+from registry.clock import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 

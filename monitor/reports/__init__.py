@@ -20,8 +20,15 @@ from monitor.reports.periods import Period, PeriodError, from_args, parse_date, 
 from monitor.reports.render import FORMATS, MEDIA_TYPES, render
 from monitor.reports.report import Report, ReportError, build_report
 from monitor.reports.scopes import SCOPE_SQL, SCOPES
-from monitor.reports.summaries import (Summary, attach_previous, closed_summary, summary, summary_of, trend,
-                                       trend_periods)
+from monitor.reports.summaries import (
+                                       Summary,
+                                       attach_previous,
+                                       closed_summary,
+                                       summary,
+                                       summary_of,
+                                       trend,
+                                       trend_periods,
+)
 from monitor.reports.tally import FAST_SECONDS, Tally
 from monitor.reports.verdicts import DEFAULT_MIN_ANSWER_RATE, UnitResult, delta, judge, league
 

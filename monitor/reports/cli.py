@@ -9,13 +9,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from monitor.reports.periods import parse_range
+from monitor.reports.render import FORMATS, render
+from monitor.reports.report import build_report
 from registry.cli import UserErrorCommand
 from registry.clock import utcnow
 from registry.db import connect
-
-from monitor.reports.render import FORMATS, render
-from monitor.reports.report import build_report
-from monitor.reports.periods import parse_range
 
 
 @click.command("report", cls=UserErrorCommand)

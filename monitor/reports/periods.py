@@ -31,19 +31,19 @@ class Period:
     kind: str = "custom"
 
     @classmethod
-    def month(cls, year: int, month: int) -> "Period":
+    def month(cls, year: int, month: int) -> Period:
         first = date(year, month, 1)
         following = date(year + (month == 12), month % 12 + 1, 1)
         return cls(first, following - timedelta(days=1), "month")
 
     @classmethod
-    def quarter(cls, year: int, quarter: int) -> "Period":
+    def quarter(cls, year: int, quarter: int) -> Period:
         first = date(year, 3 * quarter - 2, 1)
         last_month = cls.month(year, 3 * quarter)
         return cls(first, last_month.end, "quarter")
 
     @classmethod
-    def between(cls, start: date, end: date) -> "Period":
+    def between(cls, start: date, end: date) -> Period:
         """A range, recognised as a month or a quarter when it is exactly one."""
         if start.day == 1:
             month = cls.month(start.year, start.month)
@@ -56,7 +56,7 @@ class Period:
         return cls(start, end, "custom")
 
     @classmethod
-    def containing(cls, when: datetime) -> "Period":
+    def containing(cls, when: datetime) -> Period:
         """The local calendar month containing that instant."""
         day = local_today(when)
         return cls.month(day.year, day.month)
@@ -69,7 +69,7 @@ class Period:
         """The period as stored UTC text: [start, end) from local midnight to the local midnight after end."""
         return local_day_bounds(self.start)[0], local_day_bounds(self.end)[1]
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         """The period just before, of the same kind (previous month, previous quarter, or as many days)."""
         if self.kind == "month":
             before = self.start - timedelta(days=1)
@@ -79,7 +79,7 @@ class Period:
             return Period.quarter(before.year, (before.month + 2) // 3)
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1), "custom")
 
-    def months(self) -> list["Period"]:
+    def months(self) -> list[Period]:
         """The calendar months this period touches, in order."""
         out, cursor = [], date(self.start.year, self.start.month, 1)
         while cursor <= self.end:

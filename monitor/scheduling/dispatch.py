@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from monitor import attempts
 from monitor.attempts import lifecycle

@@ -14,9 +14,9 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Callable
 
 from monitor.scheduling.dispatch import (
     claim_due,

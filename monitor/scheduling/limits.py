@@ -13,13 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
-
-from registry.clock import iso, parse_iso
 
 from monitor.settings import Settings
+from registry.clock import iso, parse_iso
 
 # States in which an attempt holds one of the provider's concurrent-call slots (or might: unknown).
 ACTIVE_STATES = ("dialing", "unknown", "placed", "ringing", "answered")
@@ -39,7 +38,7 @@ class Limits:
     min_gap: timedelta
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Limits":
+    def from_settings(cls, settings: Settings) -> Limits:
         """The limits the settings set; a 0 there is None here (no limit)."""
         return cls(
             calls_per_second=settings.calls_per_second or None,

@@ -5,11 +5,10 @@ import random
 from bisect import bisect_right
 from datetime import date, datetime, timedelta, timezone
 
-from registry.clock import iso, local_today_iso
-
 from monitor.attempts.lifecycle import insert_planned
 from monitor.scheduling.bands import classify, local_week_start, week_intervals, week_monday
 from monitor.settings import Settings
+from registry.clock import iso, local_today_iso
 
 # Strata a 24/7 hotline rotates through. Weekends and public holidays form one stratum ("offday") because
 # both are the days nobody is in the office; the band stored on each attempt still tells them apart.

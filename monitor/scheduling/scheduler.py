@@ -14,24 +14,23 @@ import random
 import secrets
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 import schedule
 
-from registry.clock import iso, local_today, utcnow
-from registry.db import connect, schema_version
-from registry.errors import UserError
-
 from monitor import attempts
+from monitor.providers import make_provider
 from monitor.scheduling.bands import week_monday
 from monitor.scheduling.dispatch import recover
 from monitor.scheduling.dispatcher import Clock, Dispatcher, default_owner
 from monitor.scheduling.planner import plan_due_soon, plan_week
 from monitor.scheduling.state import HEARTBEAT, clear_state, set_state
-from monitor.providers import make_provider
 from monitor.schema import MIGRATIONS
 from monitor.settings import Settings
+from registry.clock import iso, local_today, utcnow
+from registry.db import connect, schema_version
+from registry.errors import UserError
 
 log = logging.getLogger(__name__)
 

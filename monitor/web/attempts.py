@@ -2,24 +2,25 @@
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired
 
-from registry.web.auth import inspector_required
-from registry.clock import parse_iso, utcnow
-from registry.errors import RegistryError, UserError
-from registry.units import get_unit
-from registry.web import get_db
-from registry.web.errors import form_error
-
-from monitor import attempts as attempts_mod, labels
+from monitor import attempts as attempts_mod
+from monitor import labels
 from monitor.attempts import outcomes, queries
 from monitor.disputes import history as dispute_history
 from monitor.scheduling import state as scheduler_state
 from monitor.scheduling.bands import classify as classify_band
 from monitor.web import settings
+from registry.clock import parse_iso, utcnow
+from registry.errors import RegistryError, UserError
+from registry.units import get_unit
+from registry.web import get_db
+from registry.web.auth import inspector_required
+from registry.web.errors import form_error
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 PAGE_SIZE = 100

@@ -8,33 +8,33 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
-                   url_for)
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from registry.web.auth import inspector_required, login_required
+from monitor import alerts as alert_store
+from monitor import disputes, labels
+from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, OUTCOMES
+from monitor.reports import charts, figures, tables, wording
+from monitor.reports.drilldown import FilterError, attempt_evidence, list_attempts
+from monitor.reports.measure import period_metrics
+from monitor.reports.periods import Period, PeriodError, from_args
+from monitor.reports.render import FORMATS, MEDIA_TYPES, render
+from monitor.reports.report import build_report
+from monitor.reports.summaries import attach_previous, summary
+from monitor.reports.tally import Tally
+from monitor.scheduling.bands import BANDS
+from monitor.web import settings
 from registry.clock import local_today, utcnow
 from registry.errors import NotFound
 from registry.groups import group_exists, list_groups
 from registry.units import get_unit, unit_code_for_id
 from registry.web import filters, get_db
+from registry.web.auth import inspector_required, login_required
 from registry.web.errors import form_error
-
-from monitor import alerts as alert_store, disputes, labels
-from monitor.scheduling.bands import BANDS
-from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, OUTCOMES
-from monitor.reports import charts, figures, tables, wording
-from monitor.reports.drilldown import FilterError, attempt_evidence, list_attempts
-from monitor.reports.measure import period_metrics
-from monitor.reports.render import FORMATS, MEDIA_TYPES, render
-from monitor.reports.report import build_report
-from monitor.reports.summaries import attach_previous, summary
-from monitor.reports.tally import Tally
-from monitor.reports.periods import Period, PeriodError, from_args
-from monitor.web import settings
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 PAGE_SIZE = 200

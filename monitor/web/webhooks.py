@@ -9,13 +9,12 @@ from functools import wraps
 
 from flask import Blueprint, Response, abort, request
 
-from registry.clock import utcnow
-from registry.db import connect
-
 from monitor.attempts import AttemptError, ingest_event
 from monitor.attempts.store import exists as attempt_exists
 from monitor.providers import gather_twiml, valid_signature, voice_twiml
 from monitor.web import settings
+from registry.clock import utcnow
+from registry.db import connect
 
 bp = Blueprint("webhooks", __name__, url_prefix="/hooks")
 _local = threading.local()

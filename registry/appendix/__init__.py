@@ -38,11 +38,26 @@ their public names, so callers import from registry.appendix only.
 from registry.appendix.apply import ImportResult, guess_kind, import_bytes, import_file
 from registry.appendix.check import ImportRejected, RowError, check_sheet, hours_from_note
 from registry.appendix.export import (
-    export_bytes, export_csv, export_file, export_xlsx, note_for, sections, table_rows,
+    export_bytes,
+    export_csv,
+    export_file,
+    export_xlsx,
+    note_for,
+    sections,
+    table_rows,
 )
 from registry.appendix.layout import (
-    COLUMNS, DEMO_NOTE, FORMATS, FORMULA_START, HEADER_ROW, HEADER_SCAN_ROWS, ORDER, SHARED_NOTE, TITLE,
-    TemplateError, format_for,
+    COLUMNS,
+    DEMO_NOTE,
+    FORMATS,
+    FORMULA_START,
+    HEADER_ROW,
+    HEADER_SCAN_ROWS,
+    ORDER,
+    SHARED_NOTE,
+    TITLE,
+    TemplateError,
+    format_for,
 )
 from registry.appendix.read import Sheet, read_sheet
 from registry.clock import LOCAL

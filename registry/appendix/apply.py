@@ -17,6 +17,7 @@ from registry.hotlines import HOURS, set_hotline
 from registry.text import fold
 from registry.units import create_unit, update_unit
 
+
 @dataclass
 class ImportResult:
     """What an import did (or, for a dry run, would do)."""

@@ -18,6 +18,7 @@ from registry.numbers import NumberError, parse_hotline
 from registry.text import fold
 from registry.units import CODE_RE, list_units
 
+
 @dataclass(frozen=True)
 class RowError:
     """One bad cell or row: the row number a spreadsheet shows, the column's title, the reason."""

@@ -9,12 +9,21 @@ from pathlib import Path
 from flask_babel import gettext
 
 from registry.appendix.layout import (
-    COLUMNS, DEMO_NOTE, FORMULA_START, HEADER_ROW, ORDER, SHARED_NOTE, TITLE, TemplateError, format_for,
+    COLUMNS,
+    DEMO_NOTE,
+    FORMULA_START,
+    HEADER_ROW,
+    ORDER,
+    SHARED_NOTE,
+    TITLE,
+    TemplateError,
+    format_for,
 )
 from registry.clock import local_today_iso, to_local, utcnow
 from registry.groups import list_groups
 from registry.hotlines import HOURS
 from registry.units import list_units
+
 
 def sections(db, *, include_historical: bool = False, on: str | None = None) -> list[tuple[dict, list[dict]]]:
     """Every group in order with its units (current ones unless include_historical), as the appendix lists them.

@@ -4,13 +4,15 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from flask_babel import gettext, lazy_gettext
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext, lazy_gettext
+
 from registry.appendix.layout import COLUMNS, FORMULA_START, HEADER_SCAN_ROWS, TemplateError, format_for
 from registry.text import fold
+
 
 @dataclass
 class Sheet:

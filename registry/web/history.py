@@ -1,6 +1,7 @@
 """The history of units as people read it: field names, parent codes, flags; the recent changes page."""
 from flask import render_template
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from registry.groups import list_groups
 from registry.history import recent_changes

@@ -3,7 +3,8 @@
 Agency editors reach only their own unit's page; everything else here is for inspectors.
 """
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from registry import accounts, clock
@@ -13,15 +14,30 @@ from registry.history import last_change_times, unit_history
 from registry.hotlines import HOURS, clear_flag, number_ok, set_hotline, set_hotline_shared, set_shared
 from registry.numbers import parse_hotline
 from registry.units import (
-    KINDS, count_units, create_unit, get_unit, is_current, list_units, registry_summary, unit_code_for_id,
-    unit_id_for_code, unit_names, update_unit,
+    KINDS,
+    count_units,
+    create_unit,
+    get_unit,
+    is_current,
+    list_units,
+    registry_summary,
+    unit_code_for_id,
+    unit_id_for_code,
+    unit_names,
+    update_unit,
 )
 from registry.web import get_db
 from registry.web.auth import can_edit_unit, inspector_required, login_required
 from registry.web.blueprint import MAX_QUERY, bp, form_errors, page_number
 from registry.web.errors import form_error
 from registry.web.forms import (
-    ContactForm, DetailsForm, FlagForm, InviteEditorForm, NewUnitForm, NumberForm, SharedForm,
+    ContactForm,
+    DetailsForm,
+    FlagForm,
+    InviteEditorForm,
+    NewUnitForm,
+    NumberForm,
+    SharedForm,
 )
 from registry.web.history import FIELD_LABELS, readable
 
