@@ -152,4 +152,19 @@ MIGRATIONS = [
     DROP INDEX attempts_ended;
     CREATE INDEX attempts_ended ON attempts(ended_at) WHERE ended_at IS NOT NULL;
     """,
+    # 8: every outcome with what it rests on (outcomes.BASES) and whether it is certain. An uncertain call
+    # (outcome_certain = 0) is held for review and counts for nobody until an inspector decides. Calls
+    # classified before this migration keep their outcome as certain, with no basis recorded. The report's
+    # covering index (4) gains the certainty, so excluding held calls costs no row lookups.
+    """
+    ALTER TABLE attempts ADD COLUMN outcome_basis TEXT;
+    ALTER TABLE attempts ADD COLUMN outcome_certain INTEGER;
+    UPDATE attempts SET outcome_certain = 1 WHERE state = 'ended';
+    UPDATE attempts SET outcome_basis = 'inspector' WHERE state = 'ended' AND original_outcome IS NOT NULL;
+    CREATE INDEX attempts_held ON attempts(ended_at, id) WHERE state = 'ended' AND outcome_certain = 0;
+    DROP INDEX attempts_report;
+    CREATE INDEX attempts_report
+        ON attempts(unit_id, planned_at, outcome, band, purpose, confirmed, answer_seconds, outcome_certain)
+        WHERE state = 'ended';
+    """,
 ]

@@ -121,3 +121,24 @@ def test_no_replacements_when_the_settings_allow_none(db, units):
 def test_settings_of_reads_a_settings_object_or_a_config_mapping(config, expected):
     assert follow_ups.settings_of(config=config) == expected
     assert follow_ups.settings_of(config) == expected
+
+
+def test_an_ended_call_keeps_its_basis_and_certainty_and_an_inspector_decision_becomes_the_basis(db, units, inspector):
+    from monitor.attempts import ingest_event, review_outcome
+
+    attempt_id = claimed(db, units["SYT"])
+    lifecycle.mark_placed(db, attempt_id, "CA1", "simulator", NOW)
+    ingest_event(db, attempt_id, {"CallSid": "CA1", "CallStatus": "busy", "SipResponseCode": "486"}, kind="status",
+                 dedupe_key="CA1:busy", now=NOW)
+    row = get_attempt(db, attempt_id)
+    assert (row["outcome"], row["outcome_basis"], row["outcome_certain"]) == ("busy", "signalling", 1)
+    review_outcome(db, attempt_id, "answered", "Nghe lại ghi âm: có người trả lời.", user_id=inspector["id"], now=NOW)
+    row = get_attempt(db, attempt_id)
+    assert (row["outcome"], row["outcome_basis"], row["outcome_certain"]) == ("answered", "inspector", 1)
+
+
+def test_a_call_ended_on_our_side_rests_on_our_side(db, units):
+    attempt_id = claimed(db, units["SYT"])
+    lifecycle.finish(db, attempt_id, "provider_error", "test", NOW)
+    row = get_attempt(db, attempt_id)
+    assert (row["outcome_basis"], row["outcome_certain"]) == ("our_side", 1)

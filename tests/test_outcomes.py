@@ -2,7 +2,7 @@
 import pytest
 
 from monitor import labels
-from monitor.attempts.outcomes import COUNTS_AGAINST, FAILURES, OUTCOMES, classify
+from monitor.attempts.outcomes import BASES, COUNTS_AGAINST, FAILURES, OUTCOMES, classify
 
 REGISTERED = "+842773851234"
 
@@ -66,7 +66,7 @@ CASES = [
 
 @pytest.mark.parametrize("attempt,outcome,fragment", CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)])
 def test_classify_gives_the_outcome_and_a_vietnamese_detail_naming_the_evidence(attempt, outcome, fragment):
-    got, detail = classify(attempt, REGISTERED)
+    got, detail, *_ = classify(attempt, REGISTERED)
     assert got == outcome
     assert fragment in detail
 
@@ -76,7 +76,7 @@ def test_every_outcome_is_reachable_by_classify():
 
 
 def test_operator_repeating_the_registered_number_is_answered_not_redirected():
-    outcome, _ = classify(call("completed", answered_by="human",
+    outcome, *_ = classify(call("completed", answered_by="human",
                                transcript="Dạ đúng rồi, số không hai bảy bảy ba tám năm một hai ba bốn ạ"), REGISTERED)
     assert outcome == "answered"
 
@@ -108,3 +108,18 @@ def test_every_outcome_has_a_distinct_label_in_both_languages(app):
         with app.test_request_context(f"/?lang={lang}"):
             names = [labels.outcome(code) for code in OUTCOMES]
             assert len(set(names)) == len(OUTCOMES) and all(name and name not in OUTCOMES for name in names)
+
+
+@pytest.mark.parametrize("attempt, basis", [
+    (call("busy", sip_code=486), "signalling"),
+    (call("no-answer"), "signalling"),
+    (call("completed", answered_by="machine_end_beep"), "amd"),
+    (call("completed", transcript="Alo, Sở Y tế xin nghe."), "transcript"),
+    (call("completed", transcript="Xin vui lòng để lại lời nhắn sau tiếng bíp."), "transcript"),
+    (call("canceled"), "our_side"),
+])
+def test_every_outcome_says_what_it_rests_on(attempt, basis):
+    found = classify(attempt, REGISTERED)
+    assert found.basis == basis
+    assert found.basis in BASES
+    assert found.certain is True

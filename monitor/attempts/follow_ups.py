@@ -19,7 +19,7 @@ RETEST_OUTCOMES = ("no_answer", "busy", "unreachable", "machine", "redirected")
 # Error codes of refusals that a replacement attempt would only repeat.
 NOT_REPLACED = ("demo_number", "no_hotline")
 # The columns a follow-up decision reads besides identity: a fold that changes none of them needs no new one.
-FOLLOW_UP_INPUTS = {"outcome", "ended_at", "sip_code", "outcome_detail", "state"}
+FOLLOW_UP_INPUTS = {"outcome", "ended_at", "sip_code", "outcome_detail", "state", "outcome_certain"}
 
 # What the functions of monitor/attempts take as `settings` (and under the former name `config`).
 SettingsLike = Settings | Mapping | None

@@ -211,6 +211,7 @@ def finish(db, attempt_id, outcome: str, detail: str, now, *, settings: Settings
         if values.get("call_sid") and not sid_free(db, values["call_sid"], attempt_id):
             values.pop("call_sid")
         values.update(state="ended", state_rank=RANK["ended"], outcome=outcome, outcome_detail=detail or "",
+                      outcome_basis="our_side" if outcome == "provider_error" else "signalling", outcome_certain=1,
                       ended_at=iso(now), lease_owner=None, lease_expires_at=None)
         _update(db, attempt_id, values)
         _follow_up(db, _row(db, attempt_id), now, settings)
@@ -248,12 +249,14 @@ def fold(db, row: dict, now, settings: Settings) -> None:
         derived.pop("call_sid")
     merged = {**row, **derived}
     if has_final:
-        outcome, detail = classify(merged, row["number"])
+        found = classify(merged, row["number"])
         merged["state_rank"] = RANK["ended"]
         if row["original_outcome"] is not None:
-            derived.update(original_outcome=outcome, outcome_detail=detail)  # an inspector's decision stands
+            # an inspector's decision stands: the rules' new reading is kept as the original only
+            derived.update(original_outcome=found.outcome, outcome_detail=found.detail)
         else:
-            derived.update(outcome=outcome, outcome_detail=detail)
+            derived.update(outcome=found.outcome, outcome_detail=found.detail, outcome_basis=found.basis,
+                           outcome_certain=1 if found.certain else 0)
         derived["lease_owner"] = derived["lease_expires_at"] = None
     elif row["state"] == "ended":
         merged["state_rank"] = RANK["ended"]  # forced by finish(): kept until a final status says otherwise
@@ -277,7 +280,8 @@ def override_outcome(db, row: dict, new_outcome: str, now, settings: Settings) -
     Inside the caller's write transaction (the one that stores the review).
     """
     original = row["original_outcome"] or row["outcome"]
-    _update(db, row["id"], {"outcome": new_outcome, "original_outcome": original})
+    _update(db, row["id"], {"outcome": new_outcome, "original_outcome": original, "outcome_basis": "inspector",
+                            "outcome_certain": 1})
     _follow_up(db, _row(db, row["id"]), now, settings)
 
 

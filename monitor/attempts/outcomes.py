@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 from monitor.attempts.redirects import detect_redirect
 
@@ -62,6 +63,22 @@ HUMAN_MARKERS = [
     r"(?:anh|chị|bác|cô|chú) cần (?:hỏi|gì)", r"giúp gì", r"có việc gì",
 ]
 MACHINE_AMD = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
+# What an outcome rests on, strongest first: the carrier's own signalling, the provider's answering-machine
+# detection, the words heard (transcript rules), an inspector's decision, or our side of the line.
+BASES = ("signalling", "amd", "transcript", "inspector", "our_side")
+
+
+class Classification(NamedTuple):
+    """An outcome with what it rests on and whether an inspector could defend it as it is.
+
+    certain=False means the call is held for review: it counts neither for nor against the unit until an
+    inspector decides.
+    """
+
+    outcome: str
+    detail: str
+    basis: str
+    certain: bool = True
 
 
 def _matches(patterns, text: str) -> str | None:
@@ -93,8 +110,8 @@ def _sip(sip: int | None, q850: int | None) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def classify(attempt: dict, registered_number: str) -> tuple[str, str]:
-    """(outcome code, detail in Vietnamese) for a call whose final status is known."""
+def classify(attempt: dict, registered_number: str) -> Classification:
+    """The outcome, its detail (Vietnamese), its basis and certainty, for a call whose final status is known."""
     status = attempt.get("call_status")
     sip = _int(attempt.get("sip_code"))
     q850 = _int(attempt.get("q850_cause"))
@@ -104,48 +121,48 @@ def classify(attempt: dict, registered_number: str) -> tuple[str, str]:
     codes = _sip(sip, q850)
 
     if status not in FINAL_STATUSES:
-        return "provider_error", "Không nhận được trạng thái cuối cùng của cuộc gọi từ nhà cung cấp; không tính cho đơn vị."
+        return Classification("provider_error", "Không nhận được trạng thái cuối cùng của cuộc gọi từ nhà cung cấp; không tính cho đơn vị.", "our_side")
     if status == "canceled":
-        return "provider_error", "Cuộc gọi bị hủy từ phía hệ thống kiểm tra; không tính cho đơn vị."
+        return Classification("provider_error", "Cuộc gọi bị hủy từ phía hệ thống kiểm tra; không tính cho đơn vị.", "our_side")
 
     redirect = detect_redirect(
         transcript, registered_number, sip_code=sip, q850_cause=q850, forwarded_from=attempt.get("forwarded_from")
     )
     # Signalling redirects are final whatever the status; spoken ones need a conversation (below).
     if redirect and not redirect.numbers and not redirect.phrase:
-        return "redirected", redirect.reason
+        return Classification("redirected", redirect.reason, "signalling")
 
     if sip in SIP_OUR_SIDE or (sip is not None and 500 <= sip < 600 and sip not in SIP_BUSY) or q850 in Q850_NETWORK:
-        return "provider_error", f"Nhà mạng hoặc đường truyền phía hệ thống từ chối cuộc gọi{codes}; không tính cho đơn vị, sẽ gọi lại."
+        return Classification("provider_error", f"Nhà mạng hoặc đường truyền phía hệ thống từ chối cuộc gọi{codes}; không tính cho đơn vị, sẽ gọi lại.", "our_side")
     if status == "busy" or sip in SIP_BUSY or q850 in Q850_BUSY:
         why = "từ chối cuộc gọi" if (sip == 603 or q850 == 21) else "máy bận"
-        return "busy", f"Đường dây nóng báo {why}{codes}."
+        return Classification("busy", f"Đường dây nóng báo {why}{codes}.", "signalling")
     if status == "no-answer" or sip in SIP_NO_ANSWER or q850 in Q850_NO_ANSWER:
-        return "no_answer", f"Đổ chuông đến hết thời gian chờ nhưng không ai nghe máy{codes}."
+        return Classification("no_answer", f"Đổ chuông đến hết thời gian chờ nhưng không ai nghe máy{codes}.", "signalling")
     if status == "failed":
         if sip in SIP_UNREACHABLE or q850 in Q850_UNREACHABLE:
-            return "unreachable", f"Không liên lạc được số đường dây nóng{codes}: số không tồn tại, ngoài vùng phục vụ hoặc tắt máy."
-        return "unreachable", f"Cuộc gọi không kết nối được{codes or ' (không có mã SIP)'}."
+            return Classification("unreachable", f"Không liên lạc được số đường dây nóng{codes}: số không tồn tại, ngoài vùng phục vụ hoặc tắt máy.", "signalling")
+        return Classification("unreachable", f"Cuộc gọi không kết nối được{codes or ' (không có mã SIP)'}.", "signalling")
 
     # completed: audio connected. Who or what answered?
     carrier_busy = _matches(CARRIER_BUSY, text)
     if carrier_busy:
-        return "busy", f"Nhà mạng thông báo thuê bao đang bận: “{carrier_busy}”."
+        return Classification("busy", f"Nhà mạng thông báo thuê bao đang bận: “{carrier_busy}”.", "transcript")
     carrier = _matches(CARRIER_UNREACHABLE, text)
     if carrier:
-        return "unreachable", f"Lời thông báo của nhà mạng: “{carrier}”{codes}."
+        return Classification("unreachable", f"Lời thông báo của nhà mạng: “{carrier}”{codes}.", "transcript")
     if redirect:
-        return "redirected", redirect.reason
+        return Classification("redirected", redirect.reason, "transcript" if redirect.phrase or redirect.numbers else "signalling")
     human = _matches(HUMAN_MARKERS, text)
     machine_phrase = _matches(MACHINE_PHRASES, text)
     if machine_phrase and not human:
-        return "machine", f"Máy trả lời tự động hoặc tổng đài tự động: “{machine_phrase}”."
+        return Classification("machine", f"Máy trả lời tự động hoặc tổng đài tự động: “{machine_phrase}”.", "transcript")
     if answered_by in MACHINE_AMD and not human:
         what = "máy fax" if answered_by == "fax" else "hộp thư thoại hoặc lời ghi âm"
-        return "machine", f"Nhận diện tự động (AMD: {answered_by}): {what} trả lời, không gặp được người."
+        return Classification("machine", f"Nhận diện tự động (AMD: {answered_by}): {what} trả lời, không gặp được người.", "amd")
     detail = f"Có người nghe máy{_seconds(attempt)}."
     if answered_by in MACHINE_AMD:
         detail += f" AMD đoán là máy ({answered_by}) nhưng có người nói: “{human}”."
     elif not text.strip():
         detail += " Không ghi nhận được lời nói."
-    return "answered", detail
+    return Classification("answered", detail, "transcript" if human else "signalling")
