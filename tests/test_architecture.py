@@ -272,8 +272,9 @@ def test_an_attempts_state_changes_only_in_lifecycle():
         if rel == STATE_OWNER:
             continue
         for line, text in strings(rel):
-            if re.search(r"\bUPDATE\s+attempts\b", text) and re.search(r"\bstate(?:_rank)?\s*=|\blease_", text):
-                problems.append(f"{rel}:{line} sets the state in SQL")
+            for assignments in re.findall(r"\bUPDATE\s+attempts\s+SET\b([\s\S]*?)(?:\bWHERE\b|;|$)", text):
+                if re.search(r"\bstate(?:_rank)?\s*=|\blease_", assignments):
+                    problems.append(f"{rel}:{line} sets the state in SQL")
         if rel in STATE_DERIVERS:
             continue
         for node in ast.walk(tree(rel)):
