@@ -143,7 +143,9 @@ def write_report(results: dict, repeat: int) -> None:
     body = f"""## 3. Planning: a week's plan for {largest:,} hotlines
 
 `monitor.planner.plan_week` (read the hotlines, draw each test's stratum and random second of the week, insert
-with `INSERT OR IGNORE` in one transaction) against the baseline: the very same rows inserted into the same
+with `INSERT OR IGNORE` in one transaction; with adaptive planning, on by default, it also runs the evidence
+query — empty here, see section 6 for its cost with history — and stores each unit's allocation and reason in
+`plan_allocations`, one row per unit and week) against the baseline: the very same rows inserted into the same
 `attempts` table (same indexes) with a bare `executemany`, on a fresh copy of the database each time. Groups plan
 3, 3 and 2 tests a week (the defaults), so {largest:,} hotlines make {big['rows']:,} attempts. {repeat} repetitions,
 median (min–max); peak memory from `tracemalloc` in a separate run of `plan_week`.

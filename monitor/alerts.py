@@ -10,6 +10,10 @@ Rules:
   provider errors, no accepted disputes, office-hours hotlines judged in office hours). A failure still
   waiting for its retest decides nothing and is skipped; an answered test or a failure whose retest was
   answered ends the run. N = ALERT_AFTER_FAILURES confirmed failures in a row trigger one alert per run.
+- A call held for review (outcome_certain = 0) is no evidence either way: it is skipped like a failure
+  waiting for its retest, so it neither lengthens a run nor ends one. A held retest confirms nothing, so its
+  original is skipped too until the retest is decided. An inspector's decision (outcome_reviews) makes its
+  unit a candidate on the next check, however long ago the call ended.
 - Caps so nobody is flooded: ALERTS_PER_UNIT_PER_DAY (local day) and ALERTS_PER_RUN (all units, one call).
   An alert over a cap is still recorded, with status 'suppressed' and the cap in `error`.
 - Every alert row is written (status 'pending') before the SMTP conversation; a send that fails is
@@ -79,7 +83,7 @@ def _decided_tests(db, unit_id: int, limit: int) -> list[dict]:
         f"""SELECT a.id, a.planned_at, a.ended_at, a.outcome, a.confirmed, a.band, a.number, a.sip_code
             FROM attempts a LEFT JOIN hotlines h ON h.unit_id = a.unit_id
             WHERE a.unit_id = ? AND a.state = 'ended' AND {SCOPE_SQL['counted']}
-              AND (a.outcome = 'answered' OR a.confirmed IS NOT NULL)
+              AND (a.outcome = 'answered' OR a.confirmed IS NOT NULL) AND a.outcome_certain IS NOT 0
             ORDER BY a.planned_at DESC, a.id DESC LIMIT ?""",
         [unit_id, limit],
     )
@@ -165,9 +169,11 @@ def _deliver(db, alert: dict, settings: Settings, send: Sender, now: datetime) -
 
 
 def _candidates(db, since: str) -> list[int]:
-    """Units with a test that ended since `since` (only an ending test can lengthen a run)."""
+    """Units with a test that ended or was decided by an inspector since `since` (only these can lengthen a run)."""
     return [r[0] for r in db.execute(
-        "SELECT DISTINCT unit_id FROM attempts WHERE ended_at >= ? ORDER BY unit_id", [since]
+        "SELECT unit_id FROM attempts WHERE ended_at >= ? UNION "
+        "SELECT a.unit_id FROM outcome_reviews r JOIN attempts a ON a.id = r.attempt_id WHERE r.at >= ? "
+        "ORDER BY 1", [since, since]
     ).fetchall()]
 
 

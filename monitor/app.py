@@ -74,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from monitor.reports import cli as reports_cli
     from monitor.web import attempts as monitor_views
     from monitor.web import reports as reports_views
+    from monitor.web import review as review_views
     from monitor.web import webhooks
     from registry import cli as registry_cli
     from registry.web import api as registry_api
@@ -85,6 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(registry_api.bp)
     app.register_blueprint(monitor_views.bp)
     app.register_blueprint(reports_views.bp)
+    app.register_blueprint(review_views.bp)
     app.register_blueprint(webhooks.bp)
     csrf.exempt(webhooks.bp)  # provider callbacks are authenticated by their signature instead
     registry_cli.register(app, migration_sets=MIGRATION_SETS)

@@ -1,4 +1,4 @@
-"""Command line: `flask --app wsgi monitor run|plan|call|attempts`."""
+"""Command line: `flask --app wsgi monitor run|plan|call|attempts|classify|reclassify`."""
 import json
 import random
 import secrets
@@ -19,8 +19,9 @@ from monitor.settings import Settings
 from registry.cli import UserErrorGroup
 from registry.clock import local_today, parse_iso, utcnow
 from registry.db import connect
+from registry.errors import UserError
 
-monitor_cli = UserErrorGroup("monitor", help="Cuộc gọi kiểm tra: chạy bộ lập lịch, lập kế hoạch, gọi ngay, xem các lần gọi.")
+monitor_cli = UserErrorGroup("monitor", help="Cuộc gọi kiểm tra: chạy bộ lập lịch, lập kế hoạch, gọi ngay, xem các lần gọi, phân loại kết quả.")
 
 EXCERPT = 48
 
@@ -198,3 +199,94 @@ def _attempt_line(row: dict) -> tuple:
         row["outcome"] or "", "" if row["answer_seconds"] is None else f"{row['answer_seconds']:g}",
         "" if row["sip_code"] is None else str(row["sip_code"]), confirmed, transcript,
     )
+
+
+@monitor_cli.command("classify")
+@click.argument("file", type=click.File("rb"))
+def classify_command(file):
+    """Show what the current rules make of call evidence: JSON lines in, one JSON line out per line.
+
+    Each line in: transcript, registered (the unit's number), call_status, answered_by, optionally sip_code.
+    Each line out: outcome, review (true when held for an inspector), reason, basis. A line that cannot be read
+    gives {"line": N, "error": "..."} instead, and the command exits 1 at the end. FILE may be - (standard input).
+
+    Example: flask --app wsgi monitor classify tests/corpus/redirected.jsonl
+    """
+    from monitor.attempts.classify_lines import classify_line
+
+    bad = 0
+    for number, raw in enumerate(file, 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text, out = None, {"error": _("Dòng không phải văn bản UTF-8.")}
+        if text is not None:
+            if not text.strip():
+                continue
+            try:
+                out = classify_line(text)
+            except UserError as exc:
+                out = {"error": exc.message}
+            except Exception as exc:  # noqa: BLE001 — one odd line must not stop the others
+                error = f"{type(exc).__name__}: {exc}"
+                out = {"error": _("Không phân loại được dòng này: %(error)s", error=error)}
+        if "error" in out:
+            bad += 1
+            out = {"line": number, "error": _("Dòng %(line)s: %(error)s", line=number, error=out["error"])}
+        click.echo(json.dumps(out, ensure_ascii=False))
+    if bad:
+        click.echo(_("%(count)s dòng không hợp lệ.", count=bad), err=True)
+        sys.exit(1)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.ClickException(_("%(option)s: ngày “%(day)s” không hợp lệ: viết theo dạng NNNN-TT-NN, ví dụ 2026-03-02.",
+                                     option=option, day=text)) from None
+
+
+@monitor_cli.command("reclassify")
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="Ngày đầu (giờ Việt Nam, theo ngày dự kiến gọi).")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Ngày cuối, tính cả ngày này.")
+@click.option("--dry-run", is_flag=True, help="Chỉ cho biết sẽ thay đổi gì, không ghi.")
+def reclassify_command(start, end, dry_run):
+    """Re-run the current rules over ended test calls planned in the date range; print what changed.
+
+    Every change is kept in the call's history with the rules' version; retests, confirmations and flags
+    follow the new outcome. Outcomes an inspector decided, and calls with a dispute, are never changed.
+
+    Example: flask --app wsgi monitor reclassify --from 2026-11-01 --to 2026-11-30 --dry-run
+    """
+    from monitor.attempts.reclassify import reclassify
+
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if first > last:
+        raise click.ClickException(_("Ngày đầu %(start)s sau ngày cuối %(end)s.", start=start, end=end))
+    settings = _settings()
+    db = connect(settings.database)
+    try:
+        result = reclassify(db, first, last, now=utcnow(), settings=settings, dry_run=dry_run)
+    finally:
+        db.conn.close()
+    _print_reclassified(result, start, end, dry_run)
+
+
+def _print_reclassified(result, start: str, end: str, dry_run: bool) -> None:
+    click.echo(_("Quy tắc phiên bản %(version)s: đã đọc %(count)s lần gọi đã kết thúc, dự kiến gọi từ %(start)s đến %(end)s.",
+                 version=result.version, count=result.read, start=start, end=end))
+    changed = sum(result.changed.values())
+    if dry_run:
+        click.echo(_("Chạy thử, chưa ghi gì: sẽ thay đổi %(count)s lần gọi.", count=changed))
+    else:
+        click.echo(_("Đã thay đổi %(count)s lần gọi.", count=changed))
+    for (old, new, held), count in sorted(result.changed.items(), key=lambda item: (-item[1], item[0])):
+        names = dict(old=labels.outcome(old), old_code=old, new=labels.outcome(new), new_code=new, count=count)
+        if held:
+            click.echo("  " + _("%(old)s (%(old_code)s) → %(new)s (%(new_code)s), giữ lại để xem xét: %(count)s", **names))
+        else:
+            click.echo("  " + _("%(old)s (%(old_code)s) → %(new)s (%(new_code)s): %(count)s", **names))
+    click.echo(_("Không đổi: %(count)s.", count=result.unchanged))
+    for why, count in sorted(result.skipped.items()):
+        click.echo(_("Bỏ qua %(count)s: %(why)s.", count=count, why=labels.reclassify_skip(why)))

@@ -39,14 +39,37 @@ ATTEMPT_STATE = {
     "ended": _l("Đã kết thúc"),
 }
 # A unit's verdict for a period (monitor/reports).
-VERDICT = {"pass": _l("Đạt"), "fail": _l("Chưa đạt"), "untested": _l("Chưa kiểm tra")}
+VERDICT = {"pass": _l("Đạt"), "fail": _l("Chưa đạt"), "insufficient": _l("Chưa đủ dữ liệu"),
+           "untested": _l("Chưa kiểm tra")}
 # Which calls an evidence list shows (the reports' drill-down).
 SCOPE = {
     "counted": _l("Cuộc gọi được tính"),
     "out_of_hours": _l("Ngoài giờ hành chính (thống kê riêng)"),
-    "excluded": _l("Không tính (lỗi phía hệ thống, giải trình được chấp nhận)"),
+    "excluded": _l("Không tính (lỗi phía hệ thống, chờ xem xét, giải trình được chấp nhận)"),
+    "held": _l("Không tính: chờ cán bộ kiểm tra xem xét"),
+    "disputed": _l("Không tính: giải trình được chấp nhận"),
     "retest": _l("Cuộc gọi lại để xác nhận"),
     "all": _l("Tất cả"),
+}
+# What an outcome rests on (monitor/attempts/outcomes.py BASES).
+BASIS = {
+    "signalling": _l("tín hiệu của nhà mạng"),
+    "amd": _l("nhận diện máy trả lời tự động"),
+    "transcript": _l("lời nghe được khi gọi"),
+    "inspector": _l("quyết định của thanh tra viên"),
+    "our_side": _l("sự cố phía hệ thống gọi"),
+}
+# Why the weekly planner gave a unit its number of tests (monitor/scheduling/allocation.py REASONS); inspectors only.
+PLAN_REASON = {
+    "fixed": _l("Lịch cố định của nhóm"),
+    "no_evidence": _l("Chưa có cuộc gọi được tính: gọi theo số lần của nhóm"),
+    "above": _l("Khoảng tin cậy nằm hẳn trên chuẩn: gọi ít hơn"),
+    "below": _l("Khoảng tin cậy nằm hẳn dưới chuẩn: gọi ít hơn"),
+    "below_month": _l("Khoảng tin cậy nằm hẳn dưới chuẩn: giữ số lần của nhóm để báo cáo tháng đủ bằng chứng"),
+    "leans_pass": _l("Chưa chắc chắn nhưng tỷ lệ nghe máy đạt chuẩn: gọi ít hơn"),
+    "leans_fail": _l("Chưa chắc chắn và tỷ lệ nghe máy dưới chuẩn: gọi nhiều hơn để kết luận"),
+    "close": _l("Chưa chắc chắn, tỷ lệ nghe máy dưới chuẩn nhưng thêm cuộc gọi trong một tháng cũng chưa đủ để "
+                "kết luận: giữ số lần của nhóm"),
 }
 DISPUTE_STATUS = {"open": _l("Đang chờ xem xét"), "accepted": _l("Đã chấp nhận"), "rejected": _l("Không chấp nhận")}
 ALERT_STATUS = {
@@ -78,6 +101,12 @@ ANSWERED_BY = {
     "unknown": _l("Không xác định"),
 }
 PROVIDER = {"simulator": _l("Mô phỏng"), "twilio": _l("Twilio")}
+# Why `monitor reclassify` left an attempt's outcome as it was (monitor/attempts/reclassify.py SKIPS).
+RECLASSIFY_SKIP = {
+    "inspector": _l("thanh tra viên đã quyết định kết quả"),
+    "dispute": _l("có khiếu nại đang xem xét hoặc đã quyết định"),
+    "no_evidence": _l("kết thúc từ phía hệ thống, không có trạng thái cuối cùng để phân loại"),
+}
 
 
 def _label(table: dict, code) -> str:
@@ -116,6 +145,10 @@ def dispute_status(code) -> str:
     return _label(DISPUTE_STATUS, code)
 
 
+def outcome_basis(code) -> str:
+    return _label(BASIS, code)
+
+
 def alert_status(code) -> str:
     return _label(ALERT_STATUS, code)
 
@@ -132,14 +165,18 @@ def provider(code) -> str:
     return _label(PROVIDER, code)
 
 
+def reclassify_skip(code) -> str:
+    return _label(RECLASSIFY_SKIP, code)
+
+
 # Every table by the name of its Jinja filter (monitor/web/filters.py registers one filter per entry).
 FILTERS = {
     "outcome": outcome, "band": band, "purpose": purpose, "attempt_state": attempt_state, "verdict": verdict,
     "scope": scope, "dispute_status": dispute_status, "alert_status": alert_status, "call_status": call_status,
-    "answered_by": answered_by, "provider": provider,
+    "answered_by": answered_by, "provider": provider, "outcome_basis": outcome_basis,
 }
 
 __all__ = [
     "OUTCOME", "BAND", "PURPOSE", "ATTEMPT_STATE", "VERDICT", "SCOPE", "DISPUTE_STATUS", "ALERT_STATUS",
-    "CALL_STATUS", "ANSWERED_BY", "PROVIDER", "FILTERS", *FILTERS, "gettext",
+    "CALL_STATUS", "ANSWERED_BY", "PROVIDER", "RECLASSIFY_SKIP", "reclassify_skip", "FILTERS", *FILTERS, "gettext",
 ]

@@ -167,4 +167,27 @@ MIGRATIONS = [
         ON attempts(unit_id, planned_at, outcome, band, purpose, confirmed, answer_seconds, outcome_certain)
         WHERE state = 'ended';
     """,
+    # 9: why the weekly planner gave a unit the number of tests it did (monitor/scheduling/allocation.py).
+    # For inspectors only; the first plan of a week fixes it, so replanning the week keeps the same numbers.
+    """
+    CREATE TABLE plan_allocations (
+        week TEXT NOT NULL,                   -- the Monday of the planned week (local)
+        unit_id INTEGER NOT NULL REFERENCES units(id),
+        tests INTEGER NOT NULL,               -- tests planned for the week
+        base INTEGER NOT NULL,                -- the group's fixed number
+        reason TEXT NOT NULL,                 -- allocation.REASONS
+        counted INTEGER NOT NULL,             -- counted tests in the evidence window
+        answered INTEGER NOT NULL,
+        low REAL,                             -- the 95 % interval of the answer rate (NULL: no evidence)
+        high REAL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (week, unit_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX plan_allocations_unit ON plan_allocations(unit_id, week);
+    """,
+    # 10: "were any of this period's calls simulated?" (every report format says so) answered by a seek. Partial:
+    # the rows get in when the simulator places them, so a deployment that dials for real keeps it empty.
+    """
+    CREATE INDEX attempts_simulated ON attempts(planned_at) WHERE provider = 'simulator';
+    """,
 ]

@@ -56,10 +56,15 @@ class Settings:
     twilio_voice: str = _spec("Google.vi-VN-Standard-A", "the text-to-speech voice of the spoken prompts")
     twilio_record: bool = _spec(False, "record calls (a spoken Vietnamese notice is played first)")
     twilio_http_timeout: float = _spec(10.0, "seconds before a request to the provider's API counts as timed out", minimum=0.1)
+    twilio_webhook_shared_keys: str = _spec("", "webhook signing keys used instead of the auth token where a Twilio "
+                                                "Webhook Rule says so: key_id=secret pairs separated by commas "
+                                                "(two during a rotation; secret: from the environment only)")
     simulator_speed: float = _spec(1.0, "simulated calls' waiting compressed by this factor (the demo uses 5)", above=0)
     simulator_fail_rate: float = _spec(0.0, "fraction of simulated create requests refused as unavailable (fault tests)", minimum=0)
     # --- one test call
     ring_timeout: int = _spec(30, "seconds of ringing before a call counts as not answered", minimum=1)
+    call_time_limit_seconds: int = _spec(120, "a test call is hung up by the provider after this many seconds (cost)",
+                                         minimum=10)
     # The two delays may be negative: a follow-up is then due at once however late the call's events came
     # (the process tests use that); there is no other reading of a negative delay to protect.
     retest_delay_minutes: float = _spec(60.0, "a failure is confirmed by a retest this many minutes later")
@@ -74,6 +79,17 @@ class Settings:
     # --- planning
     tests_per_week: Any = _spec(None, "overrides groups.tests_per_week: a number, or JSON mapping group code → number", kind="tests")
     demo_mode: bool = _spec(False, "with the simulator: faster calls and one test per unit in the first minute")
+    adaptive_planning: bool = _spec(True, "spend the week's tests where they can change a verdict: fewer for units "
+                                          "whose answer-rate interval lies clearly above or below the standard, "
+                                          "more for uncertain ones, never more than the groups' total")
+    min_tests_per_week: int = _spec(0, "adaptive planning: the fewest tests a week for a unit whose verdict is "
+                                       "settled (never above its group's number)", minimum=0, empty=0)
+    mean_tests_clear: float = _spec(1.0, "adaptive planning: a settled unit gets a random number of tests each week, "
+                                         "from MIN_TESTS_PER_WEEK to 2 × this − MIN_TESTS_PER_WEEK (0, 1 or 2 by "
+                                         "default), so it never knows its week is done; each calendar month it "
+                                         "still gets its group's min_tests", minimum=0)
+    max_tests_per_week: int = _spec(0, "adaptive planning plans at most this many tests a week for a unit "
+                                       "(0: twice its group's number)", minimum=0, empty=0)
     # --- the scheduler's own housekeeping
     lease_seconds: float = _spec(120.0, "a claimed attempt not placed within this is reconciled (its dispatcher died)", minimum=1)
     recover_seconds: float = _spec(30.0, "how often the scheduler settles expired leases, unknown creates and stale calls", minimum=1)
@@ -100,6 +116,7 @@ class Settings:
     report_min_answer_rate: float = _spec(0.9, "below this answer rate a unit has not met the requirement", minimum=0)
     report_trend_periods: int = _spec(6, "periods in the report's trend chart", minimum=1)
     report_signer_name: str = _spec("", "printed under the signature block of the official report")
+    report_dispute_days: int = _spec(15, "days a unit is given to contest its calls, stated in its evidence file", minimum=1)
 
     # ------------------------------------------------------------------------------------------ reading
 
@@ -127,6 +144,9 @@ class Settings:
 
     def check(self) -> None:
         """Rules that involve more than one value."""
+        if any(not key or not secret for key, secret in self._shared_key_pairs()):
+            raise SettingsError(f"{PREFIX}TWILIO_WEBHOOK_SHARED_KEYS: phải là các cặp mã_khóa=bí_mật, cách nhau bởi dấu phẩy.",
+                                field="TWILIO_WEBHOOK_SHARED_KEYS")
         if self.simulator_fail_rate > 1:
             raise SettingsError(f"{PREFIX}SIMULATOR_FAIL_RATE={self.simulator_fail_rate}: phải từ 0 đến 1.",
                                 field="SIMULATOR_FAIL_RATE")
@@ -171,6 +191,14 @@ class Settings:
             return int(override.get(group_code, group_default))
         return group_default if override is None else int(override)
 
+    def _shared_key_pairs(self) -> list[tuple[str, str]]:
+        pairs = [part.strip().partition("=") for part in self.twilio_webhook_shared_keys.split(",") if part.strip()]
+        return [(key.strip(), secret.strip()) for key, _, secret in pairs]
+
+    def webhook_shared_keys(self) -> dict[str, str]:
+        """Twilio webhook signing keys: key id (as in X-Twilio-Webhooks-Signature-Settings) → secret."""
+        return dict(self._shared_key_pairs())
+
     def inspector_addresses(self) -> list[str]:
         return [a for a in self.inspector_emails.replace(";", ",").replace(",", " ").split() if a]
 
@@ -188,7 +216,7 @@ def _parse(spec, raw, variable: str):
     """
     meta = spec.metadata
     kind = meta.get("kind") or spec.type
-    if kind != "bool" and (raw is None or (isinstance(raw, str) and not raw.strip())):
+    if raw is None or (isinstance(raw, str) and not raw.strip()):  # a switch that is on by default stays on
         return spec.default if meta.get("empty", _AS_DEFAULT) is _AS_DEFAULT else meta["empty"]
     try:
         if kind == "tests":

@@ -1,4 +1,5 @@
-"""Groups: the sections A, B, C… of the appendix, their order and how often their hotlines are tested."""
+"""Groups: the sections A, B, C… of the appendix, their order, how often their hotlines are tested and how
+many counted tests a unit needs in a period before the report gives it a verdict."""
 import re
 
 from flask_babel import gettext
@@ -6,7 +7,7 @@ from flask_babel import gettext
 from registry.errors import NotFound, RegistryError
 
 GROUP_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
-GROUP_FIELDS = ("name", "name_en", "sort_order", "tests_per_week")
+GROUP_FIELDS = ("name", "name_en", "sort_order", "tests_per_week", "min_tests")
 
 
 def list_groups(db) -> list[dict]:
@@ -26,9 +27,13 @@ def unit_counts(db) -> dict[str, int]:
 def _clean_group_fields(data: dict) -> dict:
     """Validate group fields; raise RegistryError naming the field, in Vietnamese."""
     out = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
+    if out.get("min_tests") == "":
+        del out["min_tests"]  # left blank: the default for a new group, unchanged for an existing one
     if "name" in out and not out["name"]:
         raise RegistryError(gettext("Tên nhóm không được để trống."), field="name")
-    for key, low, high, label in (("sort_order", -1000, 1000, gettext("Thứ tự")), ("tests_per_week", 0, 100, gettext("Số lần gọi kiểm tra mỗi tuần"))):
+    for key, low, high, label in (("sort_order", -1000, 1000, gettext("Thứ tự")),
+                                  ("tests_per_week", 0, 100, gettext("Số lần gọi kiểm tra mỗi tuần")),
+                                  ("min_tests", 1, 100, gettext("Số cuộc gọi tối thiểu để kết luận"))):
         if key in out:
             try:
                 out[key] = int(str(out[key]).strip())
@@ -60,7 +65,7 @@ def create_group(db, data: dict) -> str:
 
 
 def update_group(db, code: str, data: dict) -> dict:
-    """Rename a group or change its order or weekly test count; returns the fields that changed."""
+    """Rename a group or change its order, weekly test count or minimum for a verdict; returns what changed."""
     rows = db.execute_returning_dicts("SELECT * FROM groups WHERE code = ?", [code])
     if not rows:
         raise NotFound(gettext("Không có nhóm “%(code)s”.", code=code))

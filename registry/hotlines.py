@@ -43,6 +43,7 @@ def set_hotline(
         "kind": parsed.kind,
         "display": parsed.display,
         "raw": parsed.raw,
+        "extension": parsed.extension,
         "hours": hours or (old["hours"] if old else "24/7"),
         "updated_at": iso(now),
         "updated_by": actor["id"] if actor else None,
@@ -103,6 +104,7 @@ def set_hotline_shared(
     old = old[0] if old else None
     row = {
         "unit_id": unit_id, "number": parsed.number, "kind": parsed.kind, "display": parsed.display, "raw": parsed.raw,
+        "extension": parsed.extension,
         "hours": hours or (old["hours"] if old else "24/7"), "shared": 1, "shared_note": note,
         "updated_at": iso(now), "updated_by": actor["id"] if actor else None,
     }

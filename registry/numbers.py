@@ -14,6 +14,9 @@ from registry.errors import UserError
 # phonenumbers knows only 113-115 and turns "1022" into a meaningless +841022, so short numbers are ours:
 # 1022 dịch vụ công, 111 bảo vệ trẻ em, 112 cứu nạn, 113 công an, 114 cứu hỏa, 115 cấp cứu.
 SHORT_CODES = ("1022", "111", "112", "113", "114", "115")
+# Emergency numbers: never a unit's hotline, never dialled by any provider (a test call would hold a line
+# someone in danger may need).
+EMERGENCY_CODES = ("112", "113", "114", "115")
 
 # Area codes changed in 2017 (subscriber digits kept); a number still printed with the old code is refused
 # with the new form. Only the province's own and neighbouring / most-seen codes are listed.
@@ -53,12 +56,15 @@ _SEPARATORS = re.compile(r"[;,/|\n\r]|\s[-–—]\s|[^\W\d_]+")
 # number; one holding a whole number ("(anh Nam: 0912 345 678)") stays, to be seen as a second number.
 # "(0277)" and "+84 (0)" hold no letters and stay too.
 _NOTE = re.compile(r"\([^()]*\)")
+# An extension written after the number: "máy lẻ 102", "số lẻ 5", "nhánh 12", "ext. 12".
+_EXTENSION = re.compile(r"(?:máy\s+lẻ|số\s+lẻ|nhánh|ext(?:ension)?\.?)\s*(?:số\s*)?[:.]?\s*(\d{1,6})(?!\d)",
+                        re.IGNORECASE)
 
 
 class NumberError(UserError, ValueError):
     """A written number we refuse; .message is Vietnamese text for the user, .code a short machine code.
 
-    Codes: empty, invalid, too_short, too_long, multiple, old_area_code, old_mobile, foreign.
+    Codes: empty, invalid, too_short, too_long, multiple, old_area_code, old_mobile, foreign, emergency.
     Still a ValueError: it is what parsing a bad value raises, and callers may treat it as one.
     """
 
@@ -70,12 +76,14 @@ class NumberError(UserError, ValueError):
 
 @dataclass(frozen=True)
 class Hotline:
-    """One parsed hotline: stored number, its kind, the Vietnamese written form, and the input as given."""
+    """One parsed hotline: stored number, its kind, the Vietnamese written form, the input as given, and the
+    extension written after it ("máy lẻ 102": keyed in once the call connects), '' when there is none."""
 
     number: str
     kind: str
     display: str
     raw: str
+    extension: str = ""
 
 
 def normalize_digits(text: str) -> str:
@@ -245,6 +253,8 @@ def _parse_one(text: str, raw: str, default_area: str) -> Hotline:
         )
     national = _national(digits, raw)
     split = _split_short(national)
+    if split and split[1] in EMERGENCY_CODES:
+        raise emergency_error(" ".join(part for part in split if part))
     if split:
         return Hotline(national, "short", " ".join(part for part in split if part), raw)
     # A landline written without its area code ("3.851.234") is local to the given province.
@@ -254,6 +264,32 @@ def _parse_one(text: str, raw: str, default_area: str) -> Hotline:
     if found is None:
         raise _refuse(national, raw)
     return Hotline(found[0], found[1], display_number(*found), raw)
+
+
+def emergency_error(number: str) -> NumberError:
+    """The refusal of an emergency number as a hotline, saying why."""
+    return NumberError(
+        "emergency",
+        gettext("%(number)s là số khẩn cấp (112 cứu nạn, 113 công an, 114 cứu hỏa, 115 cấp cứu), không phải đường dây "
+                "nóng của cơ quan, đơn vị. Hệ thống không bao giờ gọi kiểm tra số khẩn cấp, để không chiếm đường dây của "
+                "người đang cần cứu giúp. Vui lòng nhập số đường dây nóng của đơn vị.", number=number),
+    )
+
+
+def is_emergency(number: str) -> bool:
+    """True for a stored number that is an emergency number (112–115, alone or after an area code)."""
+    split = _split_short(normalize_digits(number)) if number and not number.startswith("+") else None
+    return bool(split and split[1] in EMERGENCY_CODES)
+
+
+def number_kind(number: str) -> str | None:
+    """The kind of a stored number (landline, mobile, tollfree, premium, short), None if it is none of them."""
+    if not number:
+        return None
+    if not number.startswith("+"):
+        return "short" if _split_short(normalize_digits(number)) else None
+    found = _lookup(number)
+    return found[1] if found else None
 
 
 def _drop_note(match: re.Match[str]) -> str:
@@ -268,6 +304,10 @@ def parse_hotline(text: str, *, default_area: str = "0277") -> Hotline:
     raw = text.strip()
     if not raw:
         raise NumberError("empty", gettext("Chưa nhập số điện thoại đường dây nóng."))
+    extension = _EXTENSION.search(raw)
+    if extension:
+        hotline = parse_hotline(raw[: extension.start()] + " " + raw[extension.end():], default_area=default_area)
+        return replace(hotline, raw=raw, extension=extension.group(1))
     cleaned = _NOTE.sub(_drop_note, raw)
     candidates: list[tuple[str, Hotline | None, NumberError | None]] = []
     for chunk in _SEPARATORS.split(cleaned):

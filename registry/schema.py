@@ -108,4 +108,13 @@ MIGRATIONS = [
     CREATE TRIGGER units_name_fold_update AFTER UPDATE OF name ON units
     BEGIN UPDATE units SET name_fold = vi_fold(NEW.name) WHERE id = NEW.id; END;
     """,
+    # 3: how many counted tests a unit of the group needs in a period before the report gives it a verdict
+    # (fewer: "not enough data"); editable per group.
+    """
+    ALTER TABLE groups ADD COLUMN min_tests INTEGER NOT NULL DEFAULT 4 CHECK (min_tests BETWEEN 1 AND 100);
+    """,
+    # 4: the extension written after a hotline number ("máy lẻ 102"), keyed in after the call connects.
+    """
+    ALTER TABLE hotlines ADD COLUMN extension TEXT NOT NULL DEFAULT '';
+    """,
 ]

@@ -32,7 +32,7 @@ INSPECTOR_FIELDS = ("name", "kind", "group_code", "parent_id", "valid_from", "va
 
 UNIT_SELECT = """
 SELECT u.*, g.name AS group_name, g.sort_order AS group_order,
-       h.number, h.kind AS number_kind, h.display, h.raw, h.hours, h.shared, h.shared_note, h.is_demo,
+       h.number, h.kind AS number_kind, h.display, h.raw, h.extension, h.hours, h.shared, h.shared_note, h.is_demo,
        h.flagged_at, h.flag_reason, h.updated_at AS number_updated_at,
        p.code AS parent_code, p.name AS parent_name
 FROM units u

@@ -56,6 +56,7 @@ OWNERS = {
     "disputes": {"monitor/disputes.py"},
     "alerts": {"monitor/alerts.py"},
     "report_summaries": {"monitor/reports/summaries.py"},
+    "plan_allocations": {"monitor/scheduling/allocation.py"},
 }
 STATE_OWNER = "monitor/attempts/lifecycle.py"
 # The attempt's state-machine columns; evidence.py derives state_rank from events (a pure function).

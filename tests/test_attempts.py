@@ -179,7 +179,7 @@ def test_a_late_transcript_after_completed_reclassifies_and_drops_the_unneeded_r
     script = callback_script("answered", "CA" + "6" * 32, start=NOW)
     no_evidence = [e for e in script if e[0] not in ("gather", "amd")]
     feed(db, attempt_id, no_evidence)
-    feed(db, attempt_id, [("amd", {**script[3][1], "AnsweredBy": "machine_start"}, "")])
+    feed(db, attempt_id, [("amd", {**script[3][1], "AnsweredBy": "machine_end_beep"}, "")])
     assert get_attempt(db, attempt_id)["outcome"] == "machine"
     assert len(follow_ups(db, attempt_id)) == 1  # a retest is planned for the failure
     feed(db, attempt_id, [e for e in script if e[0] == "gather"])

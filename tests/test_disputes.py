@@ -144,7 +144,9 @@ def test_editor_sees_own_results_with_a_dispute_button_and_sends_a_dispute(app, 
     assert form.status_code == 200
     response = client.post(f"/reports/attempts/{failed['original']}/dispute",
                            data={"explanation": "Tổng đài mất điện 30 phút", "csrf_token": csrf_from(form.get_data(as_text=True))})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/reports/units/SYT")
+    # back to the call's evidence, where the dispute now shows as waiting
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/monitor/attempts/{failed['original']}#khieu-nai")
     assert db.execute("SELECT status, explanation FROM disputes").fetchall() == [("open", "Tổng đài mất điện 30 phút")]
     html = client.get("/reports/units/SYT?month=2025-06").get_data(as_text=True)
     assert "Đang chờ xem xét" in html

@@ -147,7 +147,7 @@ def test_scheduler_killed_again_and_again_with_a_failing_provider_loses_nothing_
 
 # ------------------------------------------------------------- thousands of callbacks against gunicorn
 
-CALLS = 420
+CALLS = 440  # over 2,000 distinct callbacks across every scenario of tests/twilio_double.py
 
 
 def dialing_attempts(db, count):
@@ -304,7 +304,7 @@ LIMITS_OFF = {"CALLS_PER_SECOND": 0, "MAX_CONCURRENT_CALLS": 0, "CALLS_PER_LINE_
               "CALLS_PER_LINE_PER_DAY": 0, "MIN_GAP_MINUTES": 0, "PROVIDER_RETRY_BACKOFF_SECONDS": 1}
 
 
-def test_twilio_throttling_or_failing_a_fifth_of_requests_is_retried_with_back_off_and_creates_each_call_once(
+def test_twilio_throttling_a_fifth_of_requests_is_retried_with_back_off_and_creates_each_call_once(
         app, db, units, twilio):
     rng = random.Random(5)
     slept = Sleeps()
@@ -314,14 +314,14 @@ def test_twilio_throttling_or_failing_a_fifth_of_requests_is_retried_with_back_o
     ids = planned_attempts(db, 40)
     injected = 0
     for n in range(40):
-        # each request fails with probability 1/5 (a 429, sometimes with Retry-After, or a 5xx); one attempt
-        # meets more failures in a row than the provider's own tries and goes back to planned
+        # each request is refused with probability 1/5 (a 429, sometimes with Retry-After); one attempt meets
+        # more refusals in a row than the provider's own tries and goes back to planned. (A 5xx on create is
+        # never retried: it may have placed the call; tests/test_twilio_behaviour.py covers it.)
         faults = 5 if n == 10 else 0
         while faults < 5 and rng.random() < 0.2:
             faults += 1
         for _ in range(faults):
-            status = rng.choice([429, 500, 502, 503])
-            twilio.fail_next(status=status, retry_after=rng.choice([None, 0, 1]) if status == 429 else None)
+            twilio.fail_next(status=429, retry_after=rng.choice([None, 0, 1]))
             injected += 1
         rows = claim_due(db, now=NOW, owner="fault-test", limit=1, lease_seconds=120, settings=settings)
         assert rows
@@ -408,6 +408,9 @@ def test_simulator_failing_a_fifth_of_creates_through_dispatch_loses_nothing_and
     provider_errors = sum(1 for row in tests if row["outcome"] == "provider_error")
     assert metrics.total.excluded["provider_error"] == provider_errors > 0
     assert metrics.total.made == len(tests)
-    assert metrics.total.counted == len(tests) - provider_errors
+    # calls held for review (the simulator's half-heard ones) are left out too, under their own reason
+    held = sum(1 for row in tests if row["outcome"] != "provider_error" and row["outcome_certain"] == 0)
+    assert metrics.total.excluded.get("held", 0) == held
+    assert metrics.total.counted == len(tests) - provider_errors - held
     assert sum(metrics.total.outcomes.values()) == metrics.total.counted
     assert metrics.total.outcomes.get("provider_error", 0) == 0

@@ -19,14 +19,25 @@ def ended_attempt(db, units):
     return attempt_id
 
 
-@pytest.mark.parametrize("path", ["/monitor/attempts", "/monitor/attempts/{id}", "/monitor/units/SYT"])
+@pytest.mark.parametrize("path", ["/monitor/attempts", "/monitor/units/SYT"])
 def test_attempt_pages_are_for_inspectors_only(client, editor, ended_attempt, path):
     from .conftest import login
 
     url = path.format(id=ended_attempt)
     assert client.get(url).status_code == 302  # anonymous → login
     login(client, editor["email"], editor["password"])
-    assert client.get(url).status_code == 403  # even the unit's own editor: inspectors' evidence pages
+    assert client.get(url).status_code == 403  # even the unit's own editor: inspectors' lists and tools
+
+
+def test_the_units_own_editor_reads_one_call_without_the_inspectors_tools(client, editor, ended_attempt):
+    from .conftest import login
+
+    assert client.get(f"/monitor/attempts/{ended_attempt}").status_code == 302  # anonymous → login
+    login(client, editor["email"], editor["password"])
+    response = client.get(f"/monitor/attempts/{ended_attempt}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Không nghe máy" in html and "487" in html
+    assert "Lưu kết quả xem xét" not in html  # no review form (tests/test_editor_results.py has the rest)
 
 
 def test_attempt_page_shows_the_evidence(inspector_client, ended_attempt):

@@ -118,7 +118,7 @@ def test_is_same_number_accepts_the_registered_number_in_its_spoken_forms(digits
         ({"sip_code": 380}, "SIP 380"),
         ({"q850_cause": 22}, "số đã thay đổi"),
         ({"q850_cause": 23}, "chuyển hướng"),
-        ({"forwarded_from": "+842773851234"}, "chuyển tiếp"),
+        ({"forwarded_from": "+842773851234", "inbound": True}, "chuyển tiếp"),
     ],
 )
 def test_signalling_shows_a_redirect_without_any_transcript(kwargs, fragment):
@@ -134,3 +134,92 @@ def test_ordinary_signalling_is_no_redirect(kwargs):
 def test_a_short_code_registered_number_repeated_back_is_no_redirect():
     assert detect_redirect("Dạ đúng rồi, tổng đài một không hai hai xin nghe", "1022") is None
     assert detect_redirect("Anh gọi số 0277 3851 234 nhé", "1022").numbers == ["02773851234"]
+
+
+# Issue 9: speech as hotline staff speak it, north and south, with or without accents.
+# (transcript, "redirect" | "held" | None): held = a redirect the rules cannot defend (certain=False).
+SPEECH = [
+    # southern speech
+    ("Dạ cái này hổng phải bên em, anh gọi qua bển hỏi nha", "redirect"),
+    ("Cái đó anh lên phường hỏi nha", "redirect"),
+    ("Anh vô ủy ban xã hỏi thử coi", "redirect"),
+    ("Anh ghé bộ phận một cửa huyện hỏi nha", "redirect"),
+    ("Dạ cái này bển lo, anh qua bển nha", "redirect"),
+    ("Cái đó anh qua bưu điện nha", "held"),
+    # without diacritics
+    ("Da viec nay ben em khong phu trach, anh hoi ben huyen nha", "redirect"),
+    ("Anh goi qua so khong chin mot hai ba bon lam sau bay tam nha", "redirect"),
+    ("Da so y te xin nghe, anh can hoi gi a", None),
+    # negations anywhere in the sentence
+    ("Dạ anh không cần gọi số khác đâu, bên em giải quyết luôn", None),
+    ("Hổng phải gọi bển đâu anh, bên em làm được", None),
+    ("Anh khỏi phải lên phường, em làm luôn cho anh", None),
+    ("Không, anh gọi sang bên huyện nhé", "redirect"),
+    ("Anh không cần gọi số 0912 345 678 đâu, bên em làm luôn", None),
+    ("Anh khỏi gọi 1022, em giải quyết cho", None),
+    ("Em không rõ lắm, nhưng anh không cần lên huyện, hỏi bên phòng tư pháp là được", "redirect"),
+    # another agency's job; a complete answer that says where to submit
+    ("Việc này là của bên công an huyện, anh gọi bên đó nha", "redirect"),
+    ("Anh nộp hồ sơ tại bộ phận một cửa của phường, mang theo căn cước, năm ngày làm việc có kết quả", None),
+    ("Anh liên hệ bộ phận một cửa của xã để nộp hồ sơ, mang theo giấy tờ tùy thân", None),
+    ("Dạ anh ra bưu điện nộp hồ sơ là được", None),
+    # transfers: kept on the line, or failed and turned into "call them yourself"
+    ("Dạ anh chờ máy em chuyển qua phòng đất đai cho anh", None),
+    ("Em chuyển máy qua phòng tư pháp mà không ai nghe máy, anh tự gọi số không hai bảy bảy ba tám năm hai hai hai hai nha",
+     "redirect"),
+    # numbers that are not referrals
+    ("Số căn cước của anh là 012345678901 phải không", None),
+    ("Dạ số CCCD không ba tám không chín không một hai ba bốn năm sáu bảy anh nhé", None),
+    ("Mã hồ sơ của anh là H12.34-250101-0001, anh tra cứu trên cổng dịch vụ công", None),
+    ("Hồ sơ số 000.00.12.H12-250101-0001 đã có kết quả", None),
+    ("Anh chuyển khoản vào số tài khoản 0912345678 ngân hàng Vietcombank", None),
+    ("Biên nhận của anh số 2501010001, hẹn trả ngày 25/01/2025", None),
+    ("Dạ phòng 203 tầng 2 anh nhé", None),
+    ("Dạ anh để lại số điện thoại, em gọi lại cho anh sau", None),
+    ("Dạ số của anh là không chín một hai ba bốn năm sáu bảy tám phải không", None),
+    ("Lệ phí là một trăm năm mươi nghìn đồng anh nhé", None),
+    # numbers to call, spoken every way
+    ("Anh gọi số ba trăm bốn lăm... à không, không chín không hai ba bốn năm sáu bảy tám", "redirect"),
+    ("Anh liên hệ chị Hoa số 0905 123 456 nha", "redirect"),
+    ("Em không biết, anh gọi 1022 hỏi thử", "redirect"),
+    ("Anh gọi tổng đài một nghìn không trăm hai mươi hai nhé", "redirect"),
+]
+
+
+@pytest.mark.parametrize("transcript,expected", SPEECH, ids=[s[0][:40] for s in SPEECH])
+def test_redirects_as_hotline_staff_speak(transcript, expected):
+    finding = detect_redirect(transcript, REGISTERED)
+    got = None if finding is None else ("redirect" if finding.certain else "held")
+    assert got == expected, finding
+
+
+@pytest.mark.parametrize("registered,spoken", [
+    ("1022", "Dạ tổng đài không hai bảy bảy một không hai hai xin nghe"),
+    ("1022", "Dạ đúng rồi, số 0277 1022 là đường dây nóng"),
+    ("+842773851234", "Dạ đúng rồi, số cộng tám tư hai bảy bảy ba tám năm một hai ba bốn"),
+    ("+842773851234", "Dạ số 84 277 3851 234 đúng rồi anh"),
+    ("+842773851234", "Kính chào quý khách đã gọi đến tổng đài một không hai hai"),
+])
+def test_the_registered_number_in_any_of_its_forms_is_no_redirect(registered, spoken):
+    assert detect_redirect(spoken, registered) is None
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("ba trăm bốn lăm", ["345"]),
+    ("một nghìn không trăm hai mươi hai", ["1022"]),
+    ("khong hai bay bay ba tam nam mot hai ba bon", ["02773851234"]),
+    ("0277 ba tám năm một 234", ["02773851234"]),
+    ("không chín không, hai ba bốn, năm sáu bảy tám", ["0902345678"]),
+])
+def test_spoken_numbers_in_words_grouped_mixed_and_without_accents(text, expected):
+    from monitor.attempts.speech import mentions
+    assert [m.digits for m in mentions(text)] == expected
+
+
+def test_a_long_number_that_makes_no_phone_number_is_held_not_counted():
+    finding = detect_redirect("Anh gọi số 0277 385 12 nha", REGISTERED)  # nine digits: misheard
+    assert finding is not None and finding.certain is False
+
+
+def test_forwarded_from_on_an_outbound_call_is_no_redirect():
+    assert detect_redirect("Dạ Sở Y tế xin nghe", REGISTERED, forwarded_from="+842773851234") is None

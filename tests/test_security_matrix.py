@@ -46,7 +46,7 @@ NOT_A_GET = statuses(405, 405, 405, 405)
 FORM = {200, 302, 400}
 
 # endpoint → [(method, path, form data, expected statuses per role)]. Paths may use {X}, {Y} (unit codes),
-# {ax}, {ay} (an ended attempt of X, of Y) and {dy} (a dispute of Y).
+# {ax}, {ay} (an ended attempt of X, of Y), {px} (a planned test of X) and {dy} (a dispute of Y).
 POLICY = {
     "static": [("GET", "/static/app.css", None, PUBLIC)],
     "registry.directory": [("GET", "/", None, PUBLIC), ("GET", "/?q=y+te&group=A", None, PUBLIC)],
@@ -75,9 +75,19 @@ POLICY = {
                              ("POST", "/registry/import", {}, statuses(302, 403, 403, 400))],
     "registry.export": [("GET", "/registry/export.csv", None, INSPECTORS), ("GET", "/registry/export.xlsx", None, INSPECTORS)],
     "monitor.attempts": [("GET", "/monitor/attempts", None, INSPECTORS)],
-    "monitor.attempt": [("GET", "/monitor/attempts/{ax}", None, INSPECTORS), ("GET", "/monitor/attempts/{ay}", None, INSPECTORS),
+    # a unit's editor reads the evidence of its own unit's ended calls; any other id is 404 (its existence is not told)
+    "monitor.attempt": [("GET", "/monitor/attempts/{ax}", None, statuses(302, 200, 404, 200)),
+                        ("GET", "/monitor/attempts/{ay}", None, statuses(302, 404, 200, 200)),
+                        ("GET", "/monitor/attempts/{px}", None, statuses(302, 404, 404, 200)),  # X's plan: a secret
+                        ("GET", "/monitor/attempts/999999", None, statuses(302, 404, 404, 404)),
                         ("POST", "/monitor/attempts/{ay}", {"outcome": "answered", "reason": ""}, statuses(302, 403, 403, 400))],
     "monitor.unit_attempts": [("GET", "/monitor/units/{X}", None, INSPECTORS)],
+    # the review queue: inspectors only; a decision on a call that is not held goes back to the queue (302)
+    "review.queue": [("GET", "/monitor/review", None, INSPECTORS)],
+    "review.decide": [("GET", "/monitor/review/{ay}", None, NOT_A_GET),
+                      ("POST", "/monitor/review/{ay}", {"outcome": "answered", "reason": ""}, statuses(302, 403, 403, 400)),
+                      ("POST", "/monitor/review/{ay}", {"outcome": "answered", "reason": "Đã nghe lại"},
+                       statuses(302, 403, 403, 302))],
     "monitor.call_now": [("GET", "/monitor/units/{X}/call", None, NOT_A_GET),
                          ("POST", "/monitor/units/{Y}/call", {}, statuses(302, 403, 403, 302))],
     "reports.index": [("GET", "/reports/", None, INSPECTORS), ("GET", "/reports/?month=2025-06", None, INSPECTORS),
@@ -91,6 +101,10 @@ POLICY = {
     "reports.unit": [("GET", "/reports/units/{X}?month=2025-06", None, OWN_X),
                      ("GET", "/reports/units/{Y}?month=2025-06", None, OWN_Y),
                      ("GET", "/reports/units/KHONGCO", None, statuses(302, 404, 404, 404))],
+    # the unit's evidence file (PDF): its own editor and inspectors, as the unit's results page
+    "reports.unit_evidence": [("GET", "/reports/units/{X}/evidence.pdf?month=2025-06", None, OWN_X),
+                              ("GET", "/reports/units/{Y}/evidence.pdf?month=2025-06", None, OWN_Y),
+                              ("GET", "/reports/units/KHONGCO/evidence.pdf", None, statuses(302, 404, 404, 404))],
     # only the unit's own editor contests its results; inspectors decide, they do not contest
     "reports.open_dispute": [("GET", "/reports/attempts/{ax}/dispute", None, statuses(302, 200, 403, 403)),
                              ("GET", "/reports/attempts/{ay}/dispute", None, statuses(302, 403, 200, 403)),
@@ -126,6 +140,9 @@ def world(app, db, units, inspector):
         ids[key] = create_attempt(db, unit_id=units[unit], number=number, planned_at=NOW, band="office", now=NOW)
         finish(db, ids[key], "no_answer", "", NOW, transcript="BAN-GHI-Y-KHONG-CONG-KHAI" if unit == "XMA" else "")
     ids["dy"] = disputes.open_dispute(db, ids["ay"], editors[EDITOR_Y], "Giải trình riêng của xã Mỹ An", now=NOW)
+    number = db.execute("SELECT number FROM hotlines WHERE unit_id = ?", [units["SYT"]]).fetchone()[0]
+    ids["px"] = create_attempt(db, unit_id=units["SYT"], number=number, planned_at=datetime(2025, 6, 12, 3, tzinfo=timezone.utc),
+                               band="office", now=NOW)
     return {"editors": editors, "ids": ids, "units": units}
 
 
@@ -228,12 +245,21 @@ def get_pages(world):
     return sorted({fill(path, world) for _, method, path, _, _ in CASES if method == "GET"})
 
 
+def _readable(response) -> str:
+    """A response's text as a person reads it: a PDF's extracted text, else the body decoded."""
+    if response.headers.get("Content-Type", "").startswith("application/pdf"):
+        from pypdf import PdfReader
+
+        return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages)
+    return response.get_data(as_text=True)
+
+
 def test_no_page_or_export_shows_unit_y_data_to_the_editor_of_unit_x(as_role, world):
     client = as_role(EDITOR_X)
     seen = []
     for url in get_pages(world) + ["/my", "/units/SYT", "/units/SYT#lich-su"]:
         response = client.get(url, follow_redirects=True)
-        body = response.get_data(as_text=True)
+        body = _readable(response)
         seen.append((url, response.status_code))
         for secret in Y_SECRETS:
             assert secret not in body, (url, secret)
@@ -244,7 +270,9 @@ def test_no_page_or_export_shows_unit_y_data_to_the_editor_of_unit_x(as_role, wo
 
 
 @pytest.mark.parametrize("url", ["/units/{Y}", "/monitor/units/{Y}", "/monitor/attempts/{ay}", "/registry/export.csv",
-                                 "/registry/export.xlsx", "/monitor/attempts?unit={Y}"])
+                                 "/registry/export.xlsx", "/monitor/attempts?unit={Y}", "/reports/units/{Y}",
+                                 "/reports/attempts?unit={Y}&scope=all", "/reports/attempts/{ay}/dispute",
+                                 "/reports/disputes/{dy}"])
 def test_the_editor_of_unit_x_is_refused_every_view_of_unit_y(as_role, world, url):
     response = as_role(EDITOR_X).get(fill(url, world))
     assert response.status_code in (403, 404)

@@ -28,9 +28,12 @@ SAMPLES = {
     "twilio_voice": ("Polly.Joanna", "Polly.Joanna"),
     "twilio_record": ("true", True),
     "twilio_http_timeout": ("2.5", 2.5),
+    "twilio_webhook_shared_keys": ("webhooks_sharedkey_a=s3cret, webhooks_sharedkey_b=n3w",
+                                   "webhooks_sharedkey_a=s3cret, webhooks_sharedkey_b=n3w"),
     "simulator_speed": ("0.001", 0.001),
     "simulator_fail_rate": ("0.2", 0.2),
     "ring_timeout": ("25", 25),
+    "call_time_limit_seconds": ("90", 90),
     "retest_delay_minutes": ("-2", -2.0),
     "replace_delay_minutes": ("7.5", 7.5),
     "max_replacements": ("0", 0),
@@ -41,6 +44,10 @@ SAMPLES = {
     "min_gap_minutes": ("30", 30.0),
     "tests_per_week": ('{"A": 2, "C": 1}', {"A": 2, "C": 1}),
     "demo_mode": ("yes", True),
+    "adaptive_planning": ("off", False),
+    "min_tests_per_week": ("3", 3),
+    "mean_tests_clear": ("1.5", 1.5),
+    "max_tests_per_week": ("8", 8),
     "lease_seconds": ("2", 2.0),
     "recover_seconds": ("1", 1.0),
     "reconcile_after_seconds": ("1", 1.0),
@@ -62,6 +69,7 @@ SAMPLES = {
     "report_min_answer_rate": ("0.8", 0.8),
     "report_trend_periods": ("12", 12),
     "report_signer_name": ("Nguyễn Văn An", "Nguyễn Văn An"),
+    "report_dispute_days": ("10", 10),
 }
 
 
@@ -273,3 +281,11 @@ def test_the_same_command_starts_with_good_settings(tmp_path):
     result = _start(_flask() + ["--app", "wsgi", "routes"], tmp_path, FLASK_CALLS_PER_SECOND="2.5")
     assert result.returncode == 0, result.stderr
     assert "/hooks/" in result.stdout
+
+
+def test_webhook_shared_keys_are_read_as_key_id_to_secret_and_a_malformed_list_is_refused():
+    settings = Settings.load({}, {"TWILIO_WEBHOOK_SHARED_KEYS": "k1=a, k2=b=c"})
+    assert settings.webhook_shared_keys() == {"k1": "a", "k2": "b=c"}
+    with pytest.raises(SettingsError) as exc:
+        Settings.load({}, {"TWILIO_WEBHOOK_SHARED_KEYS": "k1"})
+    assert "FLASK_TWILIO_WEBHOOK_SHARED_KEYS" in exc.value.message

@@ -5,6 +5,8 @@
         twilio.fail_next(status=429, retry_after=0)      # then a normal 201
         twilio.fail_next(delay=2.0)                      # creates the call, answers 2 s late (client times out)
         twilio.fail_next(status=400, code=21211)         # a Twilio error JSON {code, message, status}
+        twilio.fail_next(500, after_create=True)         # the call IS created, yet the answer is a 500
+        twilio.set_error(sid, 13227, sip_code=None)      # why a failed call failed (its Notifications)
         ... twilio.requests, twilio.calls, twilio.created ...
 
 It runs a threaded Werkzeug server on 127.0.0.1 (a free port) in a daemon thread; reusable by benchmarks and
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -56,6 +59,7 @@ class TwilioDouble:
         self.auth_token = auth_token
         self.requests: list[dict] = []
         self.calls: list[dict] = []
+        self.notifications: dict[str, list[dict]] = {}
         self._faults: dict[str, deque] = {"POST": deque(), "GET": deque()}
         self._lock = threading.Lock()
         self._server = None
@@ -80,12 +84,16 @@ class TwilioDouble:
     # -- test controls
 
     def fail_next(self, status: int | None = None, *, retry_after=None, delay: float | None = None,
-                  code: int | None = None, message: str | None = None, method: str = "POST", times: int = 1) -> None:
+                  code: int | None = None, message: str | None = None, method: str = "POST", times: int = 1,
+                  after_create: bool = False) -> None:
         """Queue a fault for the next request(s) of this method: an HTTP error, a Twilio error JSON, or a delay.
 
         delay: the request is processed (a create does create the call), then the answer comes late.
+        after_create: the create is processed (the call exists and is queued), then the error is answered, as
+        Twilio documents for a 5xx (error 20500): the request's fate is unknown to the client.
         """
-        fault = {"status": status, "retry_after": retry_after, "delay": delay, "code": code, "message": message}
+        fault = {"status": status, "retry_after": retry_after, "delay": delay, "code": code, "message": message,
+                 "after_create": after_create}
         if status is None and code is not None:
             fault["status"] = 401 if code == 20003 else 400
         with self._lock:
@@ -98,15 +106,33 @@ class TwilioDouble:
         return [r for r in self.requests if r["method"] == "POST" and r.get("created")]
 
     def set_status(self, sid: str, status: str, *, duration: int | None = None, answered_by: str | None = None) -> None:
-        """Move a held call to another status (what Twilio's list would then show)."""
+        """Move a held call to another status (what Twilio's list would then show); it gets a start time."""
         with self._lock:
             for call in self.calls:
                 if call["sid"] == sid:
                     call["status"] = status
+                    call["start_time"] = call["start_time"] or format_datetime(datetime.now(timezone.utc), usegmt=True)
                     if duration is not None:
                         call["duration"] = str(duration)
                     if answered_by is not None:
                         call["answered_by"] = answered_by
+
+    def set_error(self, sid: str, code: int, message: str = "", *, sip_code: int | None = None) -> None:
+        """Record why a call failed as Twilio does: an ERROR notification of the call (log 0) with its error code;
+        a carrier's SIP response, when there was one, is in the notification's message text."""
+        text = "Msg=" + (message or "Call failed").replace(" ", "+")
+        if sip_code is not None:
+            text += f"&sipResponseCode={sip_code}"
+        now = format_datetime(datetime.now(timezone.utc), usegmt=True)
+        with self._lock:
+            self.notifications.setdefault(sid, []).append({
+                "sid": "NO" + uuid.uuid4().hex, "account_sid": self.account_sid, "call_sid": sid,
+                "api_version": "2010-04-01", "date_created": now, "date_updated": now, "message_date": now,
+                "error_code": str(code), "log": "0", "message_text": text,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}", "request_method": "POST",
+                "request_url": "", "request_variables": "", "response_body": "", "response_headers": "",
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}/Notifications/NO.json",
+            })
 
     # -- the WSGI app
 
@@ -142,10 +168,16 @@ class TwilioDouble:
         calls_path = f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
         if not record["authorized"]:
             return self._error(401, 20003, "Authenticate")
+        if fault and fault["status"] and fault["after_create"] and request.method == "POST" and request.path == calls_path:
+            self._create(request, record)  # processed, then answered with the error
         if fault and fault["status"]:
             code, message = ERROR_MESSAGES.get(fault["code"] or fault["status"], (fault["code"] or fault["status"], "Error"))
             headers = {"Retry-After": str(fault["retry_after"])} if fault["retry_after"] is not None else {}
             return self._error(fault["status"], code, fault["message"] or message, headers)
+        one = re.fullmatch(rf"/2010-04-01/Accounts/{self.account_sid}/Calls/(CA[0-9a-f]+)(/Notifications)?\.json",
+                           request.path)
+        if one and request.method == "GET":
+            return self._fetch(one.group(1), bool(one.group(2)))
         if request.path != calls_path:
             return self._error(404, 20404, "The requested resource was not found")
         if request.method == "POST":
@@ -201,11 +233,13 @@ class TwilioDouble:
             calls = [c for c in calls if c["from"] == args["From"]]
         after = args.get("StartTime>")
         if after:
+            # As Twilio's: the filter is on start_time, which a queued call does not have yet, so it is hidden.
+            started = [c for c in calls if c["start_time"]]
             if len(after) == 10:
-                calls = [c for c in calls if parsedate_to_datetime(c["date_created"]).strftime("%Y-%m-%d") >= after]
+                calls = [c for c in started if parsedate_to_datetime(c["start_time"]).strftime("%Y-%m-%d") >= after]
             else:
                 since = datetime.fromisoformat(after.replace("Z", "+00:00"))
-                calls = [c for c in calls if parsedate_to_datetime(c["date_created"]) >= since]
+                calls = [c for c in started if parsedate_to_datetime(c["start_time"]) >= since]
         calls.sort(key=lambda c: parsedate_to_datetime(c["date_created"]), reverse=True)
         path = f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
         return {
@@ -219,6 +253,21 @@ class TwilioDouble:
             "end": max(0, len(calls) - 1),
             "uri": path,
         }
+
+    def _fetch(self, sid: str, notifications: bool) -> Response:
+        """GET one call, or its notifications (the list shape Twilio pages)."""
+        with self._lock:
+            call = next((dict(c) for c in self.calls if c["sid"] == sid), None)
+            notes = list(self.notifications.get(sid, []))
+        if call is None:
+            return self._error(404, 20404, f"The requested resource /Calls/{sid}.json was not found")
+        if not notifications:
+            return Response(json.dumps(call), status=200, mimetype="application/json")
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}/Notifications.json"
+        body = {"notifications": notes, "first_page_uri": path + "?PageSize=50&Page=0", "next_page_uri": None,
+                "previous_page_uri": None, "page": 0, "page_size": 50, "start": 0, "end": max(0, len(notes) - 1),
+                "uri": path}
+        return Response(json.dumps(body), status=200, mimetype="application/json")
 
     @staticmethod
     def _error(status: int, code: int, message: str, headers: dict | None = None) -> Response:
@@ -240,13 +289,16 @@ def signed_post(client, path: str, params: dict, *, token: str = AUTH_TOKEN,
 
 SCENARIOS = (
     "answered", "answered_recorded", "machine", "no_answer", "busy", "unreachable", "unreachable_announcement",
-    "redirected", "redirected_forwarded", "provider_error_canceled", "provider_error_sip",
+    "redirected", "redirected_forwarded", "provider_error_canceled", "provider_error_sip", "failed_without_sip",
 )
 EXPECTED_OUTCOME = {
     "answered": "answered", "answered_recorded": "answered", "machine": "machine", "no_answer": "no_answer",
     "busy": "busy", "unreachable": "unreachable", "unreachable_announcement": "unreachable",
-    "redirected": "redirected", "redirected_forwarded": "redirected", "provider_error_canceled": "provider_error",
+    # ForwardedFrom is documented for incoming calls only: on our outbound call it is no redirect evidence.
+    "redirected": "redirected", "redirected_forwarded": "answered", "provider_error_canceled": "provider_error",
     "provider_error_sip": "provider_error",
+    # failed with no carrier SIP code: Twilio's own failure until its error says otherwise, never the unit's.
+    "failed_without_sip": "provider_error",
 }
 
 
@@ -317,6 +369,9 @@ def callback_script(scenario: str, call_sid: str, *, start: datetime, to: str = 
     elif scenario == "provider_error_canceled":
         status(0, "initiated")
         status(1, "canceled", CallDuration=0)
+    elif scenario == "failed_without_sip":
+        status(0, "initiated")
+        status(1, "failed", CallDuration=0)
     elif scenario == "provider_error_sip":
         status(0, "initiated")
         status(1, "failed", CallDuration=0, SipResponseCode=403)

@@ -24,7 +24,7 @@ from monitor.attempts.lifecycle import (
     mark_unknown,
     sync_follow_ups,
 )
-from monitor.attempts.reconcile import LOST_BEFORE_DIALLING, NO_FINAL_STATUS, reconcile
+from monitor.attempts.reconcile import LOST_BEFORE_DIALLING, NO_FINAL_STATUS, explain_failure, reconcile
 from monitor.attempts.review import review_outcome
 from monitor.attempts.store import (
     EVENT_KINDS,
@@ -40,6 +40,6 @@ from monitor.attempts.store import (
 
 __all__ = [
     "AttemptError", "create_attempt", "mark_placed", "mark_unknown", "finish", "finish_rejected", "ingest_event",
-    "reconcile", "get_attempt", "review_outcome", "sync_follow_ups", "reviews", "events", "fold_events", "STATES", "RANK",
+    "reconcile", "explain_failure", "get_attempt", "review_outcome", "sync_follow_ups", "reviews", "events", "fold_events", "STATES", "RANK",
     "PURPOSES", "EVENT_KINDS", "FINISH_FIELDS", "LOST_BEFORE_DIALLING", "NO_FINAL_STATUS", "write_transaction",
 ]

@@ -21,15 +21,25 @@ STATUS_RANK.update({status: 6 for status in FINAL_STATUSES})
 GATHER_STEPS = {"greeting": 0, "answer": 1}
 
 
-def _event_time(event: dict) -> datetime:
-    """When the event happened: its Twilio Timestamp (RFC 2822) if readable, else when we received it."""
+def _provider_time(event: dict) -> datetime | None:
+    """The event's own Timestamp (RFC 2822, whole seconds) as the provider stamped it, None if absent or unreadable."""
     stamp = event["params"].get("Timestamp")
     if stamp:
         try:
             return parse_iso(iso(parsedate_to_datetime(stamp)))
         except (TypeError, ValueError, IndexError):
             pass
-    return parse_iso(event["received_at"])
+    return None
+
+
+def _event_time(event: dict) -> datetime:
+    """When the event happened: its Twilio Timestamp (RFC 2822) if readable, else when we received it."""
+    return _provider_time(event) or parse_iso(event["received_at"])
+
+
+def _inbound(params: dict) -> bool:
+    """True for a call that came in to us: ForwardedFrom is documented for incoming calls only."""
+    return params.get("Direction", "").startswith("inbound")
 
 
 def _status_order(event: dict):
@@ -49,7 +59,7 @@ def fold_events(row: dict, events: list[dict]) -> dict:
     status_events = sorted((e for e in events if e["kind"] in ("status", "reconcile", "sim") and e["call_status"]),
                            key=_status_order)
     rank = row["state_rank"]
-    first = {}
+    first, stamped = {}, {}  # stamped: the same, from the provider's own Timestamps only
     for event in status_events:
         status = event["call_status"]
         rank = max(rank, STATUS_RANK.get(status, 0))
@@ -57,6 +67,9 @@ def fold_events(row: dict, events: list[dict]) -> dict:
         key = "answered" if status in ("in-progress", "answered") else status
         if key not in first or when < first[key]:
             first[key] = when
+        own = _provider_time(event)
+        if own is not None and (key not in stamped or own < stamped[key]):
+            stamped[key] = own
     amd = sorted((e for e in events if e["kind"] == "amd"), key=lambda e: e["dedupe_key"])
     gathers = sorted((e for e in events if e["kind"] == "gather"),
                      key=lambda e: (GATHER_STEPS.get(e["params"].get("GatherStep", ""), 2), e["dedupe_key"]))
@@ -81,7 +94,12 @@ def fold_events(row: dict, events: list[dict]) -> dict:
     q850 = next((p["Q850Cause"] for p in signalled if p.get("Q850Cause", "").isdigit()), None)
     out["sip_code"] = int(sip) if sip else row["sip_code"]
     out["q850_cause"] = int(q850) if q850 else row["q850_cause"]
-    out["forwarded_from"] = next((p["ForwardedFrom"] for p in signalled if p.get("ForwardedFrom")), row["forwarded_from"])
+    # On our outbound test calls ForwardedFrom is no evidence of a redirect (Twilio documents it for incoming calls).
+    out["forwarded_from"] = next((p["ForwardedFrom"] for p in signalled if p.get("ForwardedFrom") and _inbound(p)),
+                                 row["forwarded_from"])
+    errors = [p for p in signalled if p.get("ErrorCode")]
+    if errors:  # why the provider says the call failed (reconcile.explain_failure asks it)
+        out["error"] = f"{errors[0]['ErrorCode']}: {errors[0].get('ErrorMessage', '')}".strip()
     if final:
         ended_at = _event_time(final)
         duration = final["params"].get("CallDuration", "")
@@ -103,9 +121,16 @@ def fold_events(row: dict, events: list[dict]) -> dict:
             if e["params"].get("RecordingStatus", "completed") == "completed"]
     urls += [p.get("RecordingUrl") for p in signalled]
     out["recording_url"] = next((u for u in urls if u), row["recording_url"])
-    start = out["ringing_at"] or out["placed_at"]
-    if answered_at and start:
-        out["answer_seconds"] = round(max(0.0, (answered_at - parse_iso(start)).total_seconds()), 1)
+    # Seconds to answer: whole seconds between the provider's own ringing and answer Timestamps (they have
+    # one-second resolution); empty when no ringing was reported, as there is then no honest figure.
+    answered_own = stamped.get("answered")
+    if answered_own is None and final and final["call_status"] == "completed" and _provider_time(final):
+        duration = final["params"].get("CallDuration", "")
+        if duration.isdigit():
+            answered_own = _provider_time(final) - timedelta(seconds=int(duration))
+    ringing_own = stamped.get("ringing")
+    if ringing_own is not None and answered_own is not None:
+        out["answer_seconds"] = max(0, round((answered_own - ringing_own).total_seconds()))
     else:
         out["answer_seconds"] = None
     out["_final"] = final is not None

@@ -4,6 +4,13 @@ carries them out, so that it stays the one writer of attempts.
 
 Safe to decide any number of times: the answer depends only on the outcome and on what already exists, and
 a follow-up the outcome no longer calls for is dropped again (only if nothing has happened to it yet).
+
+A call held for review (outcome_certain = 0) calls for nothing until an inspector decides: no retest, no
+replacement, no registry flag, and a held retest neither confirms nor clears its original. Why wait rather
+than retest at once: the held call counts for nobody, so a retest would confirm nothing yet; the agency would
+be dialled again for a failure that may never be one; and a retest is as likely to be half-heard as the call
+it checks. The decision (monitor/attempts/review.py decide_held) re-runs decide(), which then plans exactly
+what a certain outcome would have (a retest due at once if its time has passed).
 """
 from __future__ import annotations
 
@@ -17,7 +24,8 @@ from registry.clock import parse_iso
 
 RETEST_OUTCOMES = ("no_answer", "busy", "unreachable", "machine", "redirected")
 # Error codes of refusals that a replacement attempt would only repeat.
-NOT_REPLACED = ("demo_number", "no_hotline")
+# dial_policy / emergency_number: a provider's dial policy refused the number (monitor/providers/base.py).
+NOT_REPLACED = ("demo_number", "no_hotline", "dial_policy", "emergency_number")
 # The columns a follow-up decision reads besides identity: a fold that changes none of them needs no new one.
 FOLLOW_UP_INPUTS = {"outcome", "ended_at", "sip_code", "outcome_detail", "state", "outcome_certain"}
 
@@ -72,6 +80,11 @@ def decide(db, row: dict, now: datetime, settings: Settings) -> FollowUps:
     """
     plan = FollowUps()
     outcome, attempt_id = row["outcome"], row["id"]
+    if is_held(row):
+        # held for review: everything waits for the inspector's decision (see the module docstring)
+        plan.drop += [f"retest:{attempt_id}", f"replace:{attempt_id}"]
+        plan.confirmed = _confirmation(db, row["retest_of"] if row["purpose"] == "retest" else attempt_id)
+        return plan
     ended = parse_iso(row["ended_at"]) if row["ended_at"] else now
     if row["purpose"] != "retest":
         key = f"retest:{attempt_id}"
@@ -99,6 +112,11 @@ def decide(db, row: dict, now: datetime, settings: Settings) -> FollowUps:
         plan.flag = flag_if_current(
             db, row, f"Lần gọi kiểm tra #{attempt_id}: không liên lạc được{code}. {row['outcome_detail']}")
     return plan
+
+
+def is_held(row) -> bool:
+    """True for an ended call held for review: counted for nobody until an inspector decides."""
+    return row.get("state") == "ended" and row.get("outcome_certain") == 0
 
 
 def rejection_flag(db, row: dict, code, message: str) -> str | None:
@@ -136,7 +154,8 @@ def _confirmation(db, original_id) -> tuple[int, int | None] | None:
     if original[0] in FAILURES:
         retest = db.execute(
             """SELECT outcome FROM attempts WHERE retest_of = ? AND purpose = 'retest' AND state = 'ended'
-               AND outcome != 'provider_error' ORDER BY ended_at DESC, id DESC LIMIT 1""",
+               AND outcome != 'provider_error' AND outcome_certain IS NOT 0
+               ORDER BY ended_at DESC, id DESC LIMIT 1""",
             [original_id],
         ).fetchone()
         if retest:

@@ -20,7 +20,7 @@ from flask_babel import gettext
 from monitor.attempts import follow_ups
 from monitor.attempts.evidence import fold_events
 from monitor.attempts.follow_ups import SettingsLike
-from monitor.attempts.outcomes import OUTCOMES, classify
+from monitor.attempts.outcomes import OUTCOMES, Classification, classify
 from monitor.attempts.store import PURPOSES, RANK, STATES, AttemptError, sid_free, stored_events, write_transaction
 from monitor.attempts.store import row as _row
 from monitor.settings import Settings
@@ -282,6 +282,19 @@ def override_outcome(db, row: dict, new_outcome: str, now, settings: Settings) -
     original = row["original_outcome"] or row["outcome"]
     _update(db, row["id"], {"outcome": new_outcome, "original_outcome": original, "outcome_basis": "inspector",
                             "outcome_certain": 1})
+    _follow_up(db, _row(db, row["id"]), now, settings)
+
+
+def reclassify(db, row: dict, found: Classification, now, settings: Settings) -> None:
+    """The current rules' classification replaces an ended attempt's outcome, then the follow-ups are re-synced.
+
+    Inside the caller's write transaction (the one that records the change in outcome_reviews). An outcome an
+    inspector set is never replaced.
+    """
+    if row["state"] != "ended" or row["original_outcome"] is not None or row["outcome_basis"] == "inspector":
+        raise AttemptError(gettext("Kết quả do thanh tra viên quyết định không được phân loại lại."))
+    _update(db, row["id"], {"outcome": found.outcome, "outcome_detail": found.detail, "outcome_basis": found.basis,
+                            "outcome_certain": 1 if found.certain else 0})
     _follow_up(db, _row(db, row["id"]), now, settings)
 
 

@@ -47,13 +47,29 @@ def upcoming(db, limit: int = 10) -> list[dict]:
 
 
 def outcome_counts(db, since: datetime) -> dict[str, int]:
-    """Outcome → how many attempts ended with it since `since`."""
-    return dict(
-        db.execute(
-            "SELECT outcome, count(*) FROM attempts WHERE state = 'ended' AND ended_at >= ? GROUP BY outcome",
-            [iso(since)],
-        ).fetchall()
-    )
+    """Outcome → how many attempts ended with it since `since`, calls held for review apart (under 'held')."""
+    counts: dict[str, int] = {}
+    for outcome, certain, count in db.execute(
+        "SELECT outcome, outcome_certain IS NOT 0, count(*) FROM attempts WHERE state = 'ended' AND ended_at >= ? "
+        "GROUP BY 1, 2",
+        [iso(since)],
+    ).fetchall():
+        key = outcome if certain else "held"
+        counts[key] = counts.get(key, 0) + count
+    return counts
+
+
+HELD = "a.state = 'ended' AND a.outcome_certain = 0"  # the partial index attempts_held covers exactly these
+
+
+def held_count(db) -> int:
+    """How many calls wait for an inspector's decision (the review queue's length)."""
+    return db.execute(f"SELECT count(*) FROM attempts a WHERE {HELD}").fetchone()[0]
+
+
+def held_queue(db, limit: int = 20) -> list[dict]:
+    """The calls held for review with their unit, oldest first (the order inspectors decide them in)."""
+    return db.execute_returning_dicts(ATTEMPT_SELECT + f" WHERE {HELD} ORDER BY a.ended_at, a.id LIMIT ?", [limit])
 
 
 def in_flight_count(db) -> int:

@@ -53,3 +53,32 @@ def reconcile(db, attempt: dict, provider, now, settings: follow_ups.SettingsLik
         lifecycle.finish(db, row["id"], "provider_error", NO_FINAL_STATUS, now, settings=settings,
                          error="reconcile: no final status")
     return _row(db, row["id"])["state"]
+
+
+def explain_failure(db, attempt: dict, provider, now, settings: follow_ups.SettingsLike = None) -> str:
+    """Ask the provider why a call that ended `failed` without a carrier SIP code failed, and fold its answer in.
+
+    A `failed` status callback without SipResponseCode does not say whose failure it was: until the provider's
+    record says a carrier answered 404/410/484/604, the call is our side (provider_error) and the registry is
+    not flagged. The answer is stored as a reconcile event (SipResponseCode, ErrorCode, ErrorMessage; none when
+    the provider recorded nothing), which re-classifies the call. Never dials.
+    Returns 'explained', 'postponed' (the provider cannot be asked now) or 'skipped' (nothing to ask).
+    """
+    settings = follow_ups.settings_of(settings)
+    row = get_attempt(db, attempt["id"])
+    lookup = getattr(provider, "call_error", None)
+    if lookup is None or not row["call_sid"] or row["call_status"] != "failed" or row["sip_code"] is not None:
+        return "skipped"
+    try:
+        found = lookup(row["call_sid"]) or {}
+    except (ProviderTimeout, ProviderUnavailable) as exc:
+        log.warning("the error of failed call %s could not be fetched yet: %s", row["call_sid"], exc)
+        return "postponed"
+    params = {"CallSid": row["call_sid"], "CallStatus": "failed"}
+    if found.get("sip_code"):
+        params["SipResponseCode"] = str(found["sip_code"])
+    if found.get("error_code"):
+        params.update(ErrorCode=str(found["error_code"]), ErrorMessage=found.get("error_message") or "")
+    ingest_event(db, row["id"], params, kind="reconcile", dedupe_key=f"error:{row['call_sid']}", now=now,
+                 settings=settings)
+    return "explained"

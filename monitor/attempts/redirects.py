@@ -1,71 +1,129 @@
-"""Redirect detection: was the caller told to call another number or go elsewhere, or forwarded away?
+"""Redirect detection: was the caller sent to another number, agency or office instead of being served?
 
 Evidence, strongest first:
-- signalling, when present: SIP 3xx, Q.850 cause 22 (number changed) or 23 (redirection), ForwardedFrom;
-- a phone number in the transcript (digits or Vietnamese number words) that is not the registered number;
-- a referral phrase ("không phụ trách", "liên hệ phòng một cửa ở xã", "gọi sang bên khác"…) even without a number.
+- signalling: SIP 3xx, Q.850 cause 22 (number changed) or 23 (redirection). ForwardedFrom is documented
+  for incoming calls only, so it is no evidence on our outbound test calls (the caller passes it or not);
+- a phone number heard that is not the registered one, in any of its forms (digits, number words, mixed);
+- words that deflect ("bên em không phụ trách", "việc đó của bên huyện") or send the caller elsewhere
+  ("anh gọi bển hỏi", "lên phường hỏi", "liên hệ phòng một cửa ở xã"), in northern or southern speech.
 
-Decisions (documented because an inspector will ask):
-- The operator repeating the registered number back ("dạ đúng rồi, số 0277 3851 234") is not a redirect.
-- A transfer inside the call ("em chuyển máy", "anh chờ máy em nối máy") is NOT a redirect: the caller stays
-  on the line and the agency handles it. Being told to call, visit or ask somewhere else IS one, including
-  being sent to an office in person, because the hotline did not serve the citizen on the phone.
-- Weak phrases such as "gọi số" count only together with a number that is not the registered one, so
-  "anh cứ gọi số này" is not a redirect.
+Decisions (an inspector will ask):
+- Numbers that are not referrals are skipped: ID cards (CCCD, 12 digits), dossier codes, receipts, bank
+  accounts, dates, rooms, amounts, the caller's own number read back, and the registered number itself
+  (with or without area code, 0, 84 or +84; "0277 1022" is 1022).
+- A negation governing the referral ("không cần gọi số khác", "hổng phải gọi bển đâu") cancels it.
+- A transfer inside the call ("em chuyển máy") is not a redirect; a transfer that fails and turns into
+  "anh gọi trực tiếp số …" is.
+- A complete answer that says where to submit a dossier ("nộp hồ sơ tại bộ phận một cửa, mang theo
+  CCCD") is not a redirect; "đó là việc của bên huyện, anh gọi bên đó" is.
+- What the rules cannot defend is returned with certain=False (held for review): a go-to-an-office phrase
+  without deflection or answer, a referral next to a negation it may not govern, a long number that makes
+  no valid phone number.
 """
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
-from registry.numbers import NumberError, parse_hotline
+from monitor.attempts.speech import canonical, folded, mentions, national, short_code, split_run
 
-DIGIT_WORDS = {
-    "không": "0", "linh": "0", "lẻ": "0",
-    "một": "1", "mốt": "1",
-    "hai": "2",
-    "ba": "3",
-    "bốn": "4", "tư": "4",
-    "năm": "5", "lăm": "5", "nhăm": "5",
-    "sáu": "6",
-    "bảy": "7", "bẩy": "7",
-    "tám": "8",
-    "chín": "9",
-}
-# Only these may follow "mươi"/"mười" as units ("ba mươi tư" = 34, "mười lăm" = 15); "không" never does.
-UNIT_WORDS = {w for w, d in DIGIT_WORDS.items() if d != "0"}
-GLUE = {",", ".", "-", "–", "·"}  # may sit inside one spoken or written number
-
-# Strong referral phrases: a redirect even without a number. Verb-led ones are skipped when negated.
-_PLACES = (
-    r"(?:bộ phận |phòng |ban |văn phòng |trung tâm |bên |cơ quan |đơn vị )?"
-    r"(?:một cửa|tiếp nhận|ủy ban|uỷ ban|ubnd|xã|phường|huyện|thị trấn|thị xã|thành phố|tỉnh|sở|phòng|ban|"
-    r"công an|trung tâm|bộ phận|bên|cơ quan|đơn vị|chi cục|chi nhánh|bưu điện|tổng đài)"
+_NEG = r"(?:khong|hong|ko|chang|cha|chua)"
+# Someone else: an agency, an office, a level of government, "bển", or "số/chỗ khác".
+_PLACE = (
+    r"(?:(?:bo phan |phong |ban |van phong |trung tam |ben |co quan |don vi |tren |duoi |ngoai )?"
+    r"(?:mot cua|tiep nhan|uy ban|ubnd|xa|phuong|huyen|quan|thi tran|thi xa|thanh pho|tinh|sox|so (?=(?:y te|tu phap|giao duc|lao dong|tai nguyen|noi vu|ke hoach|tai chinh|xay dung|giao thong|nong nghiep|cong thuong|van hoa|khoa hoc|thong tin|ngoai vu|tnmt|gtvt)\b)|"
+    r"cong an|trung tam|bo phan|chi cuc|chi nhanh|buu dien|tong dai|benx|ben kia|ben do|ben ay|ben (?!em|minh|nay|toi|tui|chung)[a-z]+|do\b|"
+    r"doi|canh sat|dien luc|cong ty|bao hiem|bhxh|benh vien|truong|toa an|vien kiem sat|kho bac|chi cuc thue|hai quan|cap nuoc|"
+    r"co quan|don vi|phong (?!nay)[a-z]+|nguoi khac|cho khac|noi khac|so khac|ban quan ly|dia chinh|ngan hang))"
 )
-# Who is told to go: the caller ("anh", "chị", "quý khách"…) or a new clause, then optional advice words.
-_ADVICE = (
-    r"(?:^|(?<=[,|])\s*|\b(?:anh chị|các anh chị|anh|chị|bác|cô|chú|ông|bà|bạn|quý khách|quý vị)\s+)"
-    r"(?:(?:nên|phải|cứ|vui lòng|xin vui lòng|hãy|có thể|thì|chịu khó|đi)\s+)*"
+# Who is told: the caller by how staff address them, or a new clause (after fillers such as "dạ, cái này").
+_CALLER = (
+    r"(?:\bthi |^(?:(?:zaj|da|thi|vay|the|oi|cai nay|viec nay|chuyen nay|truong hop nay|ho so nay|vu nay|ma|con)\s+)*|"
+    r"\b(?:anh chi|cac anh chi|anh|chi|bac|co|chu|ong|ba|ban|quy khach|quy vi|ba con|co chu|cau|di|duong su|nguoi dan) )"
 )
-REFERRAL_PATTERNS = [
-    (r"không (?:có )?(?:phụ trách|quản lý|giải quyết|tiếp nhận|xử lý)(?: (?:việc|vấn đề|lĩnh vực|mảng|hồ sơ|cái) (?:này|đó|đấy|đây))?(?! được)", False),
-    (r"không thuộc (?:thẩm quyền|trách nhiệm|phạm vi|chức năng|lĩnh vực)", False),
-    (r"(?:nhầm|sai) số|gọi nhầm", False),
-    (r"(?:đây|số này) không phải (?:là )?(?:số )?(?:đường dây nóng|của sở|của ủy ban|của ubnd|của bên)", False),
-    (r"(?:số này|số máy này|đường dây này) (?:đã )?không còn (?:sử dụng|dùng|hoạt động|là đường dây nóng)", False),
-    (_ADVICE + r"(?:liên hệ|liên lạc|gọi|hỏi|gặp|đến|tới|ra|lên|xuống|qua|sang|về) (?:trực tiếp )?"
-     r"(?:với |cho |sang |qua |lên |xuống |ở |tại )?" + _PLACES + r"\b", True),
-    (r"(?:gọi|liên hệ|liên lạc|hỏi) (?:cho |sang |qua |với )?(?:nơi|chỗ|bên|đơn vị|cơ quan|số) (?:khác|kia)", True),
-    (r"chuyển sang (?:bên|số|cơ quan|đơn vị|sở|ủy ban|ubnd|xã|phường|huyện|gọi|hỏi|tổng đài)", True),
-]
-# Said while keeping the caller on the line: not a redirect (see the module docstring).
-TRANSFER_PATTERNS = [r"chuyển máy", r"nối máy", r"chuyển cuộc gọi", r"chờ máy", r"giữ máy", r"chuyển (?:sang|cho) .{0,30}?(?:cho (?:anh|chị|bác|cô|chú|em)|nghe máy)"]
-# Phrases that name a number to call: they make a spoken other number a referral in the reason text.
-NUMBER_PHRASES = [r"gọi (?:vào |qua |lại |sang |tới |đến |cho )?số", r"liên hệ (?:qua |theo |với )?số", r"số điện thoại", r"số máy", r"tổng đài"]
-NEGATIONS = re.compile(r"(?:không cần(?: phải)?|khỏi(?: phải)?|đừng|không phải|chưa cần)\s*(?:\S+\s*){0,2}$")
-# Words that put the place inside the agency being called ("phòng này", "bên em"): no redirect.
-_OWN_PLACE = re.compile(r"^\s*(?:này|em|mình|chúng em|chúng tôi|đây)\b")
+_ADVICE = r"(?:(?:nen|phai|cu|vui long|xin vui long|hay|co the|thi|chiu kho|di|thu|tu|truc tiep|lai|giup) )*"
+_ASK = r"\b(?:lien he|lien lac|goi|hoi|gap|tim|nho|dien (?:thoai )?(?=cho|qua|sang|len|xuong|toi))"
+_GO = r"(?:den|toi|ra|len|xuong|qua|sang|ve|vo|vao|ghe|toi)"
+_LINK = r"(?:(?:truc tiep |lai |thu )?(?:(?<!den )voi |cho |sang |qua |len |xuong |o |tai |den |toi |bên |vo |vao )?)"
+# Told to call, contact or ask someone else (verb-led: negation matters).
+# "liên lạc chị Mai bên tư pháp": a named person in another office.
+_PERSON = r"(?:(?:chi|anh|co|chu|ong|ba) [a-z]+ )?"
+REFER_ASK = re.compile(_CALLER + _ADVICE + _ASK + r" " + _LINK + _PERSON + _PLACE + r"\b")
+REFER_ASK_AFTER_GO = re.compile(r"(?<!goi )(?<!goi dien )" + _GO + r" " + _LINK + _PLACE + r"(?: [a-z]+){0,6}? (?:hoi|lien he|gap|nho|lam viec voi|de duoc (?:huong dan|giai dap|tra loi))\b")
+REFER_GO = re.compile(_CALLER + _ADVICE + _GO + r" " + _LINK + _PLACE + r"\b")
+REFER_OTHER = re.compile(r"\b(?:goi|lien he|lien lac|hoi|chuyen) (?:cho |sang |qua |voi |den )?(?:noi|cho|ben|don vi|co quan|so|nguoi|may) (?:khac|kia)")
+# Deflection: the agency says it is not its job.
+DEFLECT = re.compile(
+    r"\b" + _NEG + r" (?:co )?(?:phu trach|quan ly|giai quyet|tiep nhan|xu ly|nam (?:ve )?(?:viec|van de|cai|mang|linh vuc)|namx|lo (?:viec|cai|mang))"
+    r"(?! (?:duoc )?(?:ngay|luon|lien|lien tuc|qua dien thoai))"
+    r"|\b" + _NEG + r" (?:co )?(?:quan|namx|nam (?:ve|viec|vu|cai|van de|ho so|thong tin)|lo|nhan (?:truc tiep|ho so|o day|cai nay|viec nay))\b(?! (?:duoc|ly))"
+    r"|\b(?:khong|hong|chang) phai (?:la )?(?:ben|cho|noi|phong|viec cua|o) (?:em|nay|minh|toi|tui|day)\b"
+    r"|\bdau (?:co )?phai (?:la )?(?:viec |chuyen |trach nhiem )?(?:cua )?(?:ben )?(?:em|minh|xa|phuong|sox|toi|tui|day|nay)\b"
+    r"|\bchu (?:khong|hong|dau) phai (?:la )?(?:ben |cua )?(?:em|minh|xa|phuong|sox|toi|tui)\b"
+    r"|\b(?:khong|hong) phai nop (?:o|tai) (?:day|ben em|xa|phuong)|(?:hoi|goi) (?:nham|lon) (?:cho|noi)|\bnham cho\b"
+    r"|\bbenx (?:moi|lo|giai quyet|co|nam|quan ly|phu trach)\b|\bo benx\b"
+    r"|(?:vu|viec|cai|chuyen) (?:nay|do|ay) thuoc (?:ve )?(?:ben )?(?!em|minh)[a-z]+"
+    r"|\b" + _NEG + r" thuoc (?:tham quyen|trach nhiem|pham vi|chuc nang|linh vuc|tham quyen)"
+    r"|\b" + _NEG + r" phai (?:la )?(?:viec|trach nhiem|linh vuc|tham quyen|chuc nang|mang) (?:cua )?(?:ben )?(?:em|minh|toi|chung toi|chung em|so|xa|phuong|nay|day)"
+    r"|(?:viec|cai|mang|chuyen|van de|ho so|linh vuc) (?:nay|do|day|nay thi|do thi|ay) (?:la )?(?:(?:thuoc )?(?:tham quyen|trach nhiem) )?(?:cua|do|thuoc) "
+    r"(?:ben |phong |ben phong |co quan |so ben )?(?:benx|ben kia|huyen|xa|phuong|tinh|sox|cong an|quan|thanh pho|thi xa|trung tam|"
+    r"ngan hang|buu dien|toa an|vien kiem sat|thue|chi cuc|ngoai|[a-z]+ [a-z]+ (?:lo|phu trach|giai quyet|quan ly))"
+)
+# Not the hotline any more, or not the right line.
+WRONG_LINE = re.compile(
+    r"(?:nham|sai) so|goi nham|"
+    r"(?:day|so nay|so may nay) (?:" + _NEG + r" phai|hong phai) (?:la )?(?:so )?(?:duong day nong|hotline|cua (?:sox|so|uy ban|ubnd|ben)|co quan)|"
+    r"(?:so nay|so may nay|duong day nay|duong day nong nay) (?:da )?(?:khong con|hong con|ngung|thoi) (?:su dung|dung|hoat dong|la duong day nong|tiep nhan)|"
+    r"(?:day la|so nay la) (?:so )?(?:nha rieng|ca nhan|so rieng|so nha)|"
+    r"(?:da )?(?:doi|chuyen) (?:sang )?so (?:moi|khac)|so moi (?:la|cua)"
+)
+TRANSFER = re.compile(r"chuyen may|noi may|chuyen cuoc goi|chuyen (?:sang|qua|cho) (?:phong|bo phan|can bo|anh|chi) .{0,30}?(?:nghe|tra loi)|giu may|cho may")
+TRANSFER_FAILED = re.compile(
+    r"(?:khong|hong|chua) (?:co )?(?:ai )?(?:nghe|bat|nhac) may|(?:khong|hong|chua) (?:co )?ai (?:nghe|bat|nhac)|(?:may|ben do|ben kia|phong do) (?:dang )?ban|"
+    r"(?:chuyen|noi) (?:may )?(?:khong|hong|chua) duoc|(?:khong|hong) (?:chuyen|noi) duoc|(?:khong|hong) ket noi duoc"
+)
+# "Call them yourself" after a failed transfer, or a number given to call.
+CALL_YOURSELF = re.compile(r"(?:tu goi|goi truc tiep|goi lai (?:sau )?(?:cho|vao|so|sang|qua)|goi (?:vao |qua |sang |cho )?so)")
+# Words of a complete answer: where and how to submit, what to bring, how long it takes.
+ANSWER = re.compile(
+    r"\bnop (?:ho so|giay to|don|truc tuyen|online|qua mang|tai|o|len|cho)|mang theo|chuan bi|giay to (?:gom|can)|"
+    r"(?:thanh phan )?ho so gom|le phi|(?:trong vong|mat|khoang) [a-z0-9 ]{0,15}ngay (?:lam viec)?|ngay lam viec|(?<!tiep nhan va )tra ket qua|"
+    r"co ket qua|dich vu cong|\\b(?:minh|em|ben em|o day) lam (?:luon|duoc|cho)|lam (?:o|tai) day|nop (?:o |tai )?day|dien (?:to khai|don|mau)|to khai|ban sao|chung thuc"
+)
+REFER_VERB = re.compile(r"\b(?:anh|chi|ban|quy khach) (?:[a-z]+ ){0,2}(?:goi|lien he|lien lac)\b|"
+                        r"\b(?:lien he|lien lac|goi (?:cho|sang|qua|toi|den)) (?:chi|anh|co|chu|ong|ba|ben|phong)\b")
+# Contact or visit verbs: with the words of a complete answer they say where to submit, not a deflection.
+CONTACT_ONLY = re.compile(r"^(?:[a-z]+ ){0,4}?(?:lien he|lien lac|gap|den|toi)\b(?!.*\b(?:goi|hoi)\b)")
+# The agency keeps the matter although it is not its own: no redirect.
+OWNERSHIP = re.compile(r"em (?:da |se )?ghi nhan|ghi nhan roi|(?:chuyen|bao) (?:cho |len )?(?:lanh dao|cap tren|huyen|so)[a-z ]{0,20} (?:gium|giup|cho) anh|"
+                       r"em (?:se )?(?:hoi|chuyen|bao) (?:giup|gium)|(?:giup|gium) anh (?:lien he|hoi)")
+# Cues that the number said next is a phone number, or is not one.
+PHONE_CUE = re.compile(r"(?:goi|lien he|lien lac|dien thoai|so may|hotline|tong dai|duong day|zalo|so moi|so (?:cua )?(?:ben|phong|chi|anh|co|chu)|alo)\b")
+NOT_PHONE_CUE = re.compile(
+    r"\b(?:cccd|can cuoc|cmnd|chung minh|dinh danh|ho chieu|mahoso|ma ho so|so ho so|ho so so|bien nhan|bien lai|phieu hen|"
+    r"giay hen|ma tra cuu|giao dich|tai khoan|stk|ngan hang|ma so thue|bien so|so nha|nha so|quyet dinh|cong van|van ban|"
+    r"so thu tu|stt|bhxh|bao hiem|giay phep|kinh doanh|ma so doanh nghiep|so hieu|so serial|ma vach|mat khau|otp)\b"
+)
+NOT_PHONE_NEAR = re.compile(
+    r"\b(?:ma|phong|tang|lau|ngay|thang|nam|luc|gio|duong|hem|ngo|to|ap|thua|dieu|khoan|phi|tien|gia|nha|khu|lo|"
+    r"ban|quay|cua so|ke|tu)(?: so)?(?: la)?\s*$"
+)
+NOT_PHONE_AFTER = re.compile(r"^(?:dong|nghin|ngan|trieu|ty|vnd|phut|giay|gio|ngay|thang|nam|tuoi|km|met|m2|phan tram|%|lan)\b")
+# The line naming itself ("đây là tổng đài 1022", "quý khách đã gọi đến …", "… xin nghe"): not a referral.
+SELF_CUE = re.compile(r"(?:day la|ben em la|(?:da|dang) goi (?:den|toi|vao)|xin chao|kinh chao)(?: [a-z]+){0,4}\s*$")
+SELF_AFTER = re.compile(r"^(?:xin nghe|nghe|xin kinh chao|kinh chao|xin chao|zaj nghe)\b")
+CALLER_CUE = re.compile(r"(?:so (?:dien thoai |may )?(?:cua )?(?:anh|chi|bac|co|chu|ong|ba|ban|quy khach)|(?:anh|chi) (?:vua |da )?de lai(?: so)?|em (?:ghi(?: lai)?(?: so)?(?: dien thoai)?|goi lai cho|goi lai))(?: (?:la|dang goi|do|nay|phai khong))?\s*$")
+# A negation that governs what follows within a few words; another anywhere earlier in the clause.
+_NEGATOR = (r"\b(?:" + _NEG + r" (?:can|phai|nen)|khoi(?: phai| can)?|dung|khoi di)"
+            r"(?: (?:anh|chi|bac|co|chu|phai|can|di|mat cong|lam gi|chi|cu))*")
+NEGATION_NEAR = re.compile(_NEGATOR + r"\s*$")
+# "không cần gọi số 0912…": the number said next is one not to call.
+NEGATED_CALL = re.compile(_NEGATOR + r" (?:goi|lien he|lien lac|bam)(?: [a-z]+){0,3}\s*$")
+NEGATION_FAR = re.compile(r"\b(?:" + _NEG + r" (?:can|phai|nen)|khoi|dung)\b")
+_OWN_PLACE = re.compile(r"^\s*(?:nay|em|minh|chung em|chung toi|day|toi|tui|tao)\b")
+# "Anh gọi đến Sở Y tế là đúng rồi": the caller is told they reached the right place.
+_RIGHT_PLACE = re.compile(r"^(?: [a-z]+){0,3} (?:la|thi) (?:dung|phai)\b")
+_CLAUSES = re.compile(r"[.!?;|]+|,| nhung | con | the nhung ")
 
 SIP_REASONS = {
     301: "SIP 301: số đã chuyển vĩnh viễn sang đích khác",
@@ -73,151 +131,113 @@ SIP_REASONS = {
     305: "SIP 305: cuộc gọi phải đi qua proxy khác",
     380: "SIP 380: dịch vụ thay thế",
 }
-Q850_REASONS = {
-    22: "Q.850 mã 22: số đã thay đổi",
-    23: "Q.850 mã 23: cuộc gọi được chuyển hướng sang đích mới",
-}
+Q850_REASONS = {22: "Q.850 mã 22: số đã thay đổi", 23: "Q.850 mã 23: cuộc gọi được chuyển hướng sang đích mới"}
 
 
 @dataclass(frozen=True)
 class RedirectFinding:
-    """Why a call counts as redirected: a Vietnamese reason, other numbers heard, the phrase matched."""
+    """Why a call counts as redirected: a Vietnamese reason, other numbers heard, the phrase matched.
+
+    certain=False: the rules see a redirect they cannot defend (held for review).
+    """
 
     reason: str
     numbers: list[str] = field(default_factory=list)
     phrase: str | None = None
-
-
-def _clean(text: str) -> str:
-    return unicodedata.normalize("NFC", text or "").lower().replace("\u00a0", " ")
-
-
-def _tokens(text: str) -> list[str]:
-    """Digit runs, words and single punctuation marks; a sentence end becomes a hard break '|'."""
-    text = re.sub(r"[.!?;:|…]+(?=\s|$)", " | ", _clean(text))
-    return re.findall(r"\d+|[^\W\d_]+|[^\w\s]", text)
-
-
-def _read_group(tokens: list[str], i: int) -> tuple[str, int] | None:
-    """Read the number word group at i ('ba mươi tư' -> '34'); (digits, next index) or None."""
-    tok = tokens[i]
-    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-    after = tokens[i + 2] if i + 2 < len(tokens) else ""
-    if tok.isdigit():
-        return tok, i + 1
-    if tok == "mười":
-        if nxt in UNIT_WORDS:
-            return "1" + DIGIT_WORDS[nxt], i + 2
-        return "10", i + 1
-    if tok not in DIGIT_WORDS:
-        return None
-    digit = DIGIT_WORDS[tok]
-    if nxt == "mươi" and digit != "0":
-        if after in UNIT_WORDS:
-            return digit + DIGIT_WORDS[after], i + 3
-        return digit + "0", i + 2
-    if nxt == "trăm":
-        j = i + 2
-        rest = tokens[j] if j < len(tokens) else ""
-        if rest in ("linh", "lẻ") and j + 1 < len(tokens) and tokens[j + 1] in DIGIT_WORDS:
-            return digit + "0" + DIGIT_WORDS[tokens[j + 1]], j + 2
-        if rest == "mười" or (rest in DIGIT_WORDS and j + 1 < len(tokens) and tokens[j + 1] == "mươi"):
-            tens, k = _read_group(tokens, j)
-            return digit + tens, k
-        return digit + "00", j
-    return digit, i + 1
-
-
-def _digit_runs(text: str) -> list[str]:
-    """Runs of digits read from text, joining adjacent spoken or written groups of one number."""
-    tokens = _tokens(text)
-    runs, current, i = [], "", 0
-    while i < len(tokens):
-        group = _read_group(tokens, i)
-        if group:
-            current += group[0]
-            i = group[1]
-            continue
-        if tokens[i] in GLUE and current:
-            i += 1
-            continue
-        if current:
-            runs.append(current)
-            current = ""
-        i += 1
-    if current:
-        runs.append(current)
-    return runs
-
-
-def _canonical(digits: str) -> str | None:
-    """The stored form ('+842773851234', '1022') of digits that make one Vietnamese number, else None."""
-    if len(digits) < 3 or len(digits) > 12:
-        return None
-    if len(digits) < 7 and not re.fullmatch(r"1022|11[1-5]", digits):
-        return None  # thủ tục số 15, năm 2024, máy lẻ 12: not phone numbers
-    try:
-        return parse_hotline(digits).number
-    except NumberError:
-        return None
-
-
-def _numbers_in_run(run: str) -> list[str]:
-    """Phone numbers inside one run of digits.
-
-    The whole run if it is a valid number; else its longest valid start (a stray "một" after the number,
-    as in "gọi 1022 một lát", is dropped) and what follows; else a long run as it was heard, since nine or
-    more digits in a row are a phone number even when misheard.
-    """
-    if _canonical(run):
-        return [run]
-    for length in range(len(run) - 1, 2, -1):
-        if _canonical(run[:length]):
-            rest = run[length:]
-            return [run[:length]] + (_numbers_in_run(rest) if len(rest) >= 3 else [])
-    return [run] if len(run) >= 9 else []
+    certain: bool = True
 
 
 def spoken_digits(text: str | None) -> list[str]:
     """Phone numbers in Vietnamese speech or text, as digit strings ('không hai bảy bảy…' -> '0277…')."""
-    if not text:
-        return []
     numbers = []
-    for run in _digit_runs(text):
-        numbers.extend(_numbers_in_run(run))
+    for mention in mentions(text):
+        numbers.extend(n for n in split_run(mention.digits) if canonical(n))
     return numbers
 
 
-def _national(number: str) -> str:
-    return "0" + number[3:] if number.startswith("+84") else number
-
-
 def is_same_number(digits: str, registered: str) -> bool:
-    """True when spoken digits are the registered number (full, with country code, or its last 7+ digits)."""
+    """True when spoken digits are the registered number (full, with 0/84/+84, without area code, one digit off)."""
     plain_registered = re.sub(r"[^\d+]", "", registered or "")
     if not plain_registered.startswith("+"):
-        plain_registered = _canonical(plain_registered) or plain_registered
-    registered_national = _national(plain_registered)
-    canonical = _canonical(digits)
-    if canonical and _national(canonical) == registered_national:
-        return True
+        plain_registered = canonical(plain_registered) or plain_registered
+    registered_national = national(plain_registered)
     plain = re.sub(r"\D", "", digits)
+    short = short_code(registered_national)
+    if short:
+        return short_code(plain) == short
+    found = canonical(plain)
+    if found and national(found) == registered_national:
+        return True
     # A local number said without its area code ("3851 234") names the same line.
     if len(plain) >= 7 and registered_national.endswith(plain):
         return True
     # Digits that make no valid number are a mishearing: one wrong digit still counts as the registered one.
-    return canonical is None and len(plain) == len(registered_national) and sum(
+    return found is None and len(plain) == len(registered_national) and sum(
         a != b for a, b in zip(plain, registered_national)) <= 1
 
 
-def _first_match(patterns, text: str, *, check_negation: bool = True):
-    for pattern, verb_led in patterns:
-        for match in re.finditer(pattern, text):
-            if verb_led and check_negation and NEGATIONS.search(text[: match.start()]):
-                continue
-            if verb_led and _OWN_PLACE.match(text[match.end():]):
-                continue
-            return match.group(0)
+def _last(pattern: re.Pattern, text: str) -> int:
+    """Where the last match of pattern in text ends, -1 when none."""
+    ends = [m.end() for m in pattern.finditer(text)]
+    return ends[-1] if ends else -1
+
+
+def _kind(mention, digits: str, registered: str) -> str:
+    """'registered', 'other' (a phone number to call), 'unclear' (a number that may be one) or 'none'."""
+    if is_same_number(digits, registered):
+        return "registered"
+    before, after = mention.before, mention.after
+    caller = CALLER_CUE.search(before) and not REFER_VERB.search(before)  # "liên lạc chị Mai, số chị là …"
+    if caller or NOT_PHONE_AFTER.search(after) or NOT_PHONE_NEAR.search(before):
+        return "none"
+    if (SELF_CUE.search(before) or SELF_AFTER.search(after)) and not _last(REFER_VERB, before) > _last(SELF_CUE, before):
+        return "none"
+    phone_cue = _last(PHONE_CUE, before)
+    if _last(NOT_PHONE_CUE, before) > phone_cue:  # the nearer cue says what the number is
+        return "none"
+    if canonical(digits):
+        return "other"
+    if len(digits) >= 7 and phone_cue >= 0 and len(digits) != 12:
+        return "unclear"
+    return "none"
+
+
+def _negated(clause: str, start: int) -> str | None:
+    """'near' when a negation governs the phrase at start, 'far' when one is elsewhere before it, else None."""
+    head = clause[:start]
+    if NEGATION_NEAR.search(head):
+        return "near"
+    if NEGATION_FAR.search(head):
+        return "far"
+    return None
+
+
+def _clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSES.split(text) if c.strip()]
+
+
+def _referrals(text: str) -> tuple[list[tuple[str, str]], bool]:
+    """[(kind, phrase)] of un-negated referral phrases, kind 'ask' or 'go'; and whether a negation was near one."""
+    found, doubtful = [], False
+    for clause in _clauses(text):
+        for kind, pattern in (("ask", REFER_ASK_AFTER_GO), ("ask", REFER_ASK), ("ask", REFER_OTHER), ("go", REFER_GO)):
+            for match in pattern.finditer(clause):
+                if _OWN_PLACE.match(clause[match.end():]) or _RIGHT_PLACE.match(clause[match.end():]):
+                    continue
+                negation = _negated(clause, match.start())
+                if negation == "near":
+                    continue
+                doubtful = doubtful or negation == "far"
+                if negation is None:
+                    found.append((kind, match.group(0).strip()))
+    return found, doubtful
+
+
+def _signalling(sip_code, q850_cause) -> RedirectFinding | None:
+    if sip_code is not None and 300 <= int(sip_code) < 400:
+        return RedirectFinding(reason=SIP_REASONS.get(int(sip_code), f"SIP {int(sip_code)}: cuộc gọi bị chuyển hướng"))
+    if q850_cause is not None and int(q850_cause) in Q850_REASONS:
+        return RedirectFinding(reason=Q850_REASONS[int(q850_cause)])
     return None
 
 
@@ -228,34 +248,74 @@ def detect_redirect(
     sip_code: int | None = None,
     q850_cause: int | None = None,
     forwarded_from: str | None = None,
+    inbound: bool = False,
 ) -> RedirectFinding | None:
-    """A RedirectFinding when signalling or the transcript shows a redirect, else None."""
-    if sip_code is not None and 300 <= int(sip_code) < 400:
-        reason = SIP_REASONS.get(int(sip_code), f"SIP {int(sip_code)}: cuộc gọi bị chuyển hướng")
-        return RedirectFinding(reason=reason)
-    if q850_cause is not None and int(q850_cause) in Q850_REASONS:
-        return RedirectFinding(reason=Q850_REASONS[int(q850_cause)])
-    if forwarded_from:
+    """A RedirectFinding when signalling or the transcript shows a redirect, else None.
+
+    forwarded_from counts only for an inbound call (inbound=True): Twilio documents it for those alone.
+    """
+    signalled = _signalling(sip_code, q850_cause)
+    if signalled:
+        return signalled
+    if forwarded_from and inbound:
         return RedirectFinding(reason=f"Cuộc gọi bị chuyển tiếp (ForwardedFrom: {forwarded_from}).")
     if not transcript or not transcript.strip():
         return None
-    text = _clean(transcript)
-    others = []
-    for digits in spoken_digits(text):
-        if not is_same_number(digits, registered_number) and digits not in others:
-            others.append(digits)
+    text = folded(transcript)
+    others, unclear = [], []
+    for mention in mentions(transcript):
+        if NEGATED_CALL.search(mention.before):
+            continue  # "không cần gọi số 0912…": a number the caller is told not to call
+        for digits in split_run(mention.digits):
+            kind = _kind(mention, digits, registered_number)
+            if kind == "other" and digits not in others:
+                others.append(digits)
+            elif kind == "unclear" and digits not in unclear:
+                unclear.append(digits)
+    wrong_line = WRONG_LINE.search(text)
+    deflect = DEFLECT.search(text)
+    referrals, doubtful = _referrals(text)
+    answer = ANSWER.search(text)
+    transfer = TRANSFER.search(text)
+    failed = transfer and TRANSFER_FAILED.search(text) and (CALL_YOURSELF.search(text) or others or referrals)
+
     if others:
-        phrase = _first_match([(p, False) for p in NUMBER_PHRASES], text)
         listed = ", ".join(others)
-        return RedirectFinding(
-            reason=f"Người nghe máy hướng dẫn gọi số khác: {listed} (không phải số đã đăng ký).",
-            numbers=others,
-            phrase=phrase,
-        )
-    # Inside-call transfers silence the verb-led place phrases only ("em chuyển máy sang phòng X").
-    transferring = any(re.search(p, text) for p in TRANSFER_PATTERNS)
-    patterns = [(p, verb) for p, verb in REFERRAL_PATTERNS if not (transferring and verb)]
-    phrase = _first_match(patterns, text)
-    if phrase:
-        return RedirectFinding(reason=f"Người nghe máy hướng dẫn liên hệ nơi khác: “{phrase}”.", phrase=phrase)
+        # An extension named while transferring, or a number beside a negation, is not defensible either way.
+        sure = not (transfer and not failed) and not doubtful
+        return RedirectFinding(reason=f"Người nghe máy hướng dẫn gọi số khác: {listed} (không phải số đã đăng ký).",
+                               numbers=others, phrase=_phone_phrase(text), certain=sure)
+    if wrong_line:
+        return _said(wrong_line.group(0), "Người nghe máy cho biết đây không phải (hoặc không còn là) đường dây nóng")
+    if failed:
+        return _said(failed.group(0), "Chuyển máy không được, người nghe máy bảo tự gọi nơi khác")
+    asks = [p for k, p in referrals if k == "ask"]
+    goes = [p for k, p in referrals if k == "go"]
+    if deflect and OWNERSHIP.search(text):
+        deflect = None  # "bên em không phụ trách nhưng em ghi nhận rồi chuyển lãnh đạo": the agency handles it
+    if deflect:
+        # "Không phụ trách" next to a full answer on how to submit may be a partial answer: held.
+        return _said(deflect.group(0), "Người nghe máy cho biết việc này không thuộc đơn vị mình",
+                     certain=not (answer and not asks and not goes))
+    calls = [p for p in asks if not CONTACT_ONLY.search(p)]
+    if asks and not transfer and not (answer and not calls):
+        # Told where to submit a dossier ("liên hệ một cửa để nộp hồ sơ, mang theo …") is an answer.
+        return _said((calls or asks)[0], "Người nghe máy hướng dẫn liên hệ nơi khác", certain=not answer)
+    if goes and not transfer and not answer:
+        return _said(goes[0], "Người nghe máy hướng dẫn đến nơi khác", certain=False)
+    if unclear:
+        return RedirectFinding(reason=f"Nghe được một dãy số không rõ có phải số điện thoại khác không: {', '.join(unclear)}.",
+                               numbers=unclear, certain=False)
+    if doubtful:
+        return RedirectFinding(reason="Có lời giống hướng dẫn liên hệ nơi khác nhưng kèm lời phủ định; cần người xem lại.",
+                               certain=False)
     return None
+
+
+def _said(phrase: str, what: str, certain: bool = True) -> RedirectFinding:
+    return RedirectFinding(reason=f"{what}: “{phrase}”.", phrase=phrase, certain=certain)
+
+
+def _phone_phrase(text: str) -> str | None:
+    match = PHONE_CUE.search(text)
+    return match.group(0) if match else None

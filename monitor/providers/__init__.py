@@ -38,10 +38,11 @@ def make_provider(settings: Settings, sink: Callable[[int, dict, str, str], None
 
 
 # Webhook helpers, so the web layer never imports twilio itself (loaded on first use).
-def valid_signature(token: str, url: str, params, signature: str, settings_header: str | None = None) -> bool:
+def valid_signature(token: str, url: str, params, signature: str, settings_header: str | None = None,
+                    shared_keys=None) -> bool:
     from monitor.providers.twilio_provider import valid_signature as check
 
-    return check(token, url, params, signature, settings_header)
+    return check(token, url, params, signature, settings_header, shared_keys)
 
 
 def voice_twiml(settings: Settings, attempt_id: int) -> str:

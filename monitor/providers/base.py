@@ -9,6 +9,22 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from registry.errors import UserError
+from registry.numbers import is_emergency, number_kind
+
+# What each refusal of the dial policy says on the attempt (never counted, never replaced: it would recur).
+EMERGENCY_REFUSED = ("Số khẩn cấp (112, 113, 114, 115): không bao giờ gọi kiểm tra, để không chiếm đường dây "
+                     "của người đang cần cứu giúp.")
+KIND_REFUSED = {
+    "short": "Số ngắn (như 1022) chỉ gọi được từ mạng điện thoại trong nước; nhà cung cấp {provider} không gọi tới "
+             "được. Cần gọi kiểm tra số này qua một đường gọi trong nước.",
+    "tollfree": "Số 1800 thường không gọi được từ nước ngoài; nhà cung cấp {provider} không gọi tới được. Cần gọi "
+                "kiểm tra số này qua một đường gọi trong nước.",
+    "premium": "Số 1900 thường không gọi được từ nước ngoài và tính cước cao; nhà cung cấp {provider} không gọi số "
+               "này. Cần gọi kiểm tra số này qua một đường gọi trong nước.",
+    None: "Không xác định được loại số {number}; nhà cung cấp {provider} không gọi số không rõ loại.",
+}
+# Error codes of dial-policy refusals (the prefix of attempts.error).
+POLICY_CODES = ("emergency_number", "dial_policy")
 
 
 class ProviderRejected(Exception):
@@ -28,14 +44,14 @@ class ProviderRejected(Exception):
 
 
 class ProviderTimeout(Exception):
-    """The create request's outcome is unknown (no answer in time): the call may exist. Never retry blindly.
+    """The create request's outcome is unknown (no answer in time, or a 5xx): the call may exist. Never retry blindly.
 
     Not a UserError: the dispatcher settles it by looking the call up at the provider later.
     """
 
 
 class ProviderUnavailable(Exception):
-    """The provider stayed unavailable (429/5xx, refused connection) after its own retries: nothing was created.
+    """The provider stayed unavailable (429, a connection never made) after its own retries: nothing was created.
 
     Not a UserError: the dispatcher backs off and retries, and ends the test as provider_error in the end.
     """
@@ -47,6 +63,8 @@ class Provider(Protocol):
 
     name: str
     dials_real_numbers: bool
+    # Optional: dialable_kinds, the kinds of number (registry.numbers.number_kind) it may dial (absent: any
+    # kind but emergency numbers); call_error(sid), why a failed call failed ({'sip_code', 'error_code', …}).
 
     def place_call(self, attempt: dict) -> str:
         """Ask for the call; returns its sid. May raise ProviderRejected, ProviderTimeout, ProviderUnavailable."""
@@ -56,6 +74,22 @@ class Provider(Protocol):
 
     def close(self) -> None:
         """Release resources (threads, HTTP sessions)."""
+
+
+def dial_refusal(provider, number: str) -> ProviderRejected | None:
+    """Why this provider may not dial this number (a ProviderRejected to record), None when it may.
+
+    Emergency numbers are refused for every provider; other kinds by the provider's dialable_kinds.
+    """
+    if is_emergency(number):
+        return ProviderRejected("emergency_number", EMERGENCY_REFUSED, our_side=True)
+    allowed = getattr(provider, "dialable_kinds", None)
+    kind = number_kind(number)
+    if allowed is not None and kind not in allowed:
+        reason = KIND_REFUSED.get(kind, KIND_REFUSED[None])
+        return ProviderRejected("dial_policy", reason.format(provider=getattr(provider, "name", "?"), number=number),
+                                our_side=True)
+    return None
 
 
 def callback_urls(public_base_url: str, attempt_id: int) -> dict:

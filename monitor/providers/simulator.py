@@ -2,7 +2,9 @@
 
 Each number has its own habit, chosen from a hash of the number (so the demo is stable): most answer after
 a few rings, some never answer, are busy, unreachable, hand over to a voicemail or IVR, or an operator tells
-the caller to call another number. Each call also has a small chance to behave differently. Events go
+the caller to call another number; and some calls are genuinely unclear (a half-heard "alo… dạ…", a person's
+voice where detection says machine, a referral whose number is cut off), the calls the rules hold for an
+inspector's review. Each call also has a small chance to behave differently. Events go
 through the sink — the same ingest path as Twilio's webhooks — with their own Timestamp, so ring and answer
 times look real even when SIMULATOR_SPEED compresses the waiting.
 """
@@ -27,7 +29,7 @@ from registry.clock import utcnow
 log = logging.getLogger(__name__)
 
 # A number's habit (weights in %), and what a single call may do instead (VARIATION of the time).
-HABITS = {"answered": 62, "no_answer": 9, "busy": 7, "unreachable": 6, "machine": 8, "redirect": 8}
+HABITS = {"answered": 57, "no_answer": 9, "busy": 7, "unreachable": 6, "machine": 8, "redirect": 8, "unclear": 5}
 VARIATION = 0.12
 VARIATION_WEIGHTS = {**HABITS, "route_error": 3}
 RING_CYCLE = 5.0  # Vietnamese ringback: about one ring every five seconds
@@ -57,6 +59,16 @@ MACHINES = [
     "Cảm ơn quý khách đã gọi đến {unit}. Hiện không có cán bộ trực, vui lòng để lại lời nhắn sau tiếng bíp.",
     "Kính chào quý khách. Để gặp bộ phận tiếp nhận hồ sơ, vui lòng bấm phím một.",
     "Xin chào, quý khách đã gọi ngoài giờ làm việc. Vui lòng để lại lời nhắn.",
+]
+# Half-heard calls, as a speech recogniser writes them down on a bad line: (AMD result, greeting, answer).
+# Nobody can tell from these alone whether a person answered properly or who was referred where.
+UNCLEAR = [
+    ("unknown", "alo… dạ… (không nghe rõ)", ""),
+    ("unknown", "a… lô… (tiếng ồn)", "dạ… (không nghe rõ) …"),
+    ("machine_start", "alo alo", ""),
+    ("machine_end_other", "dạ… xin… (không nghe rõ)", ""),
+    ("human", "alo {unit}…", "dạ cái này… anh hỏi bên… số… (không nghe rõ)"),
+    ("human", "dạ…", "anh gọi… {partial}… (không nghe rõ) hỏi thử xem"),
 ]
 CARRIER = [
     "Thuê bao quý khách vừa gọi tạm thời không liên lạc được, xin quý khách vui lòng gọi lại sau.",
@@ -129,13 +141,14 @@ def simulate_call(attempt: dict, *, ring_timeout: int, rng: random.Random) -> tu
     post_dial = rng.uniform(1.5, 4.0)
     steps: list[tuple[float, str, dict]] = [(0.0, "status", {"CallStatus": "initiated"})]
 
-    def answered_call(amd: str, greeting: str, answer: str, ring_seconds: float, talk: float):
+    def answered_call(amd: str, greeting: str, answer: str, ring_seconds: float, talk: float, clear: bool = True):
         answer_at = post_dial + ring_seconds
         steps.append((post_dial, "status", {"CallStatus": "ringing"}))
         steps.append((answer_at, "status", {"CallStatus": "in-progress"}))
         steps.append((answer_at + rng.uniform(1.5, 4.0), "amd", {"AnsweredBy": amd, "MachineDetectionDuration": "2400"}))
-        steps.append((answer_at + 4.0, "gather", {"SpeechResult": greeting, "Confidence": f"{rng.uniform(0.7, 0.95):.2f}", "GatherStep": "greeting"}))
-        steps.append((answer_at + 14.0, "gather", {"SpeechResult": answer, "Confidence": f"{rng.uniform(0.6, 0.93):.2f}" if answer else "", "GatherStep": "answer"}))
+        low, high = (0.7, 0.95) if clear else (0.15, 0.45)  # a bad line: the recogniser is unsure of what it heard
+        steps.append((answer_at + 4.0, "gather", {"SpeechResult": greeting, "Confidence": f"{rng.uniform(low, high):.2f}", "GatherStep": "greeting"}))
+        steps.append((answer_at + 14.0, "gather", {"SpeechResult": answer, "Confidence": f"{rng.uniform(low - 0.1, high - 0.02):.2f}" if answer else "", "GatherStep": "answer"}))
         steps.append((answer_at + talk, "status", {"CallStatus": "completed", "CallDuration": str(int(talk)), "SipResponseCode": "200"}))
 
     ring_seconds = rng.uniform(max(1.0, (rings - 1) * RING_CYCLE + 1), rings * RING_CYCLE)
@@ -151,6 +164,11 @@ def simulate_call(attempt: dict, *, ring_timeout: int, rng: random.Random) -> tu
     elif behaviour == "machine":
         answered_call(rng.choice(["machine_start", "machine_end_beep", "machine_end_silence"]),
                       rng.choice(MACHINES).format(unit=unit), "", rng.uniform(1, 2 * RING_CYCLE), rng.uniform(20, 35))
+    elif behaviour == "unclear":
+        amd, greeting, answer = rng.choice(UNCLEAR)
+        partial = " ".join(speak_number(other_number(number, rng), rng).split()[:3])
+        answered_call(amd, greeting.format(unit=unit), answer.format(partial=partial), ring_seconds, rng.uniform(6, 15),
+                      clear=False)
     elif behaviour == "no_answer":
         steps.append((post_dial, "status", {"CallStatus": "ringing"}))
         steps.append((post_dial + ring_timeout, "status", {"CallStatus": "no-answer", "CallDuration": "0", "SipResponseCode": "487"}))
@@ -160,7 +178,7 @@ def simulate_call(attempt: dict, *, ring_timeout: int, rng: random.Random) -> tu
         if rng.random() < 0.3:  # the carrier picks up to play its announcement
             answered_call("machine_start", rng.choice(CARRIER), "", 0.5, rng.uniform(8, 12))
         else:
-            sip = rng.choice(["404", "480", "480"])
+            sip = rng.choice(["404", "404", "410"])  # carrier codes that mean the number cannot be reached
             steps.append((post_dial + rng.uniform(0, 3), "status", {"CallStatus": "failed", "CallDuration": "0", "SipResponseCode": sip}))
     else:  # route_error: our route refused the call
         steps.append((rng.uniform(0.5, 2.0), "status", {"CallStatus": "failed", "CallDuration": "0", "SipResponseCode": "503"}))

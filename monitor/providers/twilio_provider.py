@@ -1,17 +1,22 @@
 """Twilio (or any Twilio-compatible API): place calls with the SDK, TwiML for the call, webhook signatures.
 
 The only module that imports twilio. Calls go out with a ring timeout, status callbacks for every step,
-asynchronous answering-machine detection and (only if TWILIO_RECORD) recording, each callback URL carrying
-our attempt id. The SDK's HTTP client gets a timeout; 429 and 5xx are retried with back-off (Twilio did not
-process them), a timed-out create is never retried: it raises ProviderTimeout and reconcile() settles it.
+asynchronous answering-machine detection, a time limit (cost) and (only if TWILIO_RECORD) recording, each
+callback URL carrying our attempt id. The SDK's HTTP client gets a timeout. Only a 429 (error 20429: not
+processed) or a connection that never reached Twilio is retried with back-off. A create answered with a 5xx may
+have placed the call (error 20500) and one that timed out may have too: neither is retried, both raise
+ProviderTimeout, and reconcile() looks the call up (by SID when known, else by To/From) before any new dial.
+Reads (lists, fetches) are safe to retry on a 5xx.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -20,7 +25,7 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
-from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls
+from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls, dial_refusal
 from monitor.settings import Settings
 from registry.clock import parse_iso, utcnow
 
@@ -87,6 +92,8 @@ class TwilioProvider:
 
     name = "twilio"
     dials_real_numbers = True
+    # Twilio calls Vietnam from abroad: short numbers (1022) and 1800/1900 ranges are not reachable that way.
+    dialable_kinds = frozenset({"landline", "mobile"})
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep, max_tries: int = MAX_TRIES):
         self.settings = settings
@@ -114,9 +121,9 @@ class TwilioProvider:
             raise ProviderRejected("demo_number", "Số thử nghiệm (demo) hoặc không rõ là số thật: không bao giờ gọi thật.",
                                    our_side=True)
         number = attempt["number"]
-        if not number.startswith("+"):
-            raise ProviderRejected("short_number", f"Số ngắn {number} chỉ gọi được từ trong nước, không gọi qua Twilio.",
-                                   our_side=True)
+        refusal = dial_refusal(self, number)  # the dispatcher checks too; never a request for a refused number
+        if refusal is not None:
+            raise refusal
         if not self.from_number:
             raise ProviderRejected("no_from_number", "Chưa cấu hình số gọi đi FLASK_TWILIO_FROM_NUMBER.", our_side=True)
         urls = callback_urls(self.settings.public_base_url, attempt["id"])
@@ -129,11 +136,16 @@ class TwilioProvider:
             status_callback_method="POST",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             timeout=self.settings.ring_timeout,
+            time_limit=self.settings.call_time_limit_seconds,
             machine_detection="DetectMessageEnd",
             async_amd="true",
             async_amd_status_callback=urls["amd"],
             async_amd_status_callback_method="POST",
         )
+        extension = "".join(ch for ch in str(attempt.get("extension") or "") if ch.isdigit())
+        if extension:
+            # The extension is keyed in once the line connects; each "w" waits half a second for the switchboard.
+            params["send_digits"] = "wwww" + extension
         if self.settings.twilio_record:
             params.update(record=True, recording_status_callback=urls["recording"],
                           recording_status_callback_method="POST")
@@ -141,18 +153,25 @@ class TwilioProvider:
         return call.sid
 
     def find_call(self, attempt: dict) -> dict | None:
-        """The call we created for this attempt: same To and From, created from just before our dial request.
+        """The call we created for this attempt: fetched by its SID when a callback told us one; otherwise the
+        earliest call with the same To and From created from just before our dial request.
 
-        The Calls list does not return callback URLs, so our attempt id cannot be matched; the scheduler keeps a
-        long minimum gap between two calls to one number, so the earliest such call is ours.
+        No StartTime filter: a queued call has no start time yet, and Twilio's filter would hide it. The Calls
+        list does not return callback URLs, so our attempt id cannot be matched; the scheduler keeps a long
+        minimum gap between two calls to one number, so the earliest such call is ours.
         """
         requested = attempt.get("dial_requested_at") or attempt.get("created_at")
         since = (parse_iso(requested) if requested else utcnow()) - FIND_WINDOW
-        # StartTime> is documented day-granular: ask from that day, then filter precisely here.
         try:
+            if attempt.get("call_sid"):
+                try:
+                    return _found(self._with_retries(lambda: self._calls(attempt["call_sid"]).fetch(), creating=False))
+                except ProviderRejected as exc:
+                    if exc.code != "20404":
+                        raise
+                    return None
             calls = self._with_retries(
-                lambda: self._calls.list(to=attempt["number"], from_=self.from_number or None,
-                                         start_time_after=since.strftime("%Y-%m-%d"), limit=50),
+                lambda: self._calls.list(to=attempt["number"], from_=self.from_number or None, limit=50),
                 creating=False,
             )
         except ProviderRejected as exc:  # e.g. credentials: we cannot tell, so reconcile must try again later
@@ -167,8 +186,27 @@ class TwilioProvider:
         if not mine:
             return None
         _, call = min(mine, key=lambda pair: pair[0])
-        return {"sid": call.sid, "status": call.status, "duration": call.duration, "answered_by": call.answered_by,
-                "timestamp": None}
+        return _found(call)
+
+    def call_error(self, sid: str) -> dict | None:
+        """Why a call failed, from its ERROR notifications: {'error_code', 'error_message', 'sip_code'}.
+
+        A status callback's `failed` without SipResponseCode does not say whose failure it was; Twilio records
+        the cause as the call's notifications (its error code, and a carrier's SIP response when there was one).
+        None when there is no error notification. Raises ProviderUnavailable when Twilio cannot be asked now.
+        """
+        try:
+            notes = self._with_retries(lambda: self._calls(sid).notifications.list(limit=20), creating=False)
+        except ProviderRejected as exc:
+            raise ProviderUnavailable(exc.message) from exc
+        errors = [note for note in notes if str(note.log) == "0"] or list(notes)
+        if not errors:
+            return None
+        note = errors[0]
+        fields = {key.lower(): values[0] for key, values in parse_qs(note.message_text or "").items() if values}
+        sip = fields.get("sipresponsecode") or fields.get("sip_response_code")
+        return {"error_code": str(note.error_code or ""), "error_message": fields.get("msg") or note.message_text or "",
+                "sip_code": int(sip) if sip and sip.isdigit() else None}
 
     def close(self) -> None:
         session = getattr(self.http, "session", None)
@@ -184,6 +222,10 @@ class TwilioProvider:
             try:
                 return request()
             except TwilioRestException as exc:
+                if creating and exc.status >= 500:
+                    # Twilio may have placed the call before failing (20500): retrying could dial twice.
+                    raise ProviderTimeout(f"Yêu cầu tạo cuộc gọi bị trả lời HTTP {exc.status} ({exc.code}): cuộc gọi có "
+                                          "thể đã được tạo, sẽ tra lại trước khi gọi lần nữa.") from exc
                 if exc.status == 429 or exc.status >= 500:
                     last = f"HTTP {exc.status} ({exc.code}): {exc.msg}"
                     self._back_off(attempt, self.http.last_headers.get("Retry-After"))
@@ -220,6 +262,12 @@ class TwilioProvider:
             pass  # an HTTP-date Retry-After: keep our own back-off
         log.warning("Twilio busy or unavailable, retrying in %.1f s", delay)
         self.sleep(delay)
+
+
+def _found(call) -> dict:
+    """What reconcile needs of a Twilio call resource."""
+    return {"sid": call.sid, "status": call.status, "duration": call.duration, "answered_by": call.answered_by,
+            "timestamp": None}
 
 
 def _rejection(exc: TwilioRestException) -> ProviderRejected:
@@ -275,8 +323,31 @@ def gather_twiml(settings: Settings, attempt_id: int, step: str) -> str:
     return str(response)
 
 
-def valid_signature(token: str, url: str, params, signature: str, settings_header: str | None = None) -> bool:
-    """True when X-Twilio-Signature matches the public URL and the form parameters."""
-    if not token or not signature:
+def valid_signature(token: str, url: str, params, signature: str, settings_header: str | None = None,
+                    shared_keys: Mapping[str, str] | None = None) -> bool:
+    """True when X-Twilio-Signature matches the public URL (with its query, with or without the port) and the body.
+
+    The ways an account can have its webhooks signed, all accepted:
+    - the auth token with HMAC-SHA1 over the URL and the sorted form parameters (the default);
+    - a JSON body: `params` is then the raw body (str) and the URL carries bodySHA256, its SHA-256, which must
+      match; the signature covers the URL alone;
+    - a Webhook Rule's SharedKey: X-Twilio-Webhooks-Signature-Settings names the key id and the algorithm
+      (HMAC_SHA1 or HMAC_SHA256); the secret comes from `shared_keys` (key id → secret). A named key we do not
+      hold, or an algorithm the SDK does not know, fails.
+    """
+    if not signature:
         return False
-    return RequestValidator(token).validate(url, params, signature, get_signature_algorithm(settings_header))
+    secret = token
+    if settings_header:
+        key_id = next((value.strip() for name, _, value in (part.partition("=") for part in settings_header.split(","))
+                       if name.strip() == "key"), "")
+        secret = (shared_keys or {}).get(key_id, "")
+    if not secret:
+        return False
+    if isinstance(params, (bytes, str)):
+        body = params.decode("utf-8", "replace") if isinstance(params, bytes) else params
+        claimed = parse_qs(urlsplit(url).query).get("bodySHA256", [""])[0]
+        if not claimed or hashlib.sha256(body.encode("utf-8")).hexdigest() != claimed:
+            return False
+        params = body
+    return RequestValidator(secret).validate(url, params, signature, get_signature_algorithm(settings_header))

@@ -61,17 +61,37 @@ def axis_floor(values) -> float:
     return max((floor for floor in (0.0, 0.2, 0.6, 0.8) if floor <= lowest), default=0.0)
 
 
-def bar_chart(chart_id: str, title: str, bars: list[tuple[str, float | None, str]], *,
+def _interval_words(interval) -> str:
+    if not interval or interval[0] is None:
+        return ""
+    return " " + _("(khoảng tin cậy 95%%: %(low)s–%(high)s)", low=percent(interval[0]), high=percent(interval[1]))
+
+
+def _error_bar(parts: list, centre: float, top: float, bottom: float, low: float, high: float) -> float:
+    """A vertical line from the interval's low to its high with caps; returns the y of its top."""
+    y_low = bottom - (bottom - top) * max(0.0, min(1.0, low))
+    y_high = bottom - (bottom - top) * max(0.0, min(1.0, high))
+    parts.append(f'<g class="error-bar" stroke="#1d2733" stroke-width="1.5">'
+                 f'<line x1="{centre:.1f}" y1="{y_low:.1f}" x2="{centre:.1f}" y2="{y_high:.1f}"/>'
+                 f'<line x1="{centre - 6:.1f}" y1="{y_low:.1f}" x2="{centre + 6:.1f}" y2="{y_low:.1f}"/>'
+                 f'<line x1="{centre - 6:.1f}" y1="{y_high:.1f}" x2="{centre + 6:.1f}" y2="{y_high:.1f}"/></g>')
+    return y_high
+
+
+def bar_chart(chart_id: str, title: str, bars: list[tuple], *,
               target: float | None = None, width: int = 640, height: int = 280) -> Markup:
-    """Vertical bars of rates 0..1: bars are (label, rate or None, note such as "45/50 cuộc")."""
+    """Vertical bars of rates 0..1: bars are (label, rate or None, note such as "45/50 cuộc"), optionally with
+    a fourth item, the rate's 95 % interval (low, high), drawn as an error bar and stated in the description."""
     left, right, top, bottom = 48, width - 12, 28, height - 56
+    bars = [(*bar[:3], bar[3] if len(bar) > 3 else None) for bar in bars]
     parts = _open(chart_id, width, height, title, "; ".join(
-        f"{label}: {percent(value, 1)}" + (f" ({note})" if note else "") for label, value, note in bars
+        f"{label}: {percent(value, 1)}" + _interval_words(interval) + (f" ({note})" if note else "")
+        for label, value, note, interval in bars
     ) or _("Không có số liệu."))
     _axis(parts, left, right, top, bottom, target=target)
     slot = (right - left) / max(len(bars), 1)
     bar_width = min(56, slot * 0.6)
-    for i, (label, value, note) in enumerate(bars):
+    for i, (label, value, note, interval) in enumerate(bars):
         x = left + slot * i + (slot - bar_width) / 2
         centre = x + bar_width / 2
         if value is None:
@@ -81,7 +101,11 @@ def bar_chart(chart_id: str, title: str, bars: list[tuple[str, float | None, str
             colour = "#0b4f8a" if target is None or value >= target else "#a3171d"
             parts.append(f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar_width:.1f}" height="{h:.1f}" '
                          f'fill="{colour}"/>')
-            parts.append(_text(centre, bottom - h - 5, percent(value), size=12, weight="bold"))
+            label_y = bottom - h - 5
+            if interval and interval[0] is not None:
+                # The value goes beside the bar's top, so the error bar above it stays readable.
+                label_y = min(label_y, _error_bar(parts, centre, top, bottom, *interval) - 5)
+            parts.append(_text(centre, max(label_y, top - 14), percent(value), size=12, weight="bold"))
         parts.append(_text(centre, bottom + 17, label, size=12))
         if note:
             parts.append(_text(centre, bottom + 33, note, size=10, fill="#5b6b7c"))

@@ -1,4 +1,8 @@
-"""The league table as CSV: UTF-8 with a byte-order mark so spreadsheet programs read the Vietnamese."""
+"""The league table as CSV: UTF-8 with a byte-order mark so spreadsheet programs read the Vietnamese.
+
+The league table comes first, unchanged; after one empty row, a second table holds the evidence: every call
+cited for the failing and contested units. A period with simulated calls starts with a one-cell notice row.
+"""
 from __future__ import annotations
 
 import csv
@@ -6,11 +10,15 @@ import io
 
 from monitor.reports import tables, wording
 
+EVIDENCE_TITLE = "Bằng chứng: các cuộc gọi được tính của đơn vị chưa đạt yêu cầu hoặc có giải trình"
+
 
 def to_csv(report) -> bytes:
-    """One row per unit, worst first within each group; rates in percent with one decimal."""
+    """One row per unit, worst first within each group; rates in percent with one decimal; then the evidence."""
     out = io.StringIO()
     writer = csv.writer(out)
+    if report.simulated:
+        writer.writerow([tables.SIMULATED_NOTICE])
     writer.writerow([str(label) + (" (%)" if key in tables.RATE_COLUMNS else "")
                      for key, label in tables.LEAGUE_COLUMNS])
     yes, no = wording.yes_no(True), wording.yes_no(False)
@@ -24,4 +32,11 @@ def to_csv(report) -> bytes:
                 value = yes if value else no
             cells.append("" if value is None else value)
         writer.writerow(cells)
+    evidence = tables.evidence_table(report)
+    if evidence:
+        writer.writerow([])
+        writer.writerow([EVIDENCE_TITLE])
+        writer.writerow([label for _, label in tables.EVIDENCE_COLUMNS])
+        for row in evidence:
+            writer.writerow(["" if row[key] is None else row[key] for key, _ in tables.EVIDENCE_COLUMNS])
     return "\ufeff".encode("utf-8") + out.getvalue().encode("utf-8")

@@ -5,13 +5,15 @@ from markupsafe import Markup
 
 from monitor import labels
 from monitor.reports import charts, wording
+from monitor.reports.intervals import wilson
 from monitor.scheduling.bands import BANDS
 
 
-def band_bars(tally) -> list[tuple[str, float | None, str]]:
-    """One bar per band: its name, its answer rate and "answered/tests cuộc"."""
+def band_bars(tally) -> list[tuple]:
+    """One bar per band: its name, its answer rate, "answered/tests cuộc" and the rate's 95 % interval."""
     return [(labels.band(b), tally.band_rate(b),
-             wording.calls_note(tally.band_answered.get(b, 0), tally.band_tests.get(b, 0))) for b in BANDS]
+             wording.calls_note(tally.band_answered.get(b, 0), tally.band_tests.get(b, 0)),
+             wilson(tally.band_answered.get(b, 0), tally.band_tests.get(b, 0))) for b in BANDS]
 
 
 def band_chart(report, chart_id: str = "band-chart") -> Markup:

@@ -8,8 +8,10 @@ from registry.clock import iso
 
 
 def to_json(report) -> bytes:
-    """The same data the document shows: method, totals, groups, league, failing units, recommendations, trend."""
+    """The same data the document shows: method, totals, groups, league, failing and contested units with
+    their evidence (every counted call), recommendations, trend; `simulated` true when any call was."""
     data = {
+        "simulated": report.simulated,
         "report": {
             "title": report.title, "period": {"kind": report.period.kind, "key": report.period.key,
                                               "from": report.period.start.isoformat(), "to": report.period.end.isoformat()},
@@ -24,6 +26,7 @@ def to_json(report) -> bytes:
                    for g in report.metrics.groups],
         "league": tables.league_rows(report),
         "failing_units": tables.failing_rows(report),
+        "contested_units": tables.contested_rows(report),
         "recommendations": report.recommendations,
         "trend": [{"period": p.period.key, "from": p.period.start.isoformat(), "to": p.period.end.isoformat(),
                    "groups": {code: {"tests_counted": t.counted, "answered": t.answered, "answer_rate": t.answer_rate,

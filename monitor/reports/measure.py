@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 
 from monitor.reports.periods import Period
 from monitor.reports.tally import CODES_SQL, Tally, full_tally, unit_tally
-from monitor.reports.verdicts import DEFAULT_MIN_ANSWER_RATE, UnitResult, judge, league
+from monitor.reports.verdicts import DEFAULT_MIN_ANSWER_RATE, DEFAULT_MIN_TESTS, UnitResult, judge, league
 
 UNITS_SQL = """
-SELECT u.id, u.code, u.name, u.kind, u.group_code, g.name AS group_name, g.sort_order AS group_order,
+SELECT u.id, u.code, u.name, u.kind, u.group_code, g.name AS group_name, g.sort_order AS group_order, g.min_tests,
        u.valid_from, u.valid_to, u.contact_name, u.contact_email,
        h.number, h.display, h.hours, h.shared, h.shared_note, h.flagged_at, h.flag_reason,
        h.updated_at AS number_updated_at
@@ -20,7 +20,7 @@ ORDER BY g.sort_order, g.code, u.name COLLATE NOCASE, u.code
 
 @dataclass
 class GroupResult:
-    """A group's figures: its units, how many were tested and how many fail, and their joint tally."""
+    """A group's figures: its units, how many were tested, fail or lack data for a verdict, their joint tally."""
 
     code: str
     name: str
@@ -28,6 +28,8 @@ class GroupResult:
     units: int = 0
     tested: int = 0
     failing: int = 0
+    insufficient: int = 0  # tested, but fewer counted tests than min_tests
+    min_tests: int = DEFAULT_MIN_TESTS
     previous: Tally | None = None
 
 
@@ -44,6 +46,11 @@ class PeriodMetrics:
 
     def unit(self, code: str) -> UnitResult | None:
         return next((u for u in self.units if u.code == code), None)
+
+    @property
+    def min_tests(self) -> dict:
+        """Group code → counted tests a unit of that group needs for a verdict."""
+        return {g.code: g.min_tests for g in self.groups}
 
     @property
     def failing(self) -> list[UnitResult]:
@@ -74,13 +81,15 @@ def period_metrics(db, period: Period, *, group: str | None = None,
         units.append(result)
         summary = groups.get(unit["group_code"])
         if summary is None:
-            summary = groups[unit["group_code"]] = GroupResult(unit["group_code"], unit["group_name"])
+            summary = groups[unit["group_code"]] = GroupResult(unit["group_code"], unit["group_name"],
+                                                               min_tests=result.min_tests)
             group_codes[unit["group_code"]] = []
         group_codes[unit["group_code"]].append(unit_codes)
         summary.units += 1
         if result.status != "untested":
             summary.tested += 1
             summary.failing += result.status == "fail"
+            summary.insufficient += result.status == "insufficient"
             summary.tally.longest_run = max(summary.tally.longest_run, result.tally.longest_run)
     total = Tally()
     for code, summary in groups.items():

@@ -5,7 +5,7 @@ from flask_babel import force_locale
 
 from monitor.reports.csv_table import to_csv
 from monitor.reports.json_data import to_json
-from monitor.reports.pdf import to_pdf
+from monitor.reports.pdf import to_pdf, unit_file_pdf
 from monitor.reports.report import ReportError
 
 FORMATS = ("pdf", "xlsx", "csv", "json")
@@ -25,6 +25,12 @@ def to_xlsx(report) -> bytes:
 
 
 RENDERERS = {"pdf": to_pdf, "xlsx": to_xlsx, "csv": to_csv, "json": to_json}
+
+
+def render_unit_file(unit_file, *, language: str = OFFICIAL_LANGUAGE) -> bytes:
+    """A unit's evidence file (unit_file.UnitFile) as PDF, in the official document's language."""
+    with force_locale(language):
+        return unit_file_pdf(unit_file)
 
 
 def render(report, fmt: str, *, language: str = OFFICIAL_LANGUAGE) -> bytes:

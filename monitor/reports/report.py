@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from monitor.reports import summaries, wording
-from monitor.reports.drilldown import confirmed_failures
+from monitor.reports import annex, summaries, wording
 from monitor.reports.measure import PeriodMetrics, period_metrics
 from monitor.reports.periods import Period
 from monitor.reports.tally import Tally
@@ -47,10 +46,13 @@ class Report:
     previous_summary: summaries.Summary
     settings: dict = field(default_factory=dict)
     load_evidence: Callable[[], dict] = dict
+    contested: list = field(default_factory=list)  # units with a dispute in the period that do not fail
+    simulated: bool = False  # any call of the period placed by the simulator: every format says so
 
     @cached_property
     def evidence(self) -> dict:
-        """Unit id → its confirmed failures (attempt rows): read when a format cites them, not for the page."""
+        """Unit id → every counted (or contested) call of the failing and contested units (annex.unit_calls):
+        read when a format cites them, not for the page."""
         return self.load_evidence()
 
     @property
@@ -83,13 +85,17 @@ def build_report(db, period: Period, *, group: str | None = None, now: datetime,
     summaries.attach_previous(current, previous)
     ranked = league(current)
     failing = [u for u in ranked if u.status == "fail"]
+    disputed = annex.contested_unit_ids(db, period, group)
+    contested = [u for u in ranked if u.unit["id"] in disputed and u.status != "fail"]
+    cited = [u.unit["id"] for u in failing + contested]
     count = settings.report_trend_periods
     trend = summaries.trend(db, summaries.trend_periods(period, count), group=group,
                             known=[previous, summaries.summary_of(current)], today=now.astimezone(LOCAL).date())
     return Report(
         period=period, previous=period.previous(), generated_at=now, group=group or None, metrics=current,
         league=ranked, failing=failing, trend=trend, previous_summary=previous,
-        load_evidence=lambda: confirmed_failures(db, period, [u.unit["id"] for u in failing]),
+        load_evidence=lambda: annex.unit_calls(db, period, cited), contested=contested,
+        simulated=annex.simulated(db, period),
         settings={
             "min_answer_rate": min_rate,
             "retest_delay_minutes": int(settings.retest_delay_minutes),

@@ -4,10 +4,11 @@ What counts (the executable definition is monitor/reports/reference.py; the repo
 the same in Vietnamese):
 - A *test* is an ended attempt whose purpose is `scheduled` or `manual`. Retests are not separate tests:
   they are the evidence that confirms (or not) the failure they repeat, so they only set `confirmed`.
-- Excluded, and counted by reason: `provider_error` (our side failed) and attempts whose dispute an
-  inspector accepted. The outcome used is the effective one (`attempts.outcome`, after any review).
+- Excluded, and counted by reason: `provider_error` (our side failed), calls held for review (outcome_certain
+  = 0), attempts whose dispute an inspector accepted. The outcome is the effective one (after any review).
 - An office-hours hotline is judged on its office-hours tests; its other tests are shown apart.
-- A failure is machine, no_answer, busy, unreachable or redirected; a *confirmed* failure has confirmed=1.
+- A failure is machine, no_answer, busy, unreachable or redirected; *confirmed* when confirmed=1, *reviewed*
+  when an inspector decided it (scopes.REVIEWED), *upheld* when either (what a failing verdict needs).
 
 How one grouped query yields everything: each attempt becomes one character whose code point packs what
 the metrics need (kind, outcome, band, confirmation, manual, tenths of a second to answer). The query
@@ -28,22 +29,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from monitor.attempts.outcomes import FAILURES
-from monitor.reports.scopes import ACCEPTED_DISPUTES
+from monitor.reports.intervals import wilson
+from monitor.reports.scopes import ACCEPTED_DISPUTES, REVIEWED
 from monitor.scheduling.bands import BANDS
 
 FAST_SECONDS = 15  # about three rings: the share answered within this is reported
-EXCLUSION_REASONS = ("provider_error", "dispute_accepted")
+EXCLUSION_REASONS = ("provider_error", "held", "dispute_accepted")
 
 # Character codes (one per attempt):
 #   counted answered   ANSWERED + 16*tenths + 2*band + manual     (tenths 4095 = time unknown)
-#   counted failure    FAILED + outcome + 7*band + 49*confirmation + 147*manual
-#   not judged         RETEST + outcome, PROVIDER + manual, DISPUTED + outcome, OUT_OF_HOURS + outcome
+#   counted failure    FAILED + outcome + 7*band + 49*confirmation + 147*manual + 294*reviewed
+#   not judged         RETEST + outcome, PROVIDER + manual, HELD + outcome, DISPUTED + outcome,
+#                      OUT_OF_HOURS + outcome
 # Tenths come first in the answered code, so code point order is seconds-to-answer order.
 _OUTCOME_BY_INDEX = dict(enumerate(("answered", "machine", "no_answer", "busy", "unreachable", "redirected",
                                     "provider_error")))
 _BAND_BY_INDEX = dict(enumerate(BANDS)) | {6: "other"}
 _CONFIRMATION = {0: None, 1: 1, 2: 0}
-FAILED, RETEST, PROVIDER, DISPUTED, OUT_OF_HOURS, ANSWERED = 0x100, 0x500, 0x580, 0x600, 0x680, 0x10000
+FAILED, RETEST, PROVIDER, DISPUTED, OUT_OF_HOURS, HELD, ANSWERED = 0x100, 0x500, 0x580, 0x600, 0x680, 0x700, 0x10000
 UNKNOWN_TENTHS = 4095
 _ANSWERED_CHAR = chr(ANSWERED)
 _FAST_LIMIT_CHAR = chr(ANSWERED + 16 * (FAST_SECONDS * 10 + 1))
@@ -56,6 +59,7 @@ _B = ("CASE a.band WHEN 'office' THEN 0 WHEN 'lunch' THEN 1 WHEN 'evening' THEN 
       " WHEN 'weekend' THEN 4 WHEN 'holiday' THEN 5 ELSE 6 END")
 _C = "CASE a.confirmed WHEN 1 THEN 1 WHEN 0 THEN 2 ELSE 0 END"
 _M = "(a.purpose = 'manual')"
+_R = f"(a.id IN {REVIEWED})"
 
 # The one query the period's metrics need (benchmarked: see docs/BENCHMARKS.md). INDEXED BY makes a
 # missing index an error instead of a silent full scan; NOT INDEXED on units keeps the outer loop in
@@ -64,13 +68,14 @@ CODES_SQL = f"""
 SELECT u.id, group_concat(char(CASE
     WHEN a.purpose = 'retest' THEN {RETEST} + {_O}
     WHEN a.outcome = 'provider_error' THEN {PROVIDER} + {_M}
+    WHEN a.outcome_certain IS 0 THEN {HELD} + {_O}
     WHEN a.outcome = 'answered' THEN CASE WHEN h.hours = 'office' AND a.band != 'office' THEN {OUT_OF_HOURS}
         ELSE {ANSWERED} + 2 * {_B} + {_M} + 16 * CASE
             WHEN a.answer_seconds BETWEEN 0 AND {(UNKNOWN_TENTHS - 2) / 10} THEN CAST(a.answer_seconds * 10 + 0.5 AS INTEGER)
             WHEN a.answer_seconds IS NULL THEN {UNKNOWN_TENTHS} ELSE {UNKNOWN_TENTHS - 1} END END
     WHEN a.id IN {ACCEPTED_DISPUTES} THEN {DISPUTED} + {_O}
     WHEN h.hours = 'office' AND a.band != 'office' THEN {OUT_OF_HOURS} + {_O}
-    ELSE {FAILED} + {_O} + 7 * {_B} + 49 * {_C} + 147 * {_M} END), '')
+    ELSE {FAILED} + {_O} + 7 * {_B} + 49 * {_C} + 147 * {_M} + 294 * {_R} END), '')
 FROM units u NOT INDEXED
 LEFT JOIN hotlines h ON h.unit_id = u.id
 CROSS JOIN attempts a INDEXED BY attempts_report
@@ -81,26 +86,28 @@ GROUP BY u.id
 
 
 def _decode(code: int) -> tuple:
-    """(kind, outcome, band, confirmed, manual, tenths) of one character code."""
+    """(kind, outcome, band, confirmed, manual, tenths, reviewed) of one character code."""
     if code >= ANSWERED:
         value = code - ANSWERED
-        return "test", "answered", _BAND_BY_INDEX[(value >> 1) & 7], None, value & 1, value >> 4
+        return "test", "answered", _BAND_BY_INDEX[(value >> 1) & 7], None, value & 1, value >> 4, 0
+    if code >= HELD:
+        return "held", _OUTCOME_BY_INDEX[code - HELD], None, None, 0, None, 0
     if code >= OUT_OF_HOURS:
-        return "out_of_hours", _OUTCOME_BY_INDEX[code - OUT_OF_HOURS], None, None, 0, None
+        return "out_of_hours", _OUTCOME_BY_INDEX[code - OUT_OF_HOURS], None, None, 0, None, 0
     if code >= DISPUTED:
-        return "dispute_accepted", _OUTCOME_BY_INDEX[code - DISPUTED], None, None, 0, None
+        return "dispute_accepted", _OUTCOME_BY_INDEX[code - DISPUTED], None, None, 0, None, 0
     if code >= PROVIDER:
-        return "provider_error", "provider_error", None, None, code - PROVIDER, None
+        return "provider_error", "provider_error", None, None, code - PROVIDER, None, 0
     if code >= RETEST:
-        return "retest", _OUTCOME_BY_INDEX[code - RETEST], None, None, 0, None
+        return "retest", _OUTCOME_BY_INDEX[code - RETEST], None, None, 0, None, 0
     value = code - FAILED
     return ("test", _OUTCOME_BY_INDEX[value % 7], _BAND_BY_INDEX[value // 7 % 7], _CONFIRMATION[value // 49 % 3],
-            value // 147, None)
+            value // 147 % 2, None, value // 294)
 
 
 _SMALL = {code: _decode(code) for code in [
-    *range(FAILED, FAILED + 294), *range(RETEST, RETEST + 7), PROVIDER, PROVIDER + 1,
-    *range(DISPUTED, DISPUTED + 7), *range(OUT_OF_HOURS, OUT_OF_HOURS + 7),
+    *range(FAILED, FAILED + 588), *range(RETEST, RETEST + 7), PROVIDER, PROVIDER + 1,
+    *range(DISPUTED, DISPUTED + 7), *range(OUT_OF_HOURS, OUT_OF_HOURS + 7), *range(HELD, HELD + 7),
 ]}
 # A run of failures is a stretch of judged failures: characters not judged are removed first, so that a
 # retest, an exclusion or an office-hours hotline's evening test neither extends nor breaks a run.
@@ -182,6 +189,8 @@ class Tally:
     band_answered: dict = field(default_factory=dict)
     fast: int = 0  # answered within FAST_SECONDS
     confirmed: int = 0  # failures a retest confirmed
+    reviewed: int = 0  # failures an inspector reviewed (and left failures)
+    upheld: int = 0  # failures confirmed by a retest or reviewed by an inspector (each counted once)
     retest_passed: int = 0  # failures whose retest was answered
     unconfirmed: int = 0  # failures not (yet) retested
     excluded: dict = field(default_factory=dict)  # reason → tests left out
@@ -200,6 +209,11 @@ class Tally:
     @property
     def answer_rate(self) -> float | None:
         return self.answered / self.counted if self.counted else None
+
+    @property
+    def answer_interval(self) -> tuple[float | None, float | None]:
+        """The answer rate's 95 % interval (Wilson): (low, high), (None, None) when nothing was counted."""
+        return wilson(self.answered, self.counted)
 
     @property
     def fast_rate(self) -> float | None:
@@ -225,8 +239,8 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         """Fold another full tally into this one (groups → province); call finish() after the last."""
-        for name in ("made", "counted", "answered", "manual", "fast", "confirmed", "retest_passed", "unconfirmed",
-                     "out_of_hours", "out_of_hours_answered", "retests"):
+        for name in ("made", "counted", "answered", "manual", "fast", "confirmed", "reviewed", "upheld",
+                     "retest_passed", "unconfirmed", "out_of_hours", "out_of_hours_answered", "retests"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("outcomes", "band_tests", "band_answered", "excluded", "tenths"):
             mine = getattr(self, name)
@@ -247,6 +261,8 @@ class Tally:
             "manual_tests": self.manual,
             "answered": self.answered,
             "answer_rate": self.answer_rate,
+            "answer_rate_low": self.answer_interval[0],
+            "answer_rate_high": self.answer_interval[1],
             "answer_rate_by_band": {
                 band: {"tests": self.band_tests[band], "answered": self.band_answered.get(band, 0),
                        "rate": self.band_rate(band)}
@@ -260,6 +276,8 @@ class Tally:
             "outcome_rates": {code: self.rate(code) for code in FAILURES},
             "failures": self.failures,
             "confirmed_failures": self.confirmed,
+            "reviewed_failures": self.reviewed,
+            "upheld_failures": self.upheld,
             "failures_retest_passed": self.retest_passed,
             "failures_unconfirmed": self.unconfirmed,
             "longest_failure_run": self.longest_run,
@@ -273,7 +291,7 @@ class Tally:
 def _count_small(tally: Tally, counts, *, bands: bool) -> None:
     """Add the characters below ANSWERED (failures and everything not judged) to a tally."""
     for char, n in counts.items():
-        kind, outcome, band, confirmed, manual, _ = _SMALL[ord(char)]
+        kind, outcome, band, confirmed, manual, _, reviewed = _SMALL[ord(char)]
         if kind == "retest":
             tally.retests += n
             continue
@@ -293,6 +311,8 @@ def _count_small(tally: Tally, counts, *, bands: bool) -> None:
                 tally.retest_passed += n
             else:
                 tally.unconfirmed += n
+            tally.reviewed += n * reviewed
+            tally.upheld += n if reviewed or confirmed == 1 else 0
             if bands:
                 tally.manual += n * manual
                 _bump(tally.band_tests, band, n)
@@ -315,7 +335,7 @@ def unit_tally(codes: str) -> Tally:
         j = bisect_right(chars, char, i, first_answered)
         n = j - i
         i = j
-        kind, outcome, _, confirmed, _, _ = _SMALL[ord(char)]
+        kind, outcome, _, confirmed, _, _, reviewed = _SMALL[ord(char)]
         if kind == "test":
             tally.counted += n
             tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + n
@@ -325,6 +345,9 @@ def unit_tally(codes: str) -> Tally:
                 tally.retest_passed += n
             else:
                 tally.unconfirmed += n
+            if reviewed or confirmed == 1:  # upheld: what a failing verdict needs
+                tally.upheld += n
+                tally.reviewed += n * reviewed
         elif kind == "retest":
             tally.retests += n
             continue
@@ -358,7 +381,7 @@ def full_tally(codes: str) -> Tally:
         if code < ANSWERED:
             small[char] = n
             continue
-        _, _, band, _, manual, tenths = _decode(code)
+        _, _, band, _, manual, tenths, _ = _decode(code)
         tally.made += n
         tally.counted += n
         tally.answered += n

@@ -1,8 +1,12 @@
 """The verdict rules: whether a unit met the requirement over a period, and the league that ranks units.
 
-These change with policy (the chairman's letter, the office's minimum answer rate), not with the counting:
-a unit fails with any confirmed failure or an answer rate below the minimum; a unit with no counted test
-is untested, an honest verdict of its own.
+These change with policy (the chairman's letter, the office's minimum answer rate), not with the counting.
+The rule (wording.verdict_rule says it in Vietnamese in every report):
+- no counted test: "untested"; fewer counted tests than the unit's group asks for (groups.min_tests):
+  "insufficient" — too few calls to say either way;
+- otherwise "fail" when at least one failure is upheld (confirmed by a retest or reviewed by an inspector),
+  or when the whole 95 % interval of the answer rate lies below the minimum; "pass" in every other case.
+  A low rate from unconfirmed failures alone fails nobody while the interval still reaches the minimum.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from monitor.reports import wording
 from monitor.reports.tally import Tally, full_tally
 
 DEFAULT_MIN_ANSWER_RATE = 0.9
-STATUSES = ("pass", "fail", "untested")
+DEFAULT_MIN_TESTS = 4  # the groups table's default (registry migration 3)
+STATUSES = ("pass", "fail", "insufficient", "untested")
 
 
 @dataclass
@@ -23,7 +28,7 @@ class UnitResult:
     unit: dict
     tally: Tally
     codes: str = ""  # the period's characters, chronological (for the unit page's band breakdown)
-    status: str = "untested"  # pass | fail | untested
+    status: str = "untested"  # pass | fail | insufficient | untested
     reasons: list = field(default_factory=list)
     rank: int | None = None  # in the league table of its group, 1 = worst
     previous: Tally | None = None
@@ -31,6 +36,17 @@ class UnitResult:
     @property
     def code(self) -> str:
         return self.unit["code"]
+
+    @property
+    def min_tests(self) -> int:
+        """Counted tests the unit's group needs for a verdict."""
+        value = self.unit.get("min_tests")
+        return DEFAULT_MIN_TESTS if value is None else value
+
+    @property
+    def interval(self) -> tuple[float | None, float | None]:
+        """The answer rate's 95 % interval (low, high)."""
+        return self.tally.answer_interval
 
     @property
     def office_hours(self) -> bool:
@@ -57,17 +73,25 @@ class UnitResult:
         }
 
 
-def judge(result: UnitResult, min_answer_rate: float) -> None:
-    """Pass or fail: a unit fails with any confirmed failure or an answer rate below the minimum."""
+def judge(result: UnitResult, min_answer_rate: float, min_tests: int | None = None) -> None:
+    """The verdict and its reasons (see the module's rule); min_tests defaults to the unit's group's."""
     tally = result.tally
+    needed = result.min_tests if min_tests is None else min_tests
     result.reasons = []
     if not tally.counted:
         result.status = "untested"
         return
+    if tally.counted < needed:
+        result.status = "insufficient"
+        result.reasons.append(wording.insufficient_reason(tally.counted, needed))
+        return
     if tally.confirmed:
         result.reasons.append(wording.confirmed_reason(tally.confirmed))
-    if tally.answer_rate < min_answer_rate:
-        result.reasons.append(wording.rate_reason(tally.answer_rate, min_answer_rate))
+    if tally.upheld > tally.confirmed:
+        result.reasons.append(wording.reviewed_reason(tally.upheld - tally.confirmed))
+    low, high = tally.answer_interval
+    if high < min_answer_rate:
+        result.reasons.append(wording.interval_reason(tally.answer_rate, low, high, min_answer_rate))
     result.status = "fail" if result.reasons else "pass"
 
 

@@ -36,14 +36,19 @@ LEAGUE_COLUMNS = [
     ("rank", _l("Hạng trong nhóm")), ("group", _l("Nhóm")), ("code", _l("Mã đơn vị")), ("name", _l("Tên đơn vị")),
     ("number", _l("Số đường dây nóng")), ("hours", _l("Thời gian trực")), ("tests_counted", _l("Cuộc gọi được tính")),
     ("answered", _l("Có người nghe")), ("answer_rate", _l("Tỷ lệ có người nghe")),
+    ("answer_rate_low", _l("Cận dưới khoảng tin cậy 95%")), ("answer_rate_high", _l("Cận trên khoảng tin cậy 95%")),
     ("previous_answer_rate", _l("Tỷ lệ kỳ trước")), ("change", _l("Thay đổi (điểm %)")),
     ("fast_rate", _l("Nghe trong %(seconds)s giây", seconds=FAST_SECONDS)),
     ("median_seconds", _l("Trung vị giây đến khi nghe")), ("p90_seconds", _l("Phân vị 90 giây đến khi nghe")),
     ("machine", _l("Máy trả lời tự động")), ("no_answer", _l("Không nghe máy")), ("busy", _l("Máy bận")),
     ("unreachable", _l("Không liên lạc được")), ("redirected", _l("Chuyển sang số hoặc nơi khác")),
-    ("confirmed_failures", _l("Lỗi đã xác nhận")), ("longest_run", _l("Chuỗi lỗi liên tiếp dài nhất")),
+    ("confirmed_failures", _l("Lỗi đã xác nhận")), ("reviewed_failures", _l("Lỗi do cán bộ kiểm tra xem xét")),
+    ("longest_run", _l("Chuỗi lỗi liên tiếp dài nhất")),
     ("out_of_hours_tests", _l("Cuộc gọi ngoài giờ (riêng)")), ("out_of_hours_answered", _l("Ngoài giờ có người nghe")),
-    ("excluded", _l("Cuộc gọi loại trừ")), ("has_number", _l("Đã đăng ký số")),
+    ("excluded", _l("Cuộc gọi loại trừ")), ("excluded_held", _l("Loại trừ: chờ cán bộ xem xét")),
+    ("excluded_dispute_accepted", _l("Loại trừ: giải trình được chấp nhận")),
+    ("excluded_provider_error", _l("Loại trừ: lỗi phía hệ thống gọi hoặc nhà mạng")),
+    ("min_tests", _l("Số cuộc tối thiểu để kết luận")), ("has_number", _l("Đã đăng ký số")),
     ("flagged", _l("Số bị đánh dấu không liên lạc được")), ("shared", _l("Số dùng chung")),
     ("number_changed", _l("Số cập nhật lần cuối")), ("status", _l("Kết quả")),
 ]
@@ -64,8 +69,18 @@ def _confirmed_text(count: int) -> str:
     return _("%(count)s lỗi đã được cuộc gọi lại xác nhận", count=count)
 
 
-def _rate_text(rate: float, minimum: float) -> str:
-    return _("tỷ lệ có người nghe máy %(rate)s thấp hơn mức %(minimum)s", rate=f"{rate:.0%}", minimum=f"{minimum:.0%}")
+def _reviewed_text(count: int) -> str:
+    return _("%(count)s lỗi đã được cán bộ kiểm tra xem xét và giữ nguyên", count=count)
+
+
+def _interval_text(rate: float, low: float, high: float, minimum: float) -> str:
+    return _("tỷ lệ có người nghe máy %(rate)s, cả khoảng tin cậy 95%% (%(low)s–%(high)s) thấp hơn mức %(minimum)s",
+             rate=f"{rate:.0%}", low=f"{low:.0%}", high=f"{high:.0%}", minimum=f"{minimum:.0%}")
+
+
+def _insufficient_text(counted: int, minimum: int) -> str:
+    return _("mới có %(counted)s cuộc gọi được tính, cần ít nhất %(minimum)s cuộc để kết luận",
+             counted=counted, minimum=minimum)
 
 
 class Lazy:
@@ -95,8 +110,41 @@ def confirmed_reason(count: int) -> Lazy:
     return Lazy(_confirmed_text, count)
 
 
-def rate_reason(rate: float, minimum: float) -> Lazy:
-    return Lazy(_rate_text, rate, minimum)
+def reviewed_reason(count: int) -> Lazy:
+    return Lazy(_reviewed_text, count)
+
+
+def interval_reason(rate: float, low: float, high: float, minimum: float) -> Lazy:
+    return Lazy(_interval_text, rate, low, high, minimum)
+
+
+def insufficient_reason(counted: int, minimum: int) -> Lazy:
+    return Lazy(_insufficient_text, counted, minimum)
+
+
+def verdict_rule(min_answer_rate: float, min_tests: dict) -> list[str]:
+    """The verdict rule in plain words, one sentence a line; min_tests: group code → counted tests needed."""
+    counts = sorted(set(min_tests.values()))
+    if len(counts) <= 1:
+        first = _("Một đơn vị chỉ được kết luận khi có ít nhất %(count)s cuộc gọi được tính trong kỳ; ít hơn thì "
+                  "ghi “Chưa đủ dữ liệu”.", count=counts[0] if counts else 4)
+    else:
+        first = _("Một đơn vị chỉ được kết luận khi có đủ số cuộc gọi được tính trong kỳ mà nhóm của đơn vị quy "
+                  "định (%(list)s); ít hơn thì ghi “Chưa đủ dữ liệu”.",
+                  list="; ".join(f"{group_label(code)}: {n}" for code, n in min_tests.items()))
+    return [
+        first,
+        _("Bên cạnh mỗi tỷ lệ có người nghe là khoảng tin cậy 95% (phương pháp Wilson): với số cuộc gọi đã "
+          "thực hiện, tỷ lệ thật của đơn vị nằm trong khoảng này với độ tin cậy 95%. Càng ít cuộc gọi, khoảng "
+          "càng rộng."),
+        _("Đơn vị “Chưa đạt” khi có ít nhất một cuộc gọi không đạt đã được cuộc gọi lại xác nhận hoặc đã được "
+          "cán bộ kiểm tra xem xét, hoặc khi cả khoảng tin cậy nằm dưới mức %(minimum)s; các trường hợp còn lại "
+          "là “Đạt”. Một cuộc gọi không đạt chưa được xác nhận không tự làm đơn vị chưa đạt.",
+          minimum=f"{min_answer_rate:.0%}"),
+        _("Không tính vào kết quả, và được thống kê riêng theo từng lý do: cuộc gọi đang chờ cán bộ kiểm tra xem "
+          "xét, cuộc gọi có giải trình được chấp nhận, cuộc gọi lỗi do hệ thống gọi hoặc nhà mạng (không phải "
+          "lỗi của đơn vị)."),
+    ]
 
 
 def hours(office_hours: bool) -> str:
@@ -149,8 +197,10 @@ def _names(results, limit: int = LIST_LIMIT) -> str:
 
 def recommendations(m, failing: list) -> list[str]:
     """Section IV, generated from the data: who is to be reminded, re-registered, corrected."""
-    no_number, flagged, redirected, machine, office = [], [], [], [], []
+    no_number, flagged, redirected, machine, office, insufficient = [], [], [], [], [], []
     for u in m.units:  # one pass: ten thousand units in a large province
+        if u.status == "insufficient":
+            insufficient.append(u)
         compliance = u.compliance
         if not compliance["has_number"]:
             no_number.append(u)
@@ -169,6 +219,11 @@ def recommendations(m, failing: list) -> list[str]:
             "chưa đạt yêu cầu tại Mục III thực hiện nghiêm %(letter)s; bố trí người trực đường dây nóng "
             "24/24 giờ và báo cáo giải trình, kết quả khắc phục trong thời hạn 05 ngày làm việc: %(names)s.",
             count=len(failing), letter=LETTER, names=_names(failing)))
+    if insufficient:
+        out.append(_(
+            "%(count)s cơ quan, đơn vị, địa phương chưa có đủ số cuộc gọi được tính để kết luận trong kỳ; Văn phòng "
+            "Ủy ban nhân dân Tỉnh tiếp tục gọi kiểm tra các đơn vị này: %(names)s.",
+            count=len(insufficient), names=_names(insufficient)))
     if no_number:
         out.append(_(
             "Đề nghị %(count)s cơ quan, đơn vị, địa phương chưa đăng ký số đường dây nóng khẩn trương "

@@ -1,4 +1,6 @@
-"""The official report as an Excel workbook: summary, league table, failing units, one sheet per group.
+"""The official report as an Excel workbook: summary, league table, failing units, the evidence (every call
+of the failing and contested units), one sheet per group. A period with simulated calls says so in the
+first row of every sheet and in its printed header and footer.
 
 The sheets' own headings and facts are the spreadsheet's fixed Vietnamese layout; the league columns,
 labels and recommendations come from wording.py and labels.py in the locale the export is rendered in.
@@ -24,6 +26,9 @@ BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
 THIN = Side(style="thin", color="9AA8B6")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+NOTICE_FONT = Font(bold=True, color="B00000", size=12)
+NOTICE_FILL = PatternFill("solid", fgColor="FDE2E2")
+EVIDENCE_SHEET = "Bằng chứng"
 WIDTHS = {"name": 42, "number": 16, "hours": 15, "code": 12, "status": 14, "number_changed": 14}
 
 
@@ -43,11 +48,11 @@ def _put(sheet, row: int, col: int, value, fmt: str | None = None, *, boxed: boo
     return cell
 
 
-def _league_sheet(sheet, rows: list[dict]) -> None:
+def _league_sheet(sheet, rows: list[dict], top: int = 0) -> None:
     columns = tables.LEAGUE_COLUMNS
     yes, no = wording.yes_no(True), wording.yes_no(False)
-    _header(sheet, 1, [label for _, label in columns])
-    for r, row in enumerate(rows, start=2):
+    _header(sheet, top + 1, [label for _, label in columns])
+    for r, row in enumerate(rows, start=top + 2):
         for c, (key, _) in enumerate(columns, start=1):
             value = row[key]
             if isinstance(value, bool):
@@ -60,18 +65,18 @@ def _league_sheet(sheet, rows: list[dict]) -> None:
             _put(sheet, r, c, value, fmt, boxed=False)
     for c, (key, label) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(c)].width = WIDTHS.get(key, max(10, min(18, len(str(label)) // 2 + 4)))
-    sheet.row_dimensions[1].height = 48
-    sheet.freeze_panes = "E2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(rows) + 1, 2)}"
+    sheet.row_dimensions[top + 1].height = 48
+    sheet.freeze_panes = f"E{top + 2}"
+    sheet.auto_filter.ref = f"A{top + 1}:{get_column_letter(len(columns))}{top + max(len(rows) + 1, 2)}"
 
 
-def _summary_sheet(sheet, report) -> None:
+def _summary_sheet(sheet, report, top: int = 0) -> None:
     m = tables.method(report)
-    sheet["A1"] = wording.AUTHORITY + " – " + wording.OFFICE
-    sheet["A2"] = "BÁO CÁO " + report.title
-    sheet["A2"].font = TITLE
-    sheet["A3"] = f"Kỳ báo cáo: {report.period.range_label}; kỳ so sánh: {report.previous.range_label}"
-    sheet["A4"] = f"Lập lúc: {report.generated_at.astimezone(LOCAL):%H:%M ngày %d/%m/%Y}"
+    sheet.cell(row=top + 1, column=1, value=wording.AUTHORITY + " – " + wording.OFFICE)
+    sheet.cell(row=top + 2, column=1, value="BÁO CÁO " + report.title).font = TITLE
+    sheet.cell(row=top + 3, column=1,
+               value=f"Kỳ báo cáo: {report.period.range_label}; kỳ so sánh: {report.previous.range_label}")
+    sheet.cell(row=top + 4, column=1, value=f"Lập lúc: {report.generated_at.astimezone(LOCAL):%H:%M ngày %d/%m/%Y}")
     facts = [
         ("Số cơ quan, đơn vị, địa phương", m["units"], None),
         ("Đã được gọi kiểm tra", m["units_tested"], None),
@@ -90,7 +95,7 @@ def _summary_sheet(sheet, report) -> None:
         ("Đơn vị chưa đạt yêu cầu", len(report.failing), None),
         ("Mức tỷ lệ có người nghe tối thiểu", m["min_answer_rate"], PERCENT),
     ]
-    row = 6
+    row = top + 6
     _header(sheet, row, ["Chỉ tiêu", "Giá trị"])
     for label, value, fmt in facts:
         row += 1
@@ -143,43 +148,80 @@ def _summary_sheet(sheet, report) -> None:
         sheet.column_dimensions[get_column_letter(col)].width = 13
 
 
-def _failing_sheet(sheet, report) -> None:
+def _failing_sheet(sheet, report, top: int = 0) -> None:
     headings = ["STT", "Nhóm", "Mã", "Tên đơn vị", "Số đường dây nóng", "Cuộc gọi được tính", "Có người nghe",
               "Tỷ lệ có người nghe", "Lỗi đã xác nhận", "Chuỗi lỗi dài nhất", "Lý do chưa đạt",
-              "Bằng chứng (mã cuộc gọi, thời điểm, kết quả, cuộc gọi lại)"]
-    _header(sheet, 1, headings)
+              "Bằng chứng: các lần không đạt (mã cuộc gọi, thời điểm, kết quả, cuộc gọi lại); mọi cuộc gọi ở trang "
+              f"“{EVIDENCE_SHEET}”"]
+    _header(sheet, top + 1, headings)
     for i, row in enumerate(tables.failing_rows(report), start=1):
         evidence = "\n".join(
-            f"#{e['attempt']} {e['time']} ({e['band']}): {e['outcome_label']}"
+            f"#{e['attempt']} {e['time']} {e['date']} ({e['band_label']}): {e['outcome_label']}"
             + (f", SIP {e['sip_code']}" if e["sip_code"] else "")
-            + (f"; gọi lại #{e['retest_attempt']}" if e["retest_attempt"] else "")
-            for e in row["evidence"]
+            + (f"; gọi lại {tables.retest_text(e)}" if e["retest_attempt"] else "")
+            for e in row["evidence"] if e["outcome"] != "answered"
         )
         values = [(i, None), (row["group"], None), (row["code"], None), (row["name"], None), (row["number"], None),
                   (row["tests_counted"], None), (row["answered"], None), (row["answer_rate"], PERCENT),
                   (row["confirmed_failures"], None), (row["longest_run"], None), ("; ".join(row["reasons"]), None),
                   (evidence, None)]
         for col, (value, fmt) in enumerate(values, start=1):
-            cell = _put(sheet, i + 1, col, value, fmt)
+            cell = _put(sheet, top + i + 1, col, value, fmt)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     for col, width in enumerate([6, 7, 12, 40, 16, 12, 12, 12, 12, 12, 40, 60], start=1):
         sheet.column_dimensions[get_column_letter(col)].width = width
-    sheet.row_dimensions[1].height = 32
-    sheet.freeze_panes = "E2"
+    sheet.row_dimensions[top + 1].height = 32
+    sheet.freeze_panes = f"E{top + 2}"
     if not report.failing:
-        sheet.cell(row=2, column=1, value="Không có đơn vị nào chưa đạt yêu cầu trong kỳ.")
+        sheet.cell(row=top + 2, column=1, value="Không có đơn vị nào chưa đạt yêu cầu trong kỳ.")
+
+
+def _evidence_sheet(sheet, report, top: int = 0) -> None:
+    """Every call cited for the failing and contested units, one row each (the PDF annex as a table)."""
+    columns = tables.EVIDENCE_COLUMNS
+    _header(sheet, top + 1, [label for _, label in columns])
+    rows = tables.evidence_table(report)
+    # Plain cells: a province's evidence runs to tens of thousands of rows, and styling each cell in openpyxl
+    # costs more than writing it.
+    for r, row in enumerate(rows, start=top + 2):
+        for c, (key, _) in enumerate(columns, start=1):
+            sheet.cell(row=r, column=c, value=row[key])
+    seconds_col = get_column_letter([key for key, _ in columns].index("answer_seconds") + 1)
+    for r in range(top + 2, top + 2 + len(rows)):
+        sheet[f"{seconds_col}{r}"].number_format = SECONDS
+    for c, width in enumerate([12, 11, 16, 11, 7, 14, 18, 22, 12, 40, 40, 40], start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = width
+    sheet.row_dimensions[top + 1].height = 32
+    sheet.freeze_panes = f"C{top + 2}"
+    sheet.auto_filter.ref = f"A{top + 1}:{get_column_letter(len(columns))}{top + max(len(rows) + 1, 2)}"
+    if not rows:
+        sheet.cell(row=top + 2, column=1, value="Không có đơn vị nào chưa đạt yêu cầu hoặc có giải trình trong kỳ.")
+
+
+def _mark_simulated(sheet) -> None:
+    """The notice in the first row and in the printed header and footer of the sheet."""
+    cell = sheet.cell(row=1, column=1, value=tables.SIMULATED_NOTICE)
+    cell.font, cell.fill = NOTICE_FONT, NOTICE_FILL
+    for part in (sheet.oddHeader, sheet.evenHeader, sheet.firstHeader, sheet.oddFooter, sheet.evenFooter,
+                 sheet.firstFooter):
+        part.center.text = tables.SIMULATED_NOTICE
 
 
 def to_xlsx(report) -> bytes:
     """The workbook's bytes: the summary first, then the league, the failing units and each group's league."""
     book = Workbook()
-    _summary_sheet(book.active, report)
+    top = 1 if report.simulated else 0  # the simulated notice takes the first row of every sheet
+    _summary_sheet(book.active, report, top)
     book.active.title = "Tổng hợp"
     rows = tables.league_rows(report)
-    _league_sheet(book.create_sheet("Xếp hạng"), rows)
-    _failing_sheet(book.create_sheet("Chưa đạt"), report)
+    _league_sheet(book.create_sheet("Xếp hạng"), rows, top)
+    _failing_sheet(book.create_sheet("Chưa đạt"), report, top)
+    _evidence_sheet(book.create_sheet(EVIDENCE_SHEET), report, top)
     for g in report.metrics.groups:
-        _league_sheet(book.create_sheet(f"Nhóm {g.code}"[:31]), [r for r in rows if r["group"] == g.code])
+        _league_sheet(book.create_sheet(f"Nhóm {g.code}"[:31]), [r for r in rows if r["group"] == g.code], top)
+    if report.simulated:
+        for sheet in book.worksheets:
+            _mark_simulated(sheet)
     book.properties.title = "BÁO CÁO " + report.title
     book.properties.creator = wording.AUTHORITY + " – " + wording.OFFICE
     out = io.BytesIO()

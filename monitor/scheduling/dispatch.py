@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from monitor import attempts
 from monitor.attempts import lifecycle
-from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable
+from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable, dial_refusal
 from monitor.scheduling.bands import classify
 from monitor.scheduling.limits import Limits, next_allowed, room
 from monitor.settings import Settings
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 DEMO_REFUSED = "Số mẫu (demo): không gọi thật"
 NO_HOTLINE = "Đơn vị không còn số đường dây nóng: không gọi."
 MAX_RETRY_BACKOFF_SECONDS = 900
+# A failed call's error is asked for while it is this recent (the ended_at index bounds the search).
+EXPLAIN_WITHIN = timedelta(days=1)
 
 
 # ------------------------------------------------------------------------------------------------ claim
@@ -55,6 +57,7 @@ def claim_due(
     rng = rng or random.Random()
     lease, stamp = iso(now + timedelta(seconds=lease_seconds)), iso(now)
     claimed: list[int] = []
+    extensions: dict[int, str] = {}
     counts = {"claimed": 0, "pushed": 0, "refused": 0, "room": None}
     with attempts.write_transaction(db):
         free = room(db, limits, now)
@@ -62,14 +65,14 @@ def claim_due(
         wanted = limit if free is None else min(limit, free)
         if wanted > 0:
             candidates = db.execute(
-                """SELECT a.id, a.number, a.purpose, h.number, h.is_demo
+                """SELECT a.id, a.number, a.purpose, h.number, h.is_demo, h.extension
                    FROM attempts a LEFT JOIN hotlines h ON h.unit_id = a.unit_id
                    WHERE a.state = 'planned' AND a.planned_at <= ?
                    ORDER BY a.planned_at, a.id LIMIT ?""",
                 [iso(now), wanted * 4 + 8],
             ).fetchall()
             this_batch: set[str] = set()
-            for attempt_id, _planned_number, purpose, current, is_demo in candidates:
+            for attempt_id, _planned_number, purpose, current, is_demo, extension in candidates:
                 if len(claimed) >= wanted:
                     break
                 if current is None or (is_demo and real_provider):
@@ -88,7 +91,9 @@ def claim_due(
                 if lifecycle.claim(db, attempt_id, owner=owner, lease_until=lease, requested_at=stamp, number=current):
                     claimed.append(attempt_id)
                     this_batch.add(current)
-        rows = [attempts.get_attempt(db, attempt_id) for attempt_id in claimed]
+                    extensions[attempt_id] = extension or ""
+        # The extension (keyed in after connect) goes to the provider with the attempt; it is the hotline's.
+        rows = [{**attempts.get_attempt(db, attempt_id), "extension": extensions[attempt_id]} for attempt_id in claimed]
     counts["claimed"] = len(rows)
     if stats is not None:
         stats.update(counts)
@@ -117,7 +122,15 @@ def next_due(db) -> datetime | None:
 
 
 def place(provider, attempt: dict) -> tuple[str | None, Exception | None]:
-    """The create request alone, touching no database: (sid, None) or (None, the exception it raised)."""
+    """The create request alone, touching no database: (sid, None) or (None, the exception it raised).
+
+    The dial policy comes first, whatever the provider: an emergency number, or a kind of number the provider
+    cannot reach, is refused without any request (ProviderRejected: provider_error with the reason, never
+    counted, never replaced).
+    """
+    refusal = dial_refusal(provider, attempt["number"])
+    if refusal is not None:
+        return None, refusal
     try:
         return provider.place_call(attempt), None
     except Exception as exc:
@@ -209,4 +222,25 @@ def recover(db, provider, now: datetime, settings: Settings = Settings(), *, ski
             log.exception("reconcile failed for attempt %s", attempt_id)
             state = "error"
         counts[state] = counts.get(state, 0) + 1
+    if hasattr(provider, "call_error"):
+        explain_failures(db, provider, now, settings, counts)
     return counts
+
+
+def explain_failures(db, provider, now: datetime, settings: Settings, counts: dict[str, int]) -> None:
+    """Ask the provider why each recent `failed` call without a carrier SIP code failed (attempts.explain_failure).
+
+    Asked once per call, RECONCILE_AFTER_SECONDS after it ended, so that the provider has recorded its error.
+    """
+    ids = [row[0] for row in db.execute(
+        """SELECT id FROM attempts a WHERE ended_at >= ? AND ended_at <= ? AND state = 'ended'
+           AND call_status = 'failed' AND sip_code IS NULL AND call_sid IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM call_events e WHERE e.dedupe_key = 'error:' || a.call_sid)""",
+        [iso(now - EXPLAIN_WITHIN), iso(now - timedelta(seconds=settings.reconcile_after_seconds))])]
+    for attempt_id in ids:
+        try:
+            result = attempts.explain_failure(db, {"id": attempt_id}, provider, now, settings)
+        except Exception:  # one bad row must not stop the others
+            log.exception("explaining the failure of attempt %s failed", attempt_id)
+            result = "error"
+        counts[f"failure_{result}"] = counts.get(f"failure_{result}", 0) + 1

@@ -76,7 +76,7 @@ def call_now(db, settings: Settings, unit_code: str, *, provider, now: datetime 
                 else:
                     lifecycle.claim(db, attempt_id, owner=owner, lease_until=iso(at + timedelta(seconds=lease_seconds)),
                                     requested_at=iso(at))
-                    row = attempts.get_attempt(db, attempt_id)
+                    row = {**attempts.get_attempt(db, attempt_id), "extension": unit.get("extension") or ""}
                 state = "claimed"
         if state != "planned" or clock.monotonic() >= deadline:
             break  # claimed here, or taken by the scheduler meanwhile, or out of time: it stays due now

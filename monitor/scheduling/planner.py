@@ -1,4 +1,5 @@
-"""Weekly planning: N test calls per hotline at unpredictable times, stratified over the bands of the week."""
+"""Weekly planning: each hotline's test calls (its group's N, or as allocation.py decides) at unpredictable
+times, stratified over the bands of the week."""
 import hashlib
 import math
 import random
@@ -6,6 +7,7 @@ from bisect import bisect_right
 from datetime import date, datetime, timedelta, timezone
 
 from monitor.attempts.lifecycle import insert_planned
+from monitor.scheduling import allocation
 from monitor.scheduling.bands import classify, local_week_start, week_intervals, week_monday
 from monitor.settings import Settings
 from registry.clock import iso, local_today_iso
@@ -83,18 +85,34 @@ def _stamp_cache() -> dict:
 
 def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, settings: Settings) -> list[tuple]:
     """The attempt rows (in lifecycle.INSERT_PLANNED_SQL's order) the week needs; nothing is written."""
-    monday = week_monday(week_start)
+    return _plan(db, week_monday(week_start), now=now, rng=rng, settings=settings)[0]
+
+
+def _plan(db, monday: date, *, now: datetime, rng: random.Random, settings: Settings) -> tuple[list[tuple], dict]:
+    """(the week's attempt rows, the allocations decided now and not stored yet)."""
     if now >= local_week_start(monday) + timedelta(days=7):
-        return []
+        return [], {}
     pools = stratum_pools(monday, now)
     if not pools:
-        return []
+        return [], {}
     # The rotation starts at a secret per-unit offset and moves on by n every week, so every stratum comes
     # round within ceil(5 / n) weeks while an agency cannot tell which bands its coming tests fall in.
     salt, rotation = _salt(settings), monday.toordinal() // 7
     prefixes, created, key = _stamp_cache(), iso(now), f"plan:{monday}:"
     sunday = (monday + timedelta(days=6)).isoformat()
     per_group: dict[str, int] = {}
+    units = db.execute(UNITS_SQL, [sunday, monday.isoformat()]).fetchall()
+    bases, minimums, office = {}, {}, set()
+    group_min = dict(db.execute("SELECT code, min_tests FROM groups").fetchall())
+    for unit_id, group_code, group_n, _, hours in units:
+        n = per_group.get(group_code)
+        if n is None:
+            n = per_group[group_code] = settings.tests_per_week_for(group_code, group_n)
+        bases[unit_id], minimums[unit_id] = n, group_min.get(group_code, 0)
+        if hours == "office":
+            office.add(unit_id)
+    # How many tests each unit gets this week: the group's N, or adaptive (allocation.py), in grouped queries.
+    allocations, new = allocation.for_week(db, monday, bases, settings=settings, minimums=minimums, office=office)
     # Rotation position → pool, where no random choice is involved (None: ask _stratum).
     fixed = {
         "24/7": [pools.get(name) for name in STRATA],
@@ -103,10 +121,8 @@ def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, settin
     random_, bisect_ = rng.random, bisect_right  # this loop runs for every hotline of the province
     rows = []
     append = rows.append
-    for unit_id, group_code, group_n, number, hours in db.execute(UNITS_SQL, [sunday, monday.isoformat()]):
-        n = per_group.get(group_code)
-        if n is None:
-            n = per_group[group_code] = settings.tests_per_week_for(group_code, group_n)
+    for unit_id, _, _, number, hours in units:
+        n = allocations[unit_id].tests
         base = ((unit_id * 2654435761) ^ salt) % len(STRATA) + rotation * n
         by_position = fixed.get(hours)
         for k in range(n):
@@ -119,15 +135,19 @@ def plan_rows(db, week_start: date, *, now: datetime, rng: random.Random, settin
             minute, second = divmod(at, 60)
             append((unit_id, number, f"{prefixes[minute]}{second:02d}{SECOND_SUFFIX}", pool.bands[i],
                     f"{key}{unit_id}:{k}", created))
-    return rows
+    return rows, new
 
 
 def plan_week(db, week_start: date, *, now: datetime, rng: random.Random, settings: Settings) -> int:
     """Plan the week's tests for every current unit with a hotline; idempotent; returns how many were new.
 
-    settings: TESTS_PER_WEEK may override the groups' own N; the secret key salts the rotation.
+    settings: TESTS_PER_WEEK may override the groups' own N; ADAPTIVE_PLANNING moves tests to where they can
+    change a verdict (allocation.py); the secret key salts the rotation.
     """
-    rows = plan_rows(db, week_start, now=now, rng=rng, settings=settings)
+    monday = week_monday(week_start)
+    rows, new = _plan(db, monday, now=now, rng=rng, settings=settings)
+    if new:  # stored first: a plan interrupted before its insert is completed with the same numbers
+        allocation.record(db, monday, new, now)
     if not rows:
         return 0
     return insert_planned(db, rows)

@@ -12,14 +12,15 @@ from monitor import attempts as attempts_mod
 from monitor import labels
 from monitor.attempts import outcomes, queries
 from monitor.disputes import history as dispute_history
+from monitor.scheduling import allocation
 from monitor.scheduling import state as scheduler_state
 from monitor.scheduling.bands import classify as classify_band
-from monitor.web import settings
-from registry.clock import parse_iso, utcnow
+from monitor.web import settings, unit_view
+from registry.clock import parse_iso, to_local, utcnow
 from registry.errors import RegistryError, UserError
 from registry.units import get_unit
 from registry.web import get_db
-from registry.web.auth import inspector_required
+from registry.web.auth import inspector_required, login_required
 from registry.web.errors import form_error
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
@@ -67,13 +68,20 @@ def attempts():
 
 
 @bp.route("/attempts/<int:attempt_id>", methods=["GET", "POST"])
-@inspector_required
+@login_required
 def attempt(attempt_id):
-    """One attempt's evidence: times, ring seconds, signalling, transcript, recording, events, reviews."""
+    """One attempt's evidence: times, ring seconds, signalling, transcript, recording, events, reviews.
+
+    Inspectors review it here; an agency editor sees its own unit's ended calls (404 for any other id).
+    """
     db = get_db()
+    if g.user["role"] != "inspector" and request.method != "GET":
+        abort(403)
     row = queries.with_unit(db, attempt_id)
-    if row is None:
-        abort(404)
+    if not unit_view.visible_to(row, g.user):
+        abort(404)  # the same answer for another unit's call and for none: ids reveal nothing
+    if g.user["role"] != "inspector":
+        return unit_attempt(db, row)
     form = ReviewForm()
     if form.validate_on_submit():
         try:
@@ -111,9 +119,12 @@ def unit_attempts(code):
         abort(404)
     rows = queries.unit_history(db, unit["id"], 500)
     upcoming = queries.planned_count(db, unit["id"])
+    # Why the planner gave the unit its tests: inspectors only (an agency must not learn when it is tested less).
+    plans = allocation.for_unit(db, unit["id"]) if g.user["role"] == "inspector" else []
     return render_template(
         "monitor/unit.html", unit=unit, attempts=rows, upcoming=upcoming, form=CallNowForm(), states=STATES,
         scheduler=scheduler_status(db), outcome_labels=labels.OUTCOME, counts_against=outcomes.COUNTS_AGAINST,
+        plans=plans, plan_reasons=labels.PLAN_REASON, window_weeks=allocation.WINDOW_WEEKS,
     )
 
 
@@ -142,3 +153,18 @@ def call_now(code):
     else:
         flash(_("Đã xếp cuộc gọi kiểm tra ngay; trang sẽ tự cập nhật kết quả."), "ok")
     return redirect(url_for("monitor.attempt", attempt_id=attempt_id))
+
+
+def unit_attempt(db, row: dict):
+    """The evidence of one call as its unit's editor sees it, with the way to contest it."""
+    history = dispute_history(db, row["id"])
+    shown = unit_view.for_reader(row, g.user)
+    shown["dispute_status"] = history[-1]["status"] if history else None
+    # Whole rows (a handful of retests at most), so that a held retest is masked like any other held call.
+    related = [unit_view.for_reader(full, g.user) for full in (queries.with_unit(db, r["id"]) for r in queries.related(db, row))
+               if unit_view.visible_to(full, g.user)]
+    return render_template(
+        "monitor/attempt_unit.html", a=shown, reviews=attempts_mod.reviews(db, row["id"]), related=related,
+        disputes=history, can_contest=unit_view.can_contest(shown, g.user), outcome_labels=labels.OUTCOME,
+        counts_against=outcomes.COUNTS_AGAINST, month=f"{to_local(parse_iso(row['planned_at'])):%Y-%m}",
+    )

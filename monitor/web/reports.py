@@ -22,12 +22,13 @@ from monitor.reports import charts, figures, tables, wording
 from monitor.reports.drilldown import FilterError, attempt_evidence, list_attempts
 from monitor.reports.measure import period_metrics
 from monitor.reports.periods import Period, PeriodError, from_args
-from monitor.reports.render import FORMATS, MEDIA_TYPES, render
+from monitor.reports.render import FORMATS, MEDIA_TYPES, render, render_unit_file
 from monitor.reports.report import build_report
 from monitor.reports.summaries import attach_previous, summary
 from monitor.reports.tally import Tally
+from monitor.reports.unit_file import build_unit_file
 from monitor.scheduling.bands import BANDS
-from monitor.web import settings
+from monitor.web import settings, unit_view
 from registry.clock import local_today, utcnow
 from registry.errors import NotFound
 from registry.groups import group_exists, list_groups
@@ -214,13 +215,16 @@ def attempts():
     except FilterError as exc:
         return _error_page("reports/attempts.html", exc, rows=[], total=0, unit=unit)
     query = {k: v for k, v in request.args.items() if k != "page"}
+    # Held calls lose their draft outcome for a unit, and leave a list filtered by outcome altogether.
+    shown = unit_view.rows_for_reader(rows, g.user, drop_held=bool(filters["outcome"] or filters["confirmed"]))
+    rows, total = shown, total - (len(rows) - len(shown))
     return render_template(
         "reports/attempts.html", rows=rows, total=total, unit=unit, period=period, group=group, scope=scope,
         filters=filters, page=page, pages=max(1, -(-total // PAGE_SIZE)), query=query,
         scope_labels=SCOPE_LABELS, outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST,
         band_labels=BAND_LABELS, outcomes=OUTCOMES, bands=BANDS, attempt_links=_attempt_link_exists(),
         dispute_labels=DISPUTE_LABELS, picker=_picker(period), error=None,
-        can_dispute=lambda a: disputes.can_dispute({**a, "state": "ended"}, g.user) and a["dispute_status"] in (None, "rejected"),
+        can_dispute=lambda a: unit_view.can_contest(a, g.user),
     )
 
 
@@ -252,6 +256,7 @@ def unit(code):
     result = current.unit(unit_row["code"])
     detailed = result.detailed() if result else Tally()
     rows, total = list_attempts(db, period, unit_id=unit_row["id"], scope="all", limit=1000)
+    rows = unit_view.rows_for_reader(rows, g.user)
     chart = charts.bar_chart("unit-band-chart", wording.band_chart_title(period.label, unit_row["name"]),
                              figures.band_bars(detailed), target=current.min_answer_rate)
     return render_template(
@@ -260,8 +265,26 @@ def unit(code):
         outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
         status_labels=STATUS_LABELS, dispute_labels=DISPUTE_LABELS,
         attempt_links=_attempt_link_exists(), error=None,
-        can_dispute=lambda a: disputes.can_dispute({**a, "state": "ended"}, g.user) and a["dispute_status"] in (None, "rejected"),
+        can_dispute=lambda a: unit_view.can_contest(a, g.user),
     )
+
+
+@bp.route("/units/<code>/evidence.pdf")
+@login_required
+def unit_evidence(code):
+    """The unit's evidence file for the period (PDF, in Vietnamese): its calls, their evidence, how to contest."""
+    db = get_db()
+    unit_row = _unit_or_404(db, code)
+    _own_unit_or_403(unit_row)
+    try:
+        period = _period()
+    except PeriodError as exc:
+        return _error_page("reports/unit.html", exc, unit=unit_row, result=None, rows=[])
+    unit_file = build_unit_file(db, period, unit_row["code"], now=utcnow(), settings=settings())
+    return Response(render_unit_file(unit_file), mimetype=MEDIA_TYPES["pdf"], headers={
+        "Content-Disposition": f'attachment; filename="{unit_file.file_stem}.pdf"',
+        "Cache-Control": "no-store",
+    })
 
 
 # -------------------------------------------------------------------------------------------------- disputes
@@ -281,10 +304,14 @@ def open_dispute(attempt_id):
     attempt = _attempt_evidence(db, attempt_id)
     if g.user["role"] != "agency" or g.user["unit_id"] != attempt["unit_id"]:
         abort(403)
+    attempt = unit_view.for_reader(attempt, g.user)
     form = DisputeForm()
     status = 200
     if form.validate_on_submit():
         try:
+            if attempt["held"]:
+                raise disputes.DisputeError(_("Cuộc gọi này đang được thanh tra viên xem xét: hãy chờ kết quả xem xét."),
+                                            field="explanation")
             disputes.open_dispute(db, attempt_id, g.user, form.explanation.data, now=utcnow())
         except disputes.DisputeError as exc:
             if exc.status == 403:
@@ -293,13 +320,13 @@ def open_dispute(attempt_id):
             status = exc.status if exc.status != 200 else 400
         else:
             flash(_("Đã gửi giải trình. Văn phòng UBND Tỉnh sẽ xem xét và trả lời trên hệ thống."), "ok")
-            return redirect(url_for("reports.unit", code=attempt["unit_code"]))
+            return redirect(url_for("monitor.attempt", attempt_id=attempt_id, _anchor="khieu-nai"))
     elif form.errors:
         status = 400
     return render_template(
         "reports/dispute_new.html", a=attempt, form=form, history=disputes.history(db, attempt_id),
         outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
-        dispute_labels=DISPUTE_LABELS, allowed=disputes.can_dispute({**attempt, "state": "ended"}, g.user),
+        dispute_labels=DISPUTE_LABELS, allowed=unit_view.can_contest({**attempt, "dispute_status": None}, g.user),
     ), status
 
 
@@ -347,7 +374,7 @@ def dispute(dispute_id):
         else:
             status = 400
     return render_template(
-        "reports/dispute.html", d=row, a=_attempt_evidence(db, row["attempt_id"]), form=form,
+        "reports/dispute.html", d=row, a=unit_view.for_reader(_attempt_evidence(db, row["attempt_id"]), g.user), form=form,
         history=disputes.history(db, row["attempt_id"]), labels=DISPUTE_LABELS,
         outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
         attempt_links=_attempt_link_exists(),

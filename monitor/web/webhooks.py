@@ -1,8 +1,9 @@
 """Provider callbacks (Twilio-compatible), authenticated by X-Twilio-Signature.
 
 The signature is checked against the PUBLIC URL Twilio called (PUBLIC_BASE_URL + path + exact query), not
-request.url, so it works behind a TLS-terminating proxy. Unsigned or forged → 403 and nothing stored; unknown
-attempt → 404. Each callback is one short transaction: store once by its dedupe key, fold, reply.
+request.url, so it works behind a TLS-terminating proxy. Every way an account can sign is accepted (auth token,
+a Webhook Rule's SharedKey with HMAC-SHA1/SHA256, a JSON body with bodySHA256; see
+twilio_provider.valid_signature). Unsigned or forged → 403 and nothing stored; unknown attempt → 404. Each callback is one short transaction: store once by its dedupe key, fold, reply.
 """
 import threading
 from functools import wraps
@@ -46,6 +47,20 @@ def public_url() -> str:
     return settings().public_base_url.rstrip("/") + path
 
 
+def _json_body() -> bool:
+    return request.mimetype == "application/json"
+
+
+def callback_params() -> dict:
+    """The callback's parameters: the form, or a JSON body's top-level fields (as text, like a form's)."""
+    if not _json_body():
+        return request.form.to_dict()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400)
+    return {str(k): "" if v is None else str(v) for k, v in body.items()}
+
+
 def signed(view):
     """Refuse (403) any request whose X-Twilio-Signature does not match."""
 
@@ -54,9 +69,10 @@ def signed(view):
         ok = valid_signature(
             settings().twilio_auth_token,
             public_url(),
-            request.form,
+            request.get_data(as_text=True) if _json_body() else request.form,
             request.headers.get("X-Twilio-Signature", ""),
             request.headers.get("X-Twilio-Webhooks-Signature-Settings"),
+            settings().webhook_shared_keys(),
         )
         if not ok:
             abort(403)
@@ -66,7 +82,7 @@ def signed(view):
 
 
 def _ingest(attempt_id: int, kind: str, fallback_key: str | None, extra: dict | None = None) -> bool:
-    params = request.form.to_dict()
+    params = callback_params()
     if not params.get("CallSid"):
         abort(400)
     params.update(extra or {})
@@ -85,7 +101,7 @@ def _twiml(xml: str) -> Response:
 @bp.post("/twilio/status/<int:attempt_id>")
 @signed
 def status(attempt_id):
-    form = request.form
+    form = callback_params()
     sequence = form.get("SequenceNumber")
     key = f"{form.get('CallSid')}:{sequence}" if sequence not in (None, "") else f"{form.get('CallSid')}:{form.get('CallStatus')}"
     _ingest(attempt_id, "status", key)
@@ -95,14 +111,14 @@ def status(attempt_id):
 @bp.post("/twilio/amd/<int:attempt_id>")
 @signed
 def amd(attempt_id):
-    _ingest(attempt_id, "amd", f"amd:{request.form.get('CallSid')}")
+    _ingest(attempt_id, "amd", f"amd:{callback_params().get('CallSid')}")
     return "", 204
 
 
 @bp.post("/twilio/recording/<int:attempt_id>")
 @signed
 def recording(attempt_id):
-    form = request.form
+    form = callback_params()
     _ingest(attempt_id, "recording", f"rec:{form.get('CallSid')}:{form.get('RecordingSid', '')}")
     return "", 204
 
@@ -111,7 +127,7 @@ def recording(attempt_id):
 @signed
 def gather(attempt_id):
     step = "greeting" if request.args.get("step") == "greeting" else "answer"
-    _ingest(attempt_id, "gather", f"gather:{request.form.get('CallSid')}:{step}", {"GatherStep": step})
+    _ingest(attempt_id, "gather", f"gather:{callback_params().get('CallSid')}:{step}", {"GatherStep": step})
     return _twiml(gather_twiml(settings(), attempt_id, step))
 
 

@@ -114,6 +114,9 @@ class GroupForm(FlaskForm):
     sort_order = StringField(_l("Thứ tự"), render_kw={"inputmode": "numeric"})
     tests_per_week = StringField(_l("Số lần gọi kiểm tra mỗi tuần"), render_kw={"inputmode": "numeric"},
                                  description=_l("Từ 0 đến 100, áp dụng cho mỗi số đường dây nóng trong nhóm."))
+    min_tests = StringField(_l("Số cuộc gọi tối thiểu để kết luận"), render_kw={"inputmode": "numeric"},
+                            description=_l("Từ 1 đến 100. Đơn vị có ít cuộc gọi được tính hơn trong kỳ báo cáo được "
+                                           "ghi “Chưa đủ dữ liệu” thay vì Đạt hoặc Chưa đạt."))
 
 
 class ImportForm(FlaskForm):

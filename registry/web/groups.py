@@ -1,4 +1,5 @@
-"""The groups pages: sections A, B, C… of the appendix, their order and weekly number of test calls."""
+"""The groups pages: sections A, B, C… of the appendix, their order, weekly number of test calls and the
+counted tests a unit needs for a verdict."""
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
@@ -18,7 +19,8 @@ def groups():
     db = get_db()
     form = GroupForm()
     if form.validate_on_submit():
-        data = {k: getattr(form, k).data or "" for k in ("code", "name", "name_en", "sort_order", "tests_per_week")}
+        data = {k: getattr(form, k).data or "" for k in ("code", "name", "name_en", "sort_order", "tests_per_week",
+                                                          "min_tests")}
         try:
             code = create_group(db, data)
         except UserError as exc:
@@ -28,6 +30,7 @@ def groups():
             return redirect(url_for("registry.groups"))
     elif not form.is_submitted():
         form.tests_per_week.data = "3"
+        form.min_tests.data = "4"
         form.sort_order.data = str(max([gr["sort_order"] for gr in list_groups(db)] or [0]) + 1)
     status = 400 if form.is_submitted() else 200
     return render_template("registry/groups.html", groups=list_groups(db), counts=unit_counts(db), form=form,
@@ -37,7 +40,7 @@ def groups():
 @bp.route("/groups/<code>", methods=["GET", "POST"])
 @inspector_required
 def group(code):
-    """Rename a group, change its order or its weekly number of test calls."""
+    """Rename a group, change its order, its weekly number of test calls or its minimum for a verdict."""
     db = get_db()
     found = [gr for gr in list_groups(db) if gr["code"] == code]
     if not found:
@@ -47,7 +50,7 @@ def group(code):
     if form.validate_on_submit():
         try:
             changed = update_group(db, code, {k: getattr(form, k).data or "" for k in
-                                              ("name", "name_en", "sort_order", "tests_per_week")})
+                                              ("name", "name_en", "sort_order", "tests_per_week", "min_tests")})
         except UserError as exc:
             form_error(form, exc)
         else:
