@@ -62,7 +62,7 @@ MACHINE_AMD = ("machine_start", "machine_end_beep", "machine_end_silence", "mach
 # detection, the words heard (transcript rules), an inspector's decision, or our side of the line.
 BASES = ("signalling", "amd", "transcript", "inspector", "our_side")
 # The version of these rules, named in the history of every outcome `monitor reclassify` changes.
-RULES_VERSION = "2026.12-1"
+RULES_VERSION = "2026.12-2"
 
 
 class Classification(NamedTuple):
@@ -163,11 +163,16 @@ def _connected(attempt: dict, transcript: str, redirect, codes: str) -> Classifi
     if heard and heard.kind == "carrier_busy":
         return Classification("busy", f"Nhà mạng thông báo thuê bao đang bận: “{quote(transcript, heard.phrase)}”.{low}",
                               "transcript", not doubtful_words or amd_machine)
+    if heard and heard.kind == "carrier" and redirect:
+        # "Số máy này không còn sử dụng, vui lòng gọi số …": a line moved, or a carrier note beside a number.
+        return Classification("redirected", _quoted(redirect.reason, transcript, redirect.phrase) + low, "transcript", False)
     if heard and heard.kind == "carrier":
         return Classification("unreachable", f"Lời thông báo của nhà mạng: “{quote(transcript, heard.phrase)}”{codes}.{low}",
                               "transcript", not doubtful_words or amd_machine)
     if redirect:
-        sure = redirect.certain and not doubtful_words
+        # A recording that gives a number ("ngoài giờ vui lòng gọi số trực …") may be a duty line or a referral.
+        recorded = (heard or not PERSON_WORDS.search(text)) and not human and not recordings.conversing(text)
+        sure = redirect.certain and not doubtful_words and not recorded
         return Classification("redirected", _quoted(redirect.reason, transcript, redirect.phrase) + low, "transcript", sure)
     later = recordings.person_after_recording(recordings.segments(transcript))
     if later:

@@ -13,14 +13,19 @@ from monitor.attempts.speech import folded
 
 _SUB = r"(?:thue bao|so may|so thue bao|so dien thoai|so quy khach)"
 CARRIER_BUSY = re.compile(
-    _SUB + r" .{0,40}(?:dang ban|hien dang ban|dang co cuoc goi khac|dang ban may)|(?:the )?(?:number|subscriber|line) .{0,40}is busy"
+    _SUB + r" .{0,40}(?:dang ban|hien dang ban|dang co cuoc goi khac|dang ban may|dang trong cuoc goi|dang (?:dam thoai|nghe may)|ban lien lac)|"
+    r"(?:the )?(?:number|subscriber|line|person|party|user) .{0,40}(?:is busy|is engaged|is on another call)|line is engaged|busy line|user busy|circuits are busy|"
+    r"(?:^|xin loi,? )may (?:dang )?ban(?:,? (?:xin )?(?:quy khach )?vui long goi lai|\s*$)"
 )
 CARRIER_UNREACHABLE = re.compile(
-    r"tam thoi khong (?:lien lac|ket noi) duoc|" + _SUB + r" .{0,50}(?:khong (?:lien lac|ket noi) duoc|"
+    r"tam thoi khong (?:lien lac|ket noi) duoc|" + _SUB + r" .{0,50}(?:khong (?:the )?(?:lien lac|ket noi)(?: duoc)?|khong co tin hieu|"
     r"khong co thuc|khong ton tai|khong dung|chua dung|bi khoa|tam khoa|ngung hoat dong|tam ngung|da bi thu hoi|"
     r"khong hop le|ngoai vung phu song|gian doan lien lac|khong co trong danh ba|dang tat may|da tat may|ngoai vung phuc vu|hien khong lien lac|(?:hien )?khong (?:con )?su dung|chua duoc kich hoat)|"
-    r"cuoc goi (?:cua quy khach )?khong (?:the )?(?:thuc hien|ket noi) duoc|"
-    r"vui long kiem tra lai so|(?:xin )?quy khach vui long kiem tra lai|"
+    r"cuoc goi (?:cua quy khach )?khong (?:the )?(?:thuc hien|ket noi)(?: duoc)?|cuoc goi (?:cua quy khach )?(?:khong|chua) thanh cong|"
+    r"(?:viettel|mobifone|vinaphone|vietnamobile|gmobile|itelecom|reddi|wintel) (?:xin )?(?:thong bao|kinh bao)|"
+    r"is (?:unreachable|powered off|turned off)|out of (?:coverage|range|service area)|invalid number|(?:number|subscriber|phone|call) .{0,30}(?:not available|cannot be connected)|"
+    r"vui long kiem tra lai so|ngoai vung phu song|khong the ket noi (?:toi|den|voi) (?:so|thue bao)|"
+    r"(?:number|subscriber) .{0,40}(?:currently )?unavailable|quy khach .{0,60}(?:hien|tam thoi) khong (?:the )?lien lac duoc|(?:xin )?quy khach vui long kiem tra lai|"
     r"cannot be (?:reached|completed)|is not reachable|(?:is )?switched off|does not exist|out of service|"
     r"(?:is )?not in service|has been disconnected|check the number|number you have dialed is (?:incorrect|not)"
 )
@@ -42,13 +47,17 @@ MACHINE_STRONG = re.compile(
     r"cuoc goi cua quy khach (?:dang|se|da) (?:duoc )?(?:ket noi|chuyen|uu tien|ghi nhan)|"
     r"quy khach (?:vui long )?(?:giu may|cho trong giay lat|doi trong giay lat)|dang o vi tri (?:so|thu)|"
     r"(?:cuoc goi|cuoc dam thoai)(?: nay| cua quy khach)? (?:se |co the )?(?:duoc |dang duoc )?ghi am|"
-    r"\b(?:tut|tit|bip|beep|tu)(?: (?:tut|tit|bip|beep|tu)){2,}\b|tro ly ao|tong dai tu dong|thoi gian cho .{0,30}(?:du kien|khoang)|"
+    r"\b(?:tut|tit|bip|beep|tu)(?: (?:tut|tit|bip|beep|tu)){2,}\b|\bnhac (?:cho|nen|nhac)\b|tieng nhac|\bim lang\b|ting ting|hold music|khong co loi noi|"
+    r"(?<!anh )(?<!chi )(?:xin )?vui long doi|xin doi trong giay lat|xin loi vi su (?:bat tien|cham tre)|(?:quay|tro) (?:lai|ve) (?:menu|muc)|"
+    r"\bmenu\b|phim (?:thang|sao)|chung toi se (?:goi lai|lien he lai)|tin nhan thoai|voicemail|mailbox|unable to take your call|"
+    r"tong dai (?:dang )?qua tai|(?:hang doi|hang cho)\b|(?:dang )?(?:duoc )?chuyen (?:tiep )?den (?:bo phan|dien thoai vien|tong dai vien)|"
+    r"khong the tra loi cuoc goi|please (?:stay on the line|wait)|currently (?:busy|unavailable)|operators are busy|tro ly ao|tong dai tu dong|thoi gian cho .{0,30}(?:du kien|khoang)|"
     r"(?:moi|xin moi|vui long) quy khach (?:tiep tuc )?(?:giu may|cho)|se (?:tiep nhan|ket noi|phuc vu) (?:quy khach )?trong giay lat|"
     r"leave (?:a|your) message|after the (?:tone|beep)|press \d|please hold|your call is important|all (?:our )?agents"
 )
 MACHINE_WEAK = re.compile(
     r"cam on quy khach da goi|kinh chao quy khach|chao mung quy khach|xin chao quy khach|quy khach da goi (?:den|toi)|"
-    r"ban da goi (?:den|toi)|xin vui long cho|dang ket noi|vui long goi lai sau|hien khong co (?:can bo|nguoi) truc|"
+    r"ban da goi (?:den|toi)|hien (?:tai |gio )?khong co (?:can bo|nguoi|ai) (?:truc|nghe may)|chuc quy khach|xin vui long cho|dang ket noi|vui long goi lai sau|hien khong co (?:can bo|nguoi) truc|"
     r"chao mung .{0,30}den voi|thank you for calling|welcome to|\bquy khach\b"
 )
 HUMAN = re.compile(

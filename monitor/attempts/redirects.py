@@ -18,7 +18,9 @@ Decisions (an inspector will ask):
   CCCD") is not a redirect; "đó là việc của bên huyện, anh gọi bên đó" is.
 - What the rules cannot defend is returned with certain=False (held for review): a go-to-an-office phrase
   without deflection or answer, a referral next to a negation it may not govern, a long number that makes
-  no valid phone number.
+  no valid phone number, "phải nộp ở …" (another body or the unit's own desk), another body named beside a
+  full answer or a transfer, a named person whose office is said apart. outcomes.py also holds a number
+  given by a recording ("ngoài giờ vui lòng gọi số trực …"): a duty line or a referral.
 """
 from __future__ import annotations
 
@@ -34,56 +36,91 @@ _PLACE = (
     r"(?:mot cua|tiep nhan|uy ban|ubnd|xa|phuong|huyen|quan|thi tran|thi xa|thanh pho|tinh|sox|so (?=(?:y te|tu phap|giao duc|lao dong|tai nguyen|noi vu|ke hoach|tai chinh|xay dung|giao thong|nong nghiep|cong thuong|van hoa|khoa hoc|thong tin|ngoai vu|tnmt|gtvt)\b)|"
     r"cong an|trung tam|bo phan|chi cuc|chi nhanh|buu dien|tong dai|benx|ben kia|ben do|ben ay|ben (?!em|minh|nay|toi|tui|chung)[a-z]+|do\b|"
     r"doi|canh sat|dien luc|cong ty|bao hiem|bhxh|benh vien|truong|toa an|vien kiem sat|kho bac|chi cuc thue|hai quan|cap nuoc|"
-    r"co quan|don vi|phong (?!nay)[a-z]+|nguoi khac|cho khac|noi khac|so khac|ban quan ly|dia chinh|ngan hang))"
+    r"co quan|don vi|phong (?!nay)[a-z]+|nguoi khac|cho khac|noi khac|so khac|ban quan ly|dia chinh|ngan hang|"
+    r"van phong dang ky|thanh tra|kiem lam|thu y|tram [a-z]+|xuat nhap canh|csgt|cong ty|toa|"
+    r"noi (?:dang ky|cu tru|thuong tru|tam tru|cap|lam)|hanh chinh cong|dai ly|luat su|thue\b|mat tran|doan thanh nien|lien doan lao dong|tiep cong dan|(?:can bo|nguoi) phu trach|"
+    r"hoi (?:nong dan|phu nu|chu thap do|cuu chien binh|nguoi cao tuoi|luat gia|doanh nghiep|nan nhan)|(?:van phong )?(?:luat|cong chung)|nha (?:truong|mang|cung cap|dau tu)|(?:(?:ong|ba|chu|co|anh|chi) )?(?:truong|pho) (?:ap|khom|thon)|to truong|"
+    r"ban nhan dan (?:ap|khom)|can bo (?:dia chinh|tu phap|ap|khom)))"
 )
 # Who is told: the caller by how staff address them, or a new clause (after fillers such as "dạ, cái này").
 _CALLER = (
-    r"(?:\bthi |^(?:(?:zaj|da|thi|vay|the|oi|cai nay|viec nay|chuyen nay|truong hop nay|ho so nay|vu nay|ma|con)\s+)*|"
+    r"(?:\bthi |^(?:(?:zaj|da|thi|vay|the|oi|cai nay|viec nay|chuyen nay|truong hop nay|ho so nay|vu nay|ma|con|cai do|vu do|"
+    r"viec do|chuyen do|cai vu (?:nay|do)|vay thi|thoi|noi that|em nghi|chac)\s+)*|"
     r"\b(?:anh chi|cac anh chi|anh|chi|bac|co|chu|ong|ba|ban|quy khach|quy vi|ba con|co chu|cau|di|duong su|nguoi dan) )"
 )
-_ADVICE = r"(?:(?:nen|phai|cu|vui long|xin vui long|hay|co the|thi|chiu kho|di|thu|tu|truc tiep|lai|giup) )*"
-_ASK = r"\b(?:lien he|lien lac|goi|hoi|gap|tim|nho|dien (?:thoai )?(?=cho|qua|sang|len|xuong|toi))"
+_ADVICE = r"(?:(?:nen|phai|can|cu|vui long|xin vui long|hay|co the|thi|chiu kho|di|thu|tu|truc tiep|lai|giup) )*"
+_ASK = (r"\b(?:lien he|lien lac|goi|hoi|gap|tim|nho|bao|phan anh|trinh bao|khieu nai|to cao|gui don(?! (?:qua buu dien|truc tuyen|qua mang))|nhan tin|lam viec(?= voi)|(?:lam )?don gui|gui(?! (?:qua |ve |toi )?(?:buu dien|dia chi))|"
+        r"dien(?: thoai)?(?= (?:cho|qua|sang|len|xuong|toi)))")
 _GO = r"(?:den|toi|ra|len|xuong|qua|sang|ve|vo|vao|ghe|toi)"
-_LINK = r"(?:(?:truc tiep |lai |thu )?(?:(?<!den )voi |cho |sang |qua |len |xuong |o |tai |den |toi |bên |vo |vao )?)"
+_LINK = r"(?:(?:truc tiep |lai |thu |thang |rieng )?(?:giup em |gium em |giup |gium )?(?:may (?:ong|ba|chi|anh|co|chu) )?(?:(?<!den )voi |cho |sang |qua |len |xuong |o |tai |den |toi |bên |vo |vao )?)"
 # Told to call, contact or ask someone else (verb-led: negation matters).
 # "liên lạc chị Mai bên tư pháp": a named person in another office.
 _PERSON = r"(?:(?:chi|anh|co|chu|ong|ba) [a-z]+ )?"
-REFER_ASK = re.compile(_CALLER + _ADVICE + _ASK + r" " + _LINK + _PERSON + _PLACE + r"\b")
+REFER_ASK = re.compile(_CALLER + _ADVICE + r"(?:" + _GO + r" )?" + _ASK + r" " + _LINK + _PERSON + _PLACE + r"\b")
 REFER_ASK_AFTER_GO = re.compile(r"(?<!goi )(?<!goi dien )" + _GO + r" " + _LINK + _PLACE + r"(?: [a-z]+){0,6}? (?:hoi|lien he|gap|nho|lam viec voi|de duoc (?:huong dan|giai dap|tra loi))\b")
 REFER_GO = re.compile(_CALLER + _ADVICE + _GO + r" " + _LINK + _PLACE + r"\b")
-REFER_OTHER = re.compile(r"\b(?:goi|lien he|lien lac|hoi|chuyen) (?:cho |sang |qua |voi |den )?(?:noi|cho|ben|don vi|co quan|so|nguoi|may) (?:khac|kia)")
+# "Phải nộp ở trung tâm hành chính công tỉnh", "phải ra chi cục thuế làm": must go or submit at another body.
+REFER_MUST = re.compile(r"\b(?:phai|nen) (?:(?:di|tu|mang|dem) )?(?:(?:nop|gui|lam|xin|dang ky)(?: [a-z]+){0,2}? "
+                        r"(?:o|tai|len|ve|cho|qua|ra|den)|" + _GO + r") " + _LINK + _PLACE + r"\b")
+# "Anh đem giấy tờ xuống chi nhánh ngân hàng": carrying papers to a body (counted only for another body).
+REFER_CARRY = re.compile(_CALLER + _ADVICE + r"(?:dem|mang|cam) (?:[a-z]+ ){1,3}?" + _GO + r" " + _LINK + _PLACE + r"\b")
+# "Anh liên hệ chị Hoa, chỉ làm ở phòng tài chính huyện": a named person, the body said apart (held).
+REFER_PERSON = re.compile(_CALLER + _ADVICE + r"(?:lien he|lien lac|goi cho|gap|hoi) (?:truc tiep )?(?:voi )?"
+                          r"(?:chi|anh|co|chu|ong|ba|can bo|nguoi) [a-z]+")
+REFER_OTHER = re.compile(r"\b(?:anh|chi|bac|co|chu|ong|ba) (?:[a-z]+ )?(?:goi|lien he|lien lac|hoi) (?:truc tiep )?(?:voi |cho )?"
+                         r"(?:ho|ben do|ben kia|benx|ong do|ba do|chi do|anh do)\b|\b(?:tim|kiem|tra) so (?:dien thoai )?(?:cua )?" + _PLACE + r"|\b(?:goi|lien he|lien lac|hoi|chuyen) (?:cho |sang |qua |voi |den )?(?:noi|cho|ben|don vi|co quan|so|nguoi|may) (?:khac|kia)")
 # Deflection: the agency says it is not its job.
 DEFLECT = re.compile(
-    r"\b" + _NEG + r" (?:co )?(?:phu trach|quan ly|giai quyet|tiep nhan|xu ly|nam (?:ve )?(?:viec|van de|cai|mang|linh vuc)|namx|lo (?:viec|cai|mang))"
+    r"\b" + _NEG + r" (?:co )?(?:truc tiep )?(?:phu trach|quan ly|giai quyet|tiep nhan|xu ly|nam (?:ve )?(?:viec|van de|cai|mang|linh vuc)|namx|lo (?:viec|cai|mang))"
     r"(?! (?:duoc )?(?:ngay|luon|lien|lien tuc|qua dien thoai))"
     r"|\b" + _NEG + r" (?:co )?(?:quan|namx|nam (?:ve|viec|vu|cai|van de|ho so|thong tin)|lo|nhan (?:truc tiep|ho so|o day|cai nay|viec nay))\b(?! (?:duoc|ly))"
     r"|\b(?:khong|hong|chang) phai (?:la )?(?:ben|cho|noi|phong|viec cua|o) (?:em|nay|minh|toi|tui|day)\b"
     r"|\bdau (?:co )?phai (?:la )?(?:viec |chuyen |trach nhiem )?(?:cua )?(?:ben )?(?:em|minh|xa|phuong|sox|toi|tui|day|nay)\b"
     r"|\bchu (?:khong|hong|dau) phai (?:la )?(?:ben |cua )?(?:em|minh|xa|phuong|sox|toi|tui)\b"
-    r"|\b(?:khong|hong) phai nop (?:o|tai) (?:day|ben em|xa|phuong)|(?:hoi|goi) (?:nham|lon) (?:cho|noi)|\bnham cho\b"
+    r"|\b(?:khong|hong) phai nop (?:o|tai) (?:day|ben em|xa|phuong)|(?:hoi|goi) (?:nham|lon)(?: (?:cho|noi|roi|ben|don vi))?\b|\bnham cho\b"
     r"|\bbenx (?:moi|lo|giai quyet|co|nam|quan ly|phu trach)\b|\bo benx\b"
-    r"|(?:vu|viec|cai|chuyen) (?:nay|do|ay) thuoc (?:ve )?(?:ben )?(?!em|minh)[a-z]+"
+    r"|(?:vu|viec|cai|chuyen) (?:nay|do|ay|day) thuoc (?:ve )?(?:ben )?(?!em|minh)[a-z]+"
+    r"|\b(?:ben (?:em|minh|xa|phuong|so|sox|huyen|nay)|o day|cho (?:nay|em|minh|tui)|xa|phuong|sox? [a-z]+ [a-z]+|tui|tui em|chung em) "
+    + _NEG + r" (?:co )?(?:nhan|lam|cap|giai quyet|xu ly|tiep nhan|ho tro)\b(?! (?:duoc )?(?:ngay|luon|lien|lien tuc|qua dien thoai))"
+    r"|\bthuoc (?:ve )?(?:tham quyen|trach nhiem|linh vuc|chuc nang|pham vi)(?: giai quyet| quan ly)? (?:cua )?(?:ben )?"
+    r"(?!em|minh|toi|tui|chung|day|nay|don vi nay)[a-z]+"
+    r"|\b(?:ben do|ben kia|benx|ho|ben (?!em|minh|nay|toi|tui)[a-z]+(?: [a-z]+)?|phong (?!nay)[a-z]+(?: [a-z]+)?|cong an(?: [a-z]+)?|huyen|tinh|xa|phuong) moi "
+    r"(?:biet|lam|giai quyet|tra loi|co tham quyen|nam|lo|xu ly|cap)\b"
+    r"|\b" + _NEG + r" (?:co )?(?:tham quyen|chuc nang|nhiem vu)\b"
+    r"|\bdo (?:ben |phong |so |sox |chi cuc |cong an |ubnd |uy ban |trung tam )(?!em|minh|nay|tui|toi|chung|tao)[a-z]+(?: [a-z]+){0,3} "
+    r"(?:lo|phu trach|giai quyet|tra loi|quan ly|xu ly)\b"
+    r"|\b(?:ben (?:em|minh|tui)|o day|xa|phuong|so|sox) (?:da )?(?:het|thoi|ngung|khong con|hong con|ko con) "
+    r"(?:lam|nhan|giai quyet|tiep nhan|phu trach|cap|xu ly)\b"
+    r"|\b(?:ben (?:em|minh|tui)|o day|o xa|o phuong|xa|phuong) (?:giai quyet|lam|nhan|xu ly|cap) " + _NEG + r" duoc\b"
+    r"|\b(?:viec|cai|mang|chuyen|vu|thu tuc|linh vuc|cap phep|giay phep|ho so)(?: [a-z]+){0,3} la (?:viec )?cua "
+    r"(?:ben |phong |so |sox |co quan )?(?!em|minh|toi|tui|chung|day|nay|anh|chi|bac|co|chu|ong|ba)[a-z]+"
+    r"|\b(?:ben|phong|so|sox|cong an|huyen|tinh|chi cuc|trung tam) [a-z]+(?: [a-z]+){0,3} ho (?:nam|namx|biet|lo|giai quyet|phu trach|quan ly|xu ly)\b"
+    r"|\bben (?:em|minh|tui) " + _NEG + r" (?:co )?(?:tra loi|tu van|ho tro|giai dap|lam)(?: [a-z]+){0,2} duoc\b"
+    r"|\b(?:ngoai|vuot) (?:tham quyen|chuc nang|pham vi)|\bben (?:em|minh) chi (?:nhan|lo|phu trach|giai quyet|quan ly)\b"
     r"|\b" + _NEG + r" thuoc (?:tham quyen|trach nhiem|pham vi|chuc nang|linh vuc|tham quyen)"
-    r"|\b" + _NEG + r" phai (?:la )?(?:viec|trach nhiem|linh vuc|tham quyen|chuc nang|mang) (?:cua )?(?:ben )?(?:em|minh|toi|chung toi|chung em|so|xa|phuong|nay|day)"
+    r"|\b" + _NEG + r" phai (?:la )?(?:viec|trach nhiem|linh vuc|tham quyen|chuc nang|mang) (?:cua )?(?:ben |ubnd |uy ban )?(?:em|minh|toi|chung toi|chung em|so|xa|phuong|nay|day)"
     r"|(?:viec|cai|mang|chuyen|van de|ho so|linh vuc) (?:nay|do|day|nay thi|do thi|ay) (?:la )?(?:(?:thuoc )?(?:tham quyen|trach nhiem) )?(?:cua|do|thuoc) "
     r"(?:ben |phong |ben phong |co quan |so ben )?(?:benx|ben kia|huyen|xa|phuong|tinh|sox|cong an|quan|thanh pho|thi xa|trung tam|"
     r"ngan hang|buu dien|toa an|vien kiem sat|thue|chi cuc|ngoai|[a-z]+ [a-z]+ (?:lo|phu trach|giai quyet|quan ly))"
 )
 # Not the hotline any more, or not the right line.
 WRONG_LINE = re.compile(
-    r"(?:nham|sai) so|goi nham|"
+    r"(?:nham|sai|lon) so|goi (?:nham|lon)|"
+    r"(?:day|so nay|so may nay) la (?:so )?(?:cua )?(?:nha dan|nha rieng|ca nhan|truong hoc|cong ty|cua hang|tiem)\b|"
+    r"chu (?:khong|hong|ko) phai (?:la )?(?:uy ban|ubnd|co quan|sox|so [a-z]+|duong day nong|hotline)\b|"
+    r"(?:day|so nay|so may nay) (?:khong|hong|ko) phai (?:la )?(?:so )?(?:cua )?(?:co quan|uy ban|ubnd|sox)\b|"
     r"(?:day|so nay|so may nay) (?:" + _NEG + r" phai|hong phai) (?:la )?(?:so )?(?:duong day nong|hotline|cua (?:sox|so|uy ban|ubnd|ben)|co quan)|"
     r"(?:so nay|so may nay|duong day nay|duong day nong nay) (?:da )?(?:khong con|hong con|ngung|thoi) (?:su dung|dung|hoat dong|la duong day nong|tiep nhan)|"
     r"(?:day la|so nay la) (?:so )?(?:nha rieng|ca nhan|so rieng|so nha)|"
-    r"(?:da )?(?:doi|chuyen) (?:sang )?so (?:moi|khac)|so moi (?:la|cua)"
+    r"(?:da )?(?:doi|chuyen) (?:sang )?so (?:moi|khac)|so moi (?:la|cua)|da doi so\b|goi (?:vao |den )?so moi"
 )
 TRANSFER = re.compile(r"chuyen may|noi may|chuyen cuoc goi|chuyen (?:sang|qua|cho) (?:phong|bo phan|can bo|anh|chi) .{0,30}?(?:nghe|tra loi)|giu may|cho may")
 TRANSFER_FAILED = re.compile(
-    r"(?:khong|hong|chua) (?:co )?(?:ai )?(?:nghe|bat|nhac) may|(?:khong|hong|chua) (?:co )?ai (?:nghe|bat|nhac)|(?:may|ben do|ben kia|phong do) (?:dang )?ban|"
+    r"(?:khong|hong|chua) (?:co )?(?:ai )?(?:nghe|bat|nhac) may|(?:khong|hong) (?:co )?(?:ai|nguoi) (?:truc|o phong)|di vang|vang mat|di hop|(?:khong|hong|chua) (?:co )?ai (?:nghe|bat|nhac)|(?:may|ben do|ben kia|phong do) (?:dang )?ban|"
     r"(?:chuyen|noi) (?:may )?(?:khong|hong|chua) duoc|(?:khong|hong) (?:chuyen|noi) duoc|(?:khong|hong) ket noi duoc"
 )
 # "Call them yourself" after a failed transfer, or a number given to call.
-CALL_YOURSELF = re.compile(r"(?:tu goi|goi truc tiep|goi lai (?:sau )?(?:cho|vao|so|sang|qua)|goi (?:vao |qua |sang |cho )?so)")
+CALL_YOURSELF = re.compile(r"(?:tu goi|goi truc tiep|goi thang|goi rieng|tu lien he|lien he truc tiep|goi lai (?:sau )?(?:cho|vao|so|sang|qua)|goi (?:vao |qua |sang |cho )?so)")
 # Words of a complete answer: where and how to submit, what to bring, how long it takes.
 ANSWER = re.compile(
     r"\bnop (?:ho so|giay to|don|truc tuyen|online|qua mang|tai|o|len|cho)|mang theo|chuan bi|giay to (?:gom|can)|"
@@ -97,6 +134,12 @@ CONTACT_ONLY = re.compile(r"^(?:[a-z]+ ){0,4}?(?:lien he|lien lac|gap|den|toi)\b
 # The agency keeps the matter although it is not its own: no redirect.
 OWNERSHIP = re.compile(r"em (?:da |se )?ghi nhan|ghi nhan roi|(?:chuyen|bao) (?:cho |len )?(?:lanh dao|cap tren|huyen|so)[a-z ]{0,20} (?:gium|giup|cho) anh|"
                        r"em (?:se )?(?:hoi|chuyen|bao) (?:giup|gium)|(?:giup|gium) anh (?:lien he|hoi)")
+# Bodies other than the unit's own desks (a "một cửa" or "phòng" may be the unit's own).
+FAR_PLACE = re.compile(r"\b(?:huyen|tinh|thanh pho|cong an|thue|bhxh|bao hiem|ngan hang|toa(?: an)?|benh vien|dien luc|cap nuoc|"
+                       r"sox|chi cuc|chi nhanh|kho bac|thanh tra|benx|ben kia|ben do|nguoi khac|cho khac|noi khac|so khac)\b")
+# The unit does the work itself ("bên em giải quyết được", "làm luôn"): a place named is where, not a referral.
+OWN_WORK = re.compile(r"\b(?:ben em|ben minh|ben tui|em|tui|xa minh|o day) (?:co the )?(?:giai quyet|lam|nhan|xu ly|lo) (?:duoc|luon|cho)\b"
+                      r"|\bben em (?:da )?(?:duyet|ky|xu ly|giai quyet)(?: xong)? roi\b|\blam luon\b")
 # Cues that the number said next is a phone number, or is not one.
 PHONE_CUE = re.compile(r"(?:goi|lien he|lien lac|dien thoai|so may|hotline|tong dai|duong day|zalo|so moi|so (?:cua )?(?:ben|phong|chi|anh|co|chu)|alo)\b")
 NOT_PHONE_CUE = re.compile(
@@ -105,10 +148,10 @@ NOT_PHONE_CUE = re.compile(
     r"so thu tu|stt|bhxh|bao hiem|giay phep|kinh doanh|ma so doanh nghiep|so hieu|so serial|ma vach|mat khau|otp)\b"
 )
 NOT_PHONE_NEAR = re.compile(
-    r"\b(?:ma|phong|tang|lau|ngay|thang|nam|luc|gio|duong|hem|ngo|to|ap|thua|dieu|khoan|phi|tien|gia|nha|khu|lo|"
-    r"ban|quay|cua so|ke|tu)(?: so)?(?: la)?\s*$"
+    r"\b(?:ma|(?<!van )(?<!ben )(?<!so )phong|tang|lau|ngay|thang|nam|luc|gio|duong|hem|ngo|to|ap|thua|dieu|khoan|phi|tien|gia|khu|lo|"
+    r"(?<!so )ban|quay|cua so|ke|tu|nha so|so nha)(?: so)?(?: la)?\s*$"
 )
-NOT_PHONE_AFTER = re.compile(r"^(?:dong|nghin|ngan|trieu|ty|vnd|phut|giay|gio|ngay|thang|nam|tuoi|km|met|m2|phan tram|%|lan)\b")
+NOT_PHONE_AFTER = re.compile(r"^(?:(?:la )?cua (?:anh|chi|bac|co|chu|ong|ba|ban|quy khach)(?:\s*$|\s*[,.?!]| (?:phai khong|dung khong|nha|nhe|a|roi|ha)\b)|dong|nghin|ngan|trieu|ty|vnd|phut|giay|gio|ngay|thang|nam|tuoi|km|met|m2|phan tram|%|lan)\b")
 # The line naming itself ("đây là tổng đài 1022", "quý khách đã gọi đến …", "… xin nghe"): not a referral.
 SELF_CUE = re.compile(r"(?:day la|ben em la|(?:da|dang) goi (?:den|toi|vao)|xin chao|kinh chao)(?: [a-z]+){0,4}\s*$")
 SELF_AFTER = re.compile(r"^(?:xin nghe|nghe|xin kinh chao|kinh chao|xin chao|zaj nghe)\b")
@@ -220,7 +263,8 @@ def _referrals(text: str) -> tuple[list[tuple[str, str]], bool]:
     """[(kind, phrase)] of un-negated referral phrases, kind 'ask' or 'go'; and whether a negation was near one."""
     found, doubtful = [], False
     for clause in _clauses(text):
-        for kind, pattern in (("ask", REFER_ASK_AFTER_GO), ("ask", REFER_ASK), ("ask", REFER_OTHER), ("go", REFER_GO)):
+        for kind, pattern in (("ask", REFER_ASK_AFTER_GO), ("ask", REFER_ASK), ("ask", REFER_OTHER), ("go", REFER_GO),
+                              ("must", REFER_MUST), ("carry", REFER_CARRY), ("person", REFER_PERSON)):
             for match in pattern.finditer(clause):
                 if _OWN_PLACE.match(clause[match.end():]) or _RIGHT_PLACE.match(clause[match.end():]):
                     continue
@@ -282,13 +326,15 @@ def detect_redirect(
     if others:
         listed = ", ".join(others)
         # An extension named while transferring, or a number beside a negation, is not defensible either way.
-        sure = not (transfer and not failed) and not doubtful
+        sure = not (transfer and not failed) and not doubtful and not (answer and not referrals and not deflect)
         return RedirectFinding(reason=f"Người nghe máy hướng dẫn gọi số khác: {listed} (không phải số đã đăng ký).",
                                numbers=others, phrase=_phone_phrase(text), certain=sure)
     if wrong_line:
         return _said(wrong_line.group(0), "Người nghe máy cho biết đây không phải (hoặc không còn là) đường dây nóng")
     if failed:
         return _said(failed.group(0), "Chuyển máy không được, người nghe máy bảo tự gọi nơi khác")
+    if OWN_WORK.search(text) and not deflect:
+        referrals = []
     asks = [p for k, p in referrals if k == "ask"]
     goes = [p for k, p in referrals if k == "go"]
     if deflect and OWNERSHIP.search(text):
@@ -303,6 +349,16 @@ def detect_redirect(
         return _said((calls or asks)[0], "Người nghe máy hướng dẫn liên hệ nơi khác", certain=not answer)
     if goes and not transfer and not answer:
         return _said(goes[0], "Người nghe máy hướng dẫn đến nơi khác", certain=False)
+    musts = [p for k, p in referrals if k == "must"]
+    if musts and not transfer:
+        # "Phải nộp ở trung tâm hành chính công tỉnh" may name another body or the unit's own desk: held.
+        return _said(musts[0], "Người nghe máy cho biết phải đến hoặc nộp ở nơi khác", certain=False)
+    far = [p for p in asks + goes if FAR_PLACE.search(p)]
+    far += [p for k, p in referrals if k == "carry" and FAR_PLACE.search(p)]
+    far += [p for k, p in referrals if k == "person" and FAR_PLACE.search(text)]
+    if far:
+        # Another body named beside a full answer or a transfer: partly answered, partly sent away.
+        return _said(far[0], "Người nghe máy nhắc đến nơi khác bên cạnh lời hướng dẫn", certain=False)
     if unclear:
         return RedirectFinding(reason=f"Nghe được một dãy số không rõ có phải số điện thoại khác không: {', '.join(unclear)}.",
                                numbers=unclear, certain=False)
@@ -310,6 +366,7 @@ def detect_redirect(
         return RedirectFinding(reason="Có lời giống hướng dẫn liên hệ nơi khác nhưng kèm lời phủ định; cần người xem lại.",
                                certain=False)
     return None
+
 
 
 def _said(phrase: str, what: str, certain: bool = True) -> RedirectFinding:

@@ -47,9 +47,9 @@ from registry.clock import iso, local_midnight_utc
 
 WINDOW_WEEKS = 8
 MONTH_WEEKS = 4  # the weeks a monthly report surely spans
-# fixed: adaptive planning off · no_evidence: N · above / below: the interval settles it, floor ·
-# below_month: below, but a month at the floor would not show it, N ·
-# leans_pass: uncertain but answering, floor · leans_fail: uncertain and below the standard, more ·
+# fixed: adaptive planning off · no_evidence: N · above / below: the interval settles it, a random number ·
+# below_month: below, but the month's guaranteed tests would not show it, N ·
+# leans_pass: uncertain but answering, a random number · leans_fail: uncertain and below the standard, more ·
 # close: uncertain and below the standard, beyond what a month of tests can settle, N.
 REASONS = ("fixed", "no_evidence", "above", "below", "below_month", "leans_pass", "leans_fail", "close")
 

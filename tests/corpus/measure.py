@@ -29,10 +29,17 @@ RECORDING_LABELS = ("machine", "out_of_hours", "unreachable", "busy")
 OUTCOMES_MEASURED = ("answered", "machine", "redirected", "unreachable", "busy")
 
 
-def load() -> list[dict]:
-    """Every corpus line (dict), with `file` and `line` added to say where it came from."""
+HOLDOUT = HERE / "holdout"
+
+
+def load(folder: Path = HERE) -> list[dict]:
+    """Every corpus line (dict) of a folder, with `file` and `line` added to say where it came from.
+
+    tests/corpus/ is the corpus the rules were developed beside; tests/corpus/holdout/ was written without
+    reading the rules or that corpus, and is only ever measured, never used to change the rules.
+    """
     rows = []
-    for path in sorted(HERE.glob("*.jsonl")):
+    for path in sorted(folder.glob("*.jsonl")):
         for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if text.strip():
                 rows.append({**json.loads(text), "file": path.name, "line": number})
