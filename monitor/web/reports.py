@@ -240,17 +240,24 @@ def my():
     return redirect(url_for("reports.unit", code=code, **request.args))
 
 
-@bp.route("/units/<code>")
-@login_required
-def unit(code):
-    """One unit's results for the period: figures by band, registry compliance, every test with its evidence."""
+def _unit_and_period(code):
+    """The unit (404 unknown, 403 not the reader's own) and the asked period, or the page saying what is wrong."""
     db = get_db()
     unit_row = _unit_or_404(db, code)
     _own_unit_or_403(unit_row)
     try:
-        period = _period()
+        return db, unit_row, _period(), None
     except PeriodError as exc:
-        return _error_page("reports/unit.html", exc, unit=unit_row, result=None, rows=[])
+        return db, unit_row, None, _error_page("reports/unit.html", exc, unit=unit_row, result=None, rows=[])
+
+
+@bp.route("/units/<code>")
+@login_required
+def unit(code):
+    """One unit's results for the period: figures by band, registry compliance, every test with its evidence."""
+    db, unit_row, period, refused = _unit_and_period(code)
+    if refused:
+        return refused
     current = period_metrics(db, period, group=unit_row["group_code"], min_answer_rate=_min_rate())
     attach_previous(current, summary(db, period.previous(), group=unit_row["group_code"]))
     result = current.unit(unit_row["code"])
@@ -273,13 +280,9 @@ def unit(code):
 @login_required
 def unit_evidence(code):
     """The unit's evidence file for the period (PDF, in Vietnamese): its calls, their evidence, how to contest."""
-    db = get_db()
-    unit_row = _unit_or_404(db, code)
-    _own_unit_or_403(unit_row)
-    try:
-        period = _period()
-    except PeriodError as exc:
-        return _error_page("reports/unit.html", exc, unit=unit_row, result=None, rows=[])
+    db, unit_row, period, refused = _unit_and_period(code)
+    if refused:
+        return refused
     unit_file = build_unit_file(db, period, unit_row["code"], now=utcnow(), settings=settings())
     return Response(render_unit_file(unit_file), mimetype=MEDIA_TYPES["pdf"], headers={
         "Content-Disposition": f'attachment; filename="{unit_file.file_stem}.pdf"',
