@@ -33,3 +33,18 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.thread.join(timeout=5)
+
+
+def watch_problems(page) -> list[str]:
+    """Collect what a page did wrong into a list (also set as page.problems): console errors (a CSP violation
+    shows there) except the browser's note that a page answered 4xx, which a refused form does on purpose;
+    uncaught page errors; and any sub-resource (stylesheet, image) that failed or answered 4xx/5xx."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document" else None)
+    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+    page.problems = problems
+    return problems

@@ -20,7 +20,7 @@ from monitor.settings import Settings
 from registry.appendix import export_csv
 
 from .conftest import INSPECTOR, make_editor
-from .live import CHROMIUM_ARGS, LiveServer, chromium_path
+from .live import CHROMIUM_ARGS, LiveServer, chromium_path, watch_problems
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.slow  # a real Chromium per test
@@ -49,16 +49,7 @@ def page(browser, request):
     context = browser.new_context(locale="vi-VN")
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    problems = []
-    # console errors (a CSP violation shows here), except the browser's note that a page answered 4xx, which
-    # a refused form does on purpose; and any sub-resource (stylesheet, image) that failed
-    page.on("console", lambda m: problems.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and r.request.resource_type != "document" else None)
-    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
-    page.problems = problems
+    watch_problems(page)
     failed_before = request.session.testsfailed
     yield page
     if request.session.testsfailed > failed_before or os.environ.get("SCREENSHOTS") == "1":

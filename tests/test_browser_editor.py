@@ -12,7 +12,7 @@ from monitor.attempts import create_attempt, finish
 from registry.clock import utcnow
 
 from .conftest import make_editor
-from .live import CHROMIUM_ARGS, LiveServer, chromium_path
+from .live import CHROMIUM_ARGS, LiveServer, chromium_path, watch_problems
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.slow  # a real Chromium
@@ -27,14 +27,7 @@ def page(app, request):
         context = browser.new_context(locale="vi-VN")
         context.set_default_timeout(15_000)
         page = context.new_page()
-        problems = []
-        # a CSP violation or a failed sub-resource shows here; a refused form's 4xx document does not count
-        page.on("console", lambda m: problems.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and r.request.resource_type != "document" else None)
-        page.problems = problems
+        watch_problems(page)
         failed_before = request.session.testsfailed
         with LiveServer(app) as live:
             page.live_url = live.url
