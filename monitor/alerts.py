@@ -35,8 +35,10 @@ from monitor.scheduling.state import get_state, set_state
 from monitor.settings import Settings
 from registry.clock import LOCAL, iso, local_day_bounds, local_today, parse_iso
 from registry.errors import UserError
+from registry.history import AGENCY_NUMBER_FIELDS
 
 KIND = "confirmed_failures"
+NUMBER_CHANGE = "number_change"  # an agency changed, or asked to change, its number
 STATE_KEY = "alerts:checked_at"
 FIRST_LOOKBACK = timedelta(days=7)  # the first run looks this far back for tests that ended
 OVERLAP = timedelta(minutes=10)  # each run re-reads a little of the previous one's window: cheap, never misses
@@ -103,7 +105,7 @@ def compose(unit: dict, run: list[dict], settings: Settings) -> tuple[str, str]:
     """Vietnamese subject and body naming the unit, its number, each failure with time and outcome, and the rule."""
     count = len(run)
     subject = gettext("[Đường dây nóng] %(unit)s: %(count)s lần gọi kiểm tra liên tiếp không đạt (đã xác nhận)",
-                      unit=unit["name"], count=count)
+                      unit=one_line(unit["name"]), count=count)
     lines = [
         gettext("Kính gửi: %(recipient)s – %(unit)s", recipient=unit["contact_name"] or gettext("Thủ trưởng"),
                 unit=unit["name"]),
@@ -137,11 +139,20 @@ def compose(unit: dict, run: list[dict], settings: Settings) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
+def one_line(text) -> str:
+    """Text fit for a mail header: every run of whitespace, line breaks included, one space.
+
+    A header may never carry CR or LF (the mail library refuses it, and a header split in two is an injected
+    header); a unit's name is typed by people and may hold a line break.
+    """
+    return " ".join(str(text or "").split())
+
+
 def _message(settings: Settings, alert: dict) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = alert["recipients"]
-    message["Subject"] = alert["subject"]
+    message["From"] = one_line(settings.mail_from)
+    message["To"] = one_line(alert["recipients"])
+    message["Subject"] = one_line(alert["subject"])  # also for alerts stored before subjects were made one line
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="duongdaynong")
     message.set_content(alert["body"])
@@ -161,7 +172,9 @@ def _deliver(db, alert: dict, settings: Settings, send: Sender, now: datetime) -
     """Hand one recorded alert to the sender; record sent or failed. True when sent."""
     try:
         send(_message(settings, alert))
-    except (OSError, smtplib.SMTPException, AlertError) as exc:
+    # ValueError: a message the mail library cannot build (a header it refuses). Recorded as failed like an
+    # SMTP refusal, so that one bad alert never stops the alerts after it.
+    except (OSError, smtplib.SMTPException, AlertError, ValueError) as exc:
         db.execute("UPDATE alerts SET status = 'failed', error = ? WHERE id = ?", [str(exc)[:500] or repr(exc), alert["id"]])
         return False
     db.execute("UPDATE alerts SET status = 'sent', sent_at = ?, error = NULL WHERE id = ?", [iso(now), alert["id"]])
@@ -197,13 +210,16 @@ def check_alerts(db, settings: Settings, *, now: datetime, send: Sender | None =
         counts["retried"] += 1
         counts["sent" if _deliver(db, alert, settings, send, now) else "failed"] += 1
 
+    # 2. Number changes by agencies (told whatever the failure threshold is).
+    budget = notify_number_changes(db, settings, now=now, send=send, counts=counts, budget=budget)
+
     if threshold <= 0:
         return counts
     checked = get_state(db, STATE_KEY)
     since = iso((parse_iso(checked[0]) - OVERLAP) if checked else now - FIRST_LOOKBACK)
     recipients_all = settings.inspector_addresses()
 
-    # 2. New runs.
+    # 3. New runs.
     for unit_id in _candidates(db, since):
         run = current_run(db, unit_id)
         if len(run) < threshold:
@@ -241,6 +257,67 @@ def check_alerts(db, settings: Settings, *, now: datetime, send: Sender | None =
 
     set_state(db, STATE_KEY, iso(now), now)
     return counts
+
+
+def compose_number_change(change: dict, settings: Settings) -> tuple[str, str]:
+    """Vietnamese subject and body telling inspectors an agency changed (or asked to change) its number."""
+    unit = " ".join((change["unit_name"] or "").split())  # a line break in a name must not reach a header
+    proposed = change["field"] == "number_proposed"
+    what = gettext("Máy lẻ") if change["field"] == "extension" else gettext("Số đường dây nóng")
+    subject = (gettext("[Đường dây nóng] %(unit)s đề nghị đổi số, chờ duyệt", unit=unit) if proposed
+               else gettext("[Đường dây nóng] %(unit)s đã đổi số đường dây nóng", unit=unit))
+    base = settings.public_base_url.rstrip("/")
+    lines = [
+        gettext("Biên tập viên %(who)s của %(unit)s (mã %(code)s) lúc %(when)s:", who=change["actor"], unit=unit,
+                code=change["unit_code"], when=_local(change["at"])),
+        "",
+        "  " + gettext("%(what)s: %(old)s → %(new)s", what=what, old=change["old"] or gettext("(chưa có)"),
+                       new=change["new"] or gettext("(không có)")),
+        "  " + gettext("Lý do: %(reason)s", reason=change["reason"] or "—"),
+        "",
+        (gettext("Số mới chưa được áp dụng: danh bạ và lịch gọi kiểm tra vẫn dùng số cũ cho tới khi thanh tra viên "
+                 "duyệt.") if proposed else
+         gettext("Số mới đã được áp dụng cho danh bạ và lịch gọi kiểm tra.")),
+    ]
+    if base:
+        lines.append(gettext("Xem và duyệt: %(link)s", link=f"{base}/number-changes"))
+    lines += ["", gettext("Thư này do hệ thống gửi tự động, vui lòng không trả lời thư này.")]
+    return subject, "\n".join(lines)
+
+
+def notify_number_changes(db, settings: Settings, *, now: datetime, send: Sender, counts: dict, budget: int) -> int:
+    """One e-mail to the inspectors for each number change or proposal an agency editor made in the last days
+    (each recorded in `alerts` with the history entry it tells about, so it is told once); returns the budget left."""
+    marks = ",".join("?" * len(AGENCY_NUMBER_FIELDS))
+    changes = db.execute_returning_dicts(
+        f"""SELECT c.id, c.unit_id, c.at, c.actor, c.field, c.old, c.new, c.reason, un.code AS unit_code,
+                   un.name AS unit_name
+            FROM changes c JOIN users us ON us.id = c.user_id JOIN units un ON un.id = c.unit_id
+            WHERE us.role = 'agency' AND c.field IN ({marks}) AND c.at >= ?
+              AND NOT EXISTS (SELECT 1 FROM alerts al WHERE al.trigger_change_id = c.id)
+            ORDER BY c.id""",
+        [*AGENCY_NUMBER_FIELDS, iso(now - RETRY_FOR)],
+    )
+    recipients = settings.inspector_addresses()
+    for change in changes:
+        subject, body = compose_number_change(change, settings)
+        status, error = "pending", None
+        if not recipients:
+            status, error = "suppressed", gettext("Chưa có địa chỉ thư của thanh tra viên (FLASK_INSPECTOR_EMAILS).")
+        elif budget <= 0:
+            status, error = "suppressed", gettext("Vượt giới hạn %(count)s thư mỗi lần kiểm tra.", count=settings.alerts_per_run)
+        alert_id = db.table("alerts").insert({
+            "unit_id": change["unit_id"], "kind": NUMBER_CHANGE, "created_at": iso(now),
+            "recipients": ", ".join(recipients), "subject": subject, "body": body, "status": status, "error": error,
+            "trigger_change_id": change["id"],
+        }).last_pk
+        if status == "suppressed":
+            counts["suppressed"] += 1
+            continue
+        budget -= 1
+        alert = db.execute_returning_dicts("SELECT * FROM alerts WHERE id = ?", [alert_id])[0]
+        counts["sent" if _deliver(db, alert, settings, send, now) else "failed"] += 1
+    return budget
 
 
 def list_alerts(db, *, limit: int = 200) -> list[dict]:

@@ -1,7 +1,7 @@
 """The composition root: builds the Flask app from both packages, their blueprints and CLI commands."""
 import logging
 import os
-import secrets
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,13 +12,17 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from monitor import schema as monitor_schema
+from monitor.secret_key import instance_secret_key
 from monitor.settings import Settings
 from registry import schema as registry_schema
+from registry.appendix.limits import LIMITS as FILE_LIMITS
 from registry.db import connect, migrate
 from registry.errors import UserError
 from registry.i18n import compile_catalogs
-from registry.web import close_db
-from registry.web.errors import user_error, wants_json
+from registry.web import access_log, close_db
+from registry.web.converters import RowId
+from registry.web.errors import database_unavailable, user_error, wants_json
+from registry.web.proxies import trust_proxies
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATION_SETS = [("registry", registry_schema.MIGRATIONS), ("monitor", monitor_schema.MIGRATIONS)]
@@ -32,7 +36,8 @@ FLASK_DEFAULTS = dict(
     SESSION_COOKIE_SAMESITE="Lax",
     PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
     WTF_CSRF_TIME_LIMIT=None,
-    MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+    # The appendix's own limit speaks on the import page; the form's other fields get room on top of it.
+    MAX_CONTENT_LENGTH=FILE_LIMITS.file_bytes + 64 * 1024,
     BABEL_DEFAULT_LOCALE="vi",
     BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
 )
@@ -57,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "registry" / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    app.url_map.converters["int"] = RowId  # before any route: an id beyond 64 bits is a 404, not a 500
     app.config.from_mapping(FLASK_DEFAULTS)
     app.config.from_prefixed_env()
     if test_config:
@@ -73,20 +79,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     from monitor import cli as monitor_cli
     from monitor.reports import cli as reports_cli
     from monitor.web import attempts as monitor_views
+    from monitor.web import demo_mail, webhooks
     from monitor.web import reports as reports_views
     from monitor.web import review as review_views
-    from monitor.web import webhooks
     from registry import cli as registry_cli
     from registry.web import api as registry_api
-    from registry.web import auth
+    from registry.web import api_logbook, auth
     from registry.web import pages as registry_views
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(registry_api.bp)
+    app.register_blueprint(api_logbook.bp)
     app.register_blueprint(monitor_views.bp)
     app.register_blueprint(reports_views.bp)
     app.register_blueprint(review_views.bp)
+    app.register_blueprint(demo_mail.bp)
     app.register_blueprint(webhooks.bp)
     csrf.exempt(webhooks.bp)  # provider callbacks are authenticated by their signature instead
     registry_cli.register(app, migration_sets=MIGRATION_SETS)
@@ -101,9 +109,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(auth.load_user)
     app.teardown_appcontext(close_db)
     app.after_request(_security_headers)
+    app.after_request(auth.no_store)
+    # The client's address (login throttling) from X-Forwarded-For only when the proxy is trusted.
+    app.wsgi_app = trust_proxies(app.wsgi_app, settings.trusted_proxy_hops())
+    access_log.install("werkzeug")  # the development server's access log hides invitation tokens
     app.context_processor(_template_globals)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(UserError, user_error)  # a refusal no view handled: its page or JSON, never a 500
+    app.register_error_handler(sqlite3.OperationalError, database_unavailable)  # busy or bad disk: 503
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)
     return app
@@ -124,14 +137,7 @@ def _ensure_secret_key(app: Flask, settings: Settings) -> Settings:
     # generated once into the instance folder so sessions survive restarts and both processes agree.
     if settings.secret_key:
         return settings
-    path = Path(app.instance_path) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        log.warning("FLASK_SECRET_KEY not set: generated a demo key in %s", path)
-    return settings.with_values(secret_key=path.read_text().strip())
+    return settings.with_values(secret_key=instance_secret_key(Path(app.instance_path)))  # safe when all start at once
 
 
 def _select_locale():

@@ -1,4 +1,4 @@
-"""Command line: `flask --app wsgi monitor run|plan|call|attempts|classify|reclassify`."""
+"""Command line: `flask --app wsgi monitor run|mail-catcher|plan|call|attempts|classify|reclassify`."""
 import json
 import random
 import secrets
@@ -64,6 +64,34 @@ def run_command():
     code = scheduler.run(settings, on_started=started)  # SchedulerError, ProviderConfigError: one line, exit 1
     click.echo(_("Bộ lập lịch đã dừng."))
     sys.exit(code)
+
+
+@monitor_cli.command("mail-catcher")
+def mail_catcher_command():
+    """Demo only: catch the alert e-mails on this machine (SMTP on FLASK_SMTP_HOST:FLASK_SMTP_PORT, 127.0.0.1).
+
+    Every message is kept in FLASK_MAIL_CATCHER_DIR and shown to inspectors on the demo's mail page; nothing is
+    relayed. scripts/start.sh starts it beside the scheduler. Runs until Ctrl-C or SIGTERM.
+
+    Example: FLASK_SMTP_HOST=127.0.0.1 FLASK_SMTP_PORT=2525 flask --app wsgi monitor mail-catcher
+    """
+    import signal
+    import threading
+
+    from monitor.mailcatcher import serve
+
+    settings = _settings()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    host = settings.smtp_host or "127.0.0.1"
+    click.echo(_("Hộp thư trình diễn nhận thư tại %(host)s:%(port)s, lưu vào %(folder)s. Ctrl-C để dừng.",
+                 host=host, port=settings.smtp_port, folder=settings.mail_catcher_folder))
+    try:
+        serve(host, settings.smtp_port, settings.mail_catcher_folder, stop)
+    except OSError as exc:
+        raise click.ClickException(_("Không mở được cổng %(port)s cho hộp thư trình diễn: %(error)s",
+                                     port=settings.smtp_port, error=exc.strerror or exc)) from None
 
 
 @monitor_cli.command("plan")

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from monitor.attempts.outcomes import FAILURES
 from registry.clock import iso, utcnow
+from registry.db import write_transaction
 from registry.errors import UserError
 
 MAX_TEXT = 2000
@@ -67,7 +68,7 @@ def open_dispute(db, attempt_id: int, user: dict, explanation: str, *, now: date
         )
     text = _clean(explanation, "explanation")
     try:
-        with db.atomic():
+        with write_transaction(db):
             return db.table("disputes").insert({
                 "attempt_id": attempt_id,
                 "unit_id": attempt["unit_id"],
@@ -87,7 +88,7 @@ def decide_dispute(db, dispute_id: int, user: dict, accept: bool, reason: str, *
     if not user or user["role"] != "inspector":
         raise DisputeError(_("Chỉ thanh tra viên mới được quyết định khiếu nại."), status=403)
     text = _clean(reason, "reason")
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.execute(
             "UPDATE disputes SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ? "
             "WHERE id = ? AND status = 'open'",

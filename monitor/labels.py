@@ -108,6 +108,9 @@ RECLASSIFY_SKIP = {
     "no_evidence": _l("kết thúc từ phía hệ thống, không có trạng thái cuối cùng để phân loại"),
 }
 
+# Whether an answered test call was written in the unit's logbook (monitor/logbook/match.py STATUSES).
+LOGBOOK_MATCH = {"logged": _l("Đã ghi sổ"), "late": _l("Ghi sổ muộn"), "not_logged": _l("Không ghi sổ")}
+
 
 def _label(table: dict, code) -> str:
     """The translated label of a code; an unknown code is shown as it is (never an error on a page)."""
@@ -169,14 +172,19 @@ def reclassify_skip(code) -> str:
     return _label(RECLASSIFY_SKIP, code)
 
 
+def logbook_match(code) -> str:
+    return _label(LOGBOOK_MATCH, code)
+
+
 # Every table by the name of its Jinja filter (monitor/web/filters.py registers one filter per entry).
 FILTERS = {
     "outcome": outcome, "band": band, "purpose": purpose, "attempt_state": attempt_state, "verdict": verdict,
     "scope": scope, "dispute_status": dispute_status, "alert_status": alert_status, "call_status": call_status,
     "answered_by": answered_by, "provider": provider, "outcome_basis": outcome_basis,
+    "logbook_match": logbook_match,
 }
 
 __all__ = [
     "OUTCOME", "BAND", "PURPOSE", "ATTEMPT_STATE", "VERDICT", "SCOPE", "DISPUTE_STATUS", "ALERT_STATUS",
-    "CALL_STATUS", "ANSWERED_BY", "PROVIDER", "RECLASSIFY_SKIP", "reclassify_skip", "FILTERS", *FILTERS, "gettext",
+    "CALL_STATUS", "ANSWERED_BY", "PROVIDER", "RECLASSIFY_SKIP", "LOGBOOK_MATCH", "reclassify_skip", "FILTERS", *FILTERS, "gettext",
 ]

@@ -190,4 +190,9 @@ MIGRATIONS = [
     """
     CREATE INDEX attempts_simulated ON attempts(planned_at) WHERE provider = 'simulator';
     """,
+    # 11: agencies' number changes seen by inspectors: an alert names the history entry it tells about (one each).
+    """
+    ALTER TABLE alerts ADD COLUMN trigger_change_id INTEGER REFERENCES changes(id);
+    CREATE UNIQUE INDEX alerts_change ON alerts(trigger_change_id) WHERE trigger_change_id IS NOT NULL;
+    """,
 ]

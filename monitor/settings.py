@@ -9,9 +9,11 @@ Domain functions take the Settings object (`settings.retest_delay_minutes`); the
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -47,6 +49,10 @@ class Settings:
     secret_key: str = _spec("", "signs sessions and salts the plan; generated into instance/ for the demo only")
     public_base_url: str = _spec("http://127.0.0.1:5000", "the public URL providers call back; signatures are checked against it",
                                  empty="")  # set but empty: twilio refuses to start rather than call back to localhost
+    trusted_proxies: str = _spec("", "the reverse proxies in front of the web app whose X-Forwarded-For is believed: "
+                                     "a number of hops (1: the TLS proxy of the deployment guide) or their addresses "
+                                     "or networks separated by commas; empty: none, the connecting address is the "
+                                     "client's (login throttling counts per address)")
     # --- which provider places the calls
     call_provider: str = _spec("simulator", "simulator (nothing is dialled) or twilio", choices=PROVIDERS)
     twilio_api_base_url: str = _spec("https://api.twilio.com", "any Twilio-compatible API")
@@ -79,6 +85,8 @@ class Settings:
     # --- planning
     tests_per_week: Any = _spec(None, "overrides groups.tests_per_week: a number, or JSON mapping group code → number", kind="tests")
     demo_mode: bool = _spec(False, "with the simulator: faster calls and one test per unit in the first minute")
+    demo_time_scale: float = _spec(1.0, "demo mode: its story (rounds of tests, retests, alert checks) runs this many "
+                                        "times faster; at 1 all of it is on screen within about 10 minutes", above=0)
     adaptive_planning: bool = _spec(True, "spend the week's tests where they can change a verdict: fewer for units "
                                           "whose answer-rate interval lies clearly above or below the standard, "
                                           "more for uncertain ones, never more than the groups' total")
@@ -112,11 +120,24 @@ class Settings:
     smtp_starttls: bool = _spec(False, "upgrade the mail connection with STARTTLS")
     mail_from: str = _spec("duongdaynong@localhost", "the sender of alert e-mails")
     inspector_emails: str = _spec("", "who receives alerts: addresses separated by commas or spaces")
+    mail_catcher_dir: str = _spec("", "where the demo's local mail catcher (`monitor mail-catcher`) keeps what it "
+                                      "receives; empty: a demo-mail folder beside the database")
+    # --- the province
+    province_area_code: str = _spec("277", "the province's landline area code without its 0 (Đồng Tháp: 277); a "
+                                           "hotline under another area code is saved with a warning")
     # --- reports
     report_min_answer_rate: float = _spec(0.9, "below this answer rate a unit has not met the requirement", minimum=0)
     report_trend_periods: int = _spec(6, "periods in the report's trend chart", minimum=1)
     report_signer_name: str = _spec("", "printed under the signature block of the official report")
     report_dispute_days: int = _spec(15, "days a unit is given to contest its calls, stated in its evidence file", minimum=1)
+    # --- the logbook cross-check (monitor/logbook/): was each answered test call written in the unit's book?
+    logbook_match_window_minutes: float = _spec(30.0, "an entry matches a test call when it was received within this "
+                                                      "many minutes before or after the call", minimum=0)
+    logbook_late_hours: float = _spec(24.0, "an entry written more than this many hours after its test call counts "
+                                            "as logged late", minimum=0)
+    logbook_caller_lines: str = _spec("", "other caller numbers test calls came or come from (rotated or former "
+                                          "lines), separated by commas; TWILIO_FROM_NUMBER and the simulator's line "
+                                          "always count")
 
     # ------------------------------------------------------------------------------------------ reading
 
@@ -147,12 +168,16 @@ class Settings:
         if any(not key or not secret for key, secret in self._shared_key_pairs()):
             raise SettingsError(f"{PREFIX}TWILIO_WEBHOOK_SHARED_KEYS: phải là các cặp mã_khóa=bí_mật, cách nhau bởi dấu phẩy.",
                                 field="TWILIO_WEBHOOK_SHARED_KEYS")
+        self.trusted_proxy_hops()  # raises SettingsError naming TRUSTED_PROXIES
         if self.simulator_fail_rate > 1:
             raise SettingsError(f"{PREFIX}SIMULATOR_FAIL_RATE={self.simulator_fail_rate}: phải từ 0 đến 1.",
                                 field="SIMULATOR_FAIL_RATE")
         if self.report_min_answer_rate > 1:
             raise SettingsError(f"{PREFIX}REPORT_MIN_ANSWER_RATE={self.report_min_answer_rate}: phải từ 0 đến 1.",
                                 field="REPORT_MIN_ANSWER_RATE")
+        if not re.fullmatch(r"0?2\d{1,2}", self.province_area_code):
+            raise SettingsError(f"{PREFIX}PROVINCE_AREA_CODE={self.province_area_code!r}: phải là mã vùng điện thoại cố "
+                                "định, ví dụ 277.", field="PROVINCE_AREA_CODE")
 
     def with_values(self, **changes) -> Settings:
         """A copy with some values changed (the scheduler's demo speed-up, tests), checked like load()'s."""
@@ -180,6 +205,11 @@ class Settings:
         return self.twilio_from_number or SIMULATED_CALLER
 
     @property
+    def mail_catcher_folder(self) -> Path:
+        """The folder the demo's mail catcher writes to and its page reads."""
+        return Path(self.mail_catcher_dir) if self.mail_catcher_dir else Path(self.database).parent / "demo-mail"
+
+    @property
     def demo_active(self) -> bool:
         """Demo mode applies only with the simulator: a real provider is never sped up or seeded."""
         return self.demo_mode and self.simulated
@@ -190,6 +220,19 @@ class Settings:
         if isinstance(override, dict):
             return int(override.get(group_code, group_default))
         return group_default if override is None else int(override)
+
+    def trusted_proxy_hops(self) -> int | tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """TRUSTED_PROXIES as a number of hops (0: trust none) or as the proxies' networks."""
+        text = self.trusted_proxies.strip()
+        if not text:
+            return 0
+        if text.isdigit():
+            return int(text)
+        try:
+            return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise SettingsError(f"{PREFIX}TRUSTED_PROXIES={text!r}: phải là số proxy (ví dụ 1) hoặc các địa chỉ IP "
+                                "của proxy, cách nhau bởi dấu phẩy.", field="TRUSTED_PROXIES") from None
 
     def _shared_key_pairs(self) -> list[tuple[str, str]]:
         pairs = [part.strip().partition("=") for part in self.twilio_webhook_shared_keys.split(",") if part.strip()]

@@ -1,4 +1,5 @@
-"""Accounts: inspectors and agency editors, hashed passwords, invitations and login throttling."""
+"""Accounts: inspectors and agency editors, hashed passwords, invitations and sign-in (throttled by
+registry.login_throttle, kept as a server-side session by registry.sessions)."""
 import hashlib
 import re
 import secrets
@@ -7,16 +8,14 @@ from datetime import datetime, timedelta
 from flask_babel import gettext
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from registry import login_throttle, sessions
 from registry.clock import iso, utcnow
+from registry.db import write_transaction
 from registry.errors import RegistryError
 
 ROLES = ("inspector", "agency")
 MIN_PASSWORD = 10
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Throttling: this many failures for one e-mail address (or one client address) within the window
-# locks further attempts until the oldest failure leaves the window.
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
 INVITE_DAYS = 7
 
 
@@ -91,10 +90,13 @@ def accept_invite(db, token: str, password: str, now: datetime | None = None) ->
         raise RegistryError(gettext("Lời mời không hợp lệ hoặc đã hết hạn. Hãy đề nghị Văn phòng UBND gửi lời mời mới."))
     check_password(password)
     user = rows[0]
-    db.execute(
-        "UPDATE users SET password_hash = ?, invite_token_hash = NULL, invite_expires_at = NULL WHERE id = ?",
-        [generate_password_hash(password), user["id"]],
-    )
+    password_hash = generate_password_hash(password)
+    with write_transaction(db):
+        db.execute(
+            "UPDATE users SET password_hash = ?, invite_token_hash = NULL, invite_expires_at = NULL WHERE id = ?",
+            [password_hash, user["id"]],
+        )
+        sessions.end_all(db, user["id"])  # a new password signs out whoever held the account before
     return user
 
 
@@ -103,42 +105,26 @@ def _refuse_existing(db, email: str) -> None:
         raise RegistryError(gettext("Đã có tài khoản với địa chỉ %(email)s.", email=email), field="email")
 
 
-def throttled(db, keys: list[str], now: datetime) -> timedelta | None:
-    """How long the caller must wait before trying again, or None when not throttled."""
-    since = iso(now - FAILURE_WINDOW)
-    for key in keys:
-        rows = db.execute(
-            "SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at", [key, since]
-        ).fetchall()
-        if len(rows) >= MAX_FAILURES:
-            oldest = datetime.fromisoformat(rows[-MAX_FAILURES][0].replace("Z", "+00:00"))
-            return oldest + FAILURE_WINDOW - now
-    return None
-
-
 def authenticate(db, email: str, password: str, client: str, now: datetime | None = None) -> dict:
-    """Check a login; record failures per e-mail and per client address; refuse while throttled."""
+    """Check a login: refused while the account (or, far more loosely, the address) must wait; a wrong
+    password counts against both."""
     now = now or utcnow()
     email = (email or "").strip().lower()
-    keys = [f"email:{email}", f"client:{client}"]
-    wait = throttled(db, keys, now)
-    if wait is not None:
-        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+    rules = login_throttle.rules(email, client)
+    taken, wait = login_throttle.reserve(db, rules, now)
+    if not taken:
         raise RegistryError(
-            gettext("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)s phút.", minutes=minutes), code="throttled"
-        )
+            gettext("Đăng nhập sai nhiều lần. Vui lòng thử lại sau %(seconds)s giây.",
+                    seconds=login_throttle.seconds(wait)), code="throttled", status=429)
     rows = db.execute_returning_dicts("SELECT * FROM users WHERE email = ? AND active = 1", [email])
     user = rows[0] if rows else None
     # Hash even for unknown accounts so response time does not reveal which addresses exist.
     stored = user["password_hash"] if user and user["password_hash"] else _DUMMY_HASH
     if not check_password_hash(stored, password or "") or not user or not user["password_hash"]:
-        with db.atomic():
-            for key in keys:
-                db.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", [key, iso(now)])
-            db.execute("DELETE FROM login_failures WHERE at < ?", [iso(now - FAILURE_WINDOW * 4)])
-        raise RegistryError(gettext("Sai địa chỉ thư điện tử hoặc mật khẩu."), code="bad_login")
-    db.execute("DELETE FROM login_failures WHERE key = ?", [keys[0]])
-    db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [iso(now), user["id"]])
+        raise RegistryError(gettext("Sai địa chỉ thư điện tử hoặc mật khẩu."), code="bad_login", status=401)
+    login_throttle.release(db, taken, rules[0].key)
+    with write_transaction(db):
+        db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [iso(now), user["id"]])
     return user
 
 

@@ -37,6 +37,7 @@ class UserErrorGroup(AppGroup):
 
 users_cli = UserErrorGroup("users", help="Tài khoản: tạo thanh tra viên, mời biên tập viên của đơn vị.")
 registry_cli = UserErrorGroup("registry", help="Danh bạ đường dây nóng: nhập, xuất, dữ liệu mẫu.")
+logbook_cli = UserErrorGroup("logbook", help="Sổ theo dõi phản ánh: phiếu quá hạn, nhập, xuất.")
 
 
 def open_db():
@@ -61,6 +62,7 @@ def register(app, *, migration_sets):
 
     app.cli.add_command(users_cli)
     app.cli.add_command(registry_cli)
+    app.cli.add_command(logbook_cli)
 
 
 @users_cli.command("create-inspector")
@@ -101,22 +103,27 @@ CLI_ACTOR = {"id": None, "email": "dòng lệnh", "role": "inspector"}
 @registry_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra tệp, không ghi gì.")
-def import_command(file, dry_run):
+@click.option("--group", "default_group", default=None, metavar="MÃ_NHÓM",
+              help="Nhóm của các dòng trước dòng mục đầu tiên (khi tệp không chia mục A, B, C).")
+def import_command(file, dry_run, default_group):
     """Import the appendix template (XLSX or CSV), all or nothing.
 
-    Every bad row is listed with its row number and the file changes nothing; the exit status is then 1.
+    Units not in the registry are created (codes made from their names); known units are found by code or by
+    name within their group. Every bad row is listed with its row number and the file changes nothing; the
+    exit status is then 1. --dry-run prints the plan: new (+), changed (~), and the count of unchanged rows.
 
     Example: flask --app wsgi registry import danh-sach-duong-day-nong.xlsx
     """
     from registry.appendix import import_file
 
     # ImportRejected: UserErrorCommand prints every bad row (its details), then the message, and exits 1.
-    result = import_file(open_db(), file, actor=CLI_ACTOR, dry_run=dry_run)
+    result = import_file(open_db(), file, actor=CLI_ACTOR, dry_run=dry_run, default_group=default_group)
     click.echo(result.summary)
-    for line in result.created:
-        click.echo(f"  + {line}")
-    for line in result.changed:
-        click.echo(f"  ~ {line}")
+    for line in result.of("new"):
+        click.echo(_("  + dòng %(row)s: %(code)s – %(name)s (nhóm %(group)s)", row=line.row, code=line.code,
+                     name=line.name, group=line.group))
+    for line in result.of("changed"):
+        click.echo(_("  ~ dòng %(row)s: %(code)s: %(what)s", row=line.row, code=line.code, what=line.what))
 
 
 @registry_cli.command("export")
@@ -152,3 +159,86 @@ def demo_command():
     click.echo(_("Đã nạp dữ liệu mẫu (số điện thoại giả định, đánh dấu là số mẫu)."))
     click.echo("  " + _("Thanh tra viên: %(email)s / %(password)s", email=INSPECTOR[0], password=INSPECTOR[1]))
     click.echo("  " + _("Biên tập viên Sở Y tế: %(email)s / %(password)s", email=EDITOR[0], password=EDITOR[1]))
+
+
+@logbook_cli.command("overdue")
+@click.option("--json", "as_json", is_flag=True, help="In JSON (cho script) thay vì bảng.")
+@click.option("--unit", "unit_code", default=None, metavar="MÃ_ĐƠN_VỊ", help="Chỉ một đơn vị.")
+def overdue_command(as_json, unit_code):
+    """List the logbook entries past their deadline today (working days), most overdue first, and those due soon.
+
+    Example: flask --app wsgi logbook overdue --json
+    """
+    from registry.logbook.overdue import overdue_report
+
+    click.echo(overdue_report(open_db(), unit_code=unit_code, as_json=as_json))
+
+
+@logbook_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--unit", "unit_code", required=True, metavar="MÃ_ĐƠN_VỊ", help="Đơn vị có sổ được xuất.")
+@click.option("--from", "start", required=True, metavar="NGÀY", help="Từ ngày (YYYY-MM-DD hoặc ngày/tháng/năm).")
+@click.option("--to", "end", required=True, metavar="NGÀY", help="Đến ngày, tính cả ngày này.")
+def logbook_export_command(file, unit_code, start, end):
+    """Export a unit's logbook for a period in the official paper form; the format comes from the extension
+    (.xlsx to fill in and import back, .pdf to print and sign). Reporters' phones are masked.
+
+    Example: flask --app wsgi logbook export so-theo-doi-SYT-11-2026.xlsx --unit SYT --from 2026-11-01 --to 2026-11-30
+    """
+    from registry.clock import utcnow
+    from registry.logbook.paper import export_file
+    from registry.logbook.paper.book import parse_day
+
+    db = open_db()
+    unit = get_unit(db, unit_code)
+    first, last = parse_day(start, "from"), parse_day(end, "to")
+    try:
+        export_file(db, file, unit, first, last, now=utcnow())
+    except OSError as exc:
+        raise click.ClickException(_("Không ghi được tệp “%(file)s”: %(reason)s.", file=file, reason=exc.strerror)) from None
+    click.echo(_("Đã xuất sổ theo dõi của %(unit)s ra %(file)s.", unit=unit["name"], file=file))
+
+
+@logbook_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra tệp, không ghi gì.")
+def logbook_import_command(file, dry_run):
+    """Import a filled logbook (the XLSX of `logbook export`), all or nothing. The unit is the one written above
+    the table ("Mã đơn vị: …"); rows without a Mã phiếu are new entries, rows with one are already in the book.
+    Every bad row is listed with its row number and column, nothing is written, and the exit status is 1.
+
+    Example: flask --app wsgi logbook import so-theo-doi-SYT-11-2026.xlsx --dry-run
+    """
+    from registry.clock import utcnow
+    from registry.logbook.paper import import_file
+
+    result = import_file(open_db(), file, user_id=None, now=utcnow(), dry_run=dry_run)
+    click.echo(result.summary)
+    for code in result.codes:
+        click.echo("  + " + code)
+
+
+@logbook_cli.command("summary")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--month", required=True, metavar="NNNN-TT", help="Tháng tổng hợp, ví dụ 2026-11.")
+def logbook_summary_command(file, month):
+    """Write the monthly province-wide summary of the logbooks (per unit: received, answered on time and late,
+    overdue open, transferred more than once, by field); the format comes from the extension (.pdf, .xlsx, .csv,
+    .json).
+
+    Example: flask --app wsgi logbook summary tong-hop-so-theo-doi-2026-11.xlsx --month 2026-11
+    """
+    from pathlib import Path
+
+    from registry.clock import utcnow
+    from registry.logbook import summary
+    from registry.logbook.paper.layout import format_for
+
+    fmt = format_for(file, summary.FORMATS)
+    year, number = summary.parse_month(month)
+    data = summary.render(summary.monthly(open_db(), year, number, now=utcnow()), fmt)
+    try:
+        Path(file).write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(_("Không ghi được tệp “%(file)s”: %(reason)s.", file=file, reason=exc.strerror)) from None
+    click.echo(_("Đã ghi bản tổng hợp sổ theo dõi tháng %(month)s ra %(file)s.", month=f"{number:02d}/{year}", file=file))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from registry import accounts
 from registry.clock import utcnow
+from registry.db import write_transaction
 from registry.hotlines import set_hotline, set_hotline_shared, set_shared
 from registry.units import create_unit
 
@@ -94,7 +95,7 @@ def load_demo(db, *, now: datetime | None = None) -> bool:
         return False
     now = now or utcnow()
     earlier = now - timedelta(days=30)
-    with db.atomic():
+    with write_transaction(db):
         ids = {}
         for code, name, kind, _number, _hours in AGENCIES:
             ids[code] = create_unit(db, {"code": code, "name": name, "kind": kind, "group_code": "A"}, now=earlier)

@@ -50,3 +50,32 @@ def last_change_times(db, unit_ids=None) -> dict[int, str]:
         return {}
     marks = ",".join("?" * len(ids))
     return dict(db.execute(f"SELECT unit_id, max(at) FROM changes WHERE unit_id IN ({marks}) GROUP BY unit_id", ids).fetchall())
+
+
+# The entries that tell inspectors an agency changed, or asked to change, its number.
+AGENCY_NUMBER_FIELDS = ("number", "extension", "number_proposed")
+
+
+def agency_number_changes(db, limit: int = 100) -> list[dict]:
+    """The latest number changes and proposals made by agency editors, newest first, with the unit."""
+    marks = ",".join("?" * len(AGENCY_NUMBER_FIELDS))
+    return db.execute_returning_dicts(
+        "SELECT c.*, un.code AS unit_code, un.name AS unit_name FROM changes c JOIN units un ON un.id = c.unit_id "
+        f"JOIN users us ON us.id = c.user_id WHERE us.role = 'agency' AND c.field IN ({marks}) "
+        "ORDER BY c.at DESC, c.id DESC LIMIT ?",
+        [*AGENCY_NUMBER_FIELDS, limit],
+    )
+
+
+def log_changes(db, entries, actor: dict | None, now: datetime) -> None:
+    """Append many changes at once (one executemany): entries are (unit_id, field, old, new, reason).
+
+    Same rows as log_change, by the same actor at the same time; runs inside the caller's transaction.
+    """
+    at, user_id = iso(now), actor["id"] if actor else None
+    name = (actor.get("email") if actor else "") or "hệ thống"
+    db.conn.executemany(
+        "INSERT INTO changes (unit_id, at, user_id, actor, field, old, new, reason) VALUES (?,?,?,?,?,?,?,?)",
+        ((unit_id, at, user_id, name, field, None if old is None else str(old), None if new is None else str(new),
+          reason or "") for unit_id, field, old, new, reason in entries),
+    )

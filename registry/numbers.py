@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -10,6 +11,7 @@ from flask_babel import gettext
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from registry.errors import UserError
+from registry.number_prefixes import PrefixMemo
 
 # phonenumbers knows only 113-115 and turns "1022" into a meaningless +841022, so short numbers are ours:
 # 1022 dịch vụ công, 111 bảo vệ trẻ em, 112 cứu nạn, 113 công an, 114 cứu hỏa, 115 cấp cứu.
@@ -59,6 +61,13 @@ _NOTE = re.compile(r"\([^()]*\)")
 # An extension written after the number: "máy lẻ 102", "số lẻ 5", "nhánh 12", "ext. 12".
 _EXTENSION = re.compile(r"(?:máy\s+lẻ|số\s+lẻ|nhánh|ext(?:ension)?\.?)\s*(?:số\s*)?[:.]?\s*(\d{1,6})(?!\d)",
                         re.IGNORECASE)
+# "0277 3851 234 - 102": a dash and at most four digits after a whole number is its extension, not a typo to drop.
+_DASH_EXTENSION = re.compile(r"\s*[-–—]\s*(\d{1,4})\s*$")
+_PLAIN = re.compile(r"\+?[\d .]+")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_PLUS_FIRST = re.compile(r"[^0-9]*\+")
+# The last three and four digits a short number can end with: most numbers are rejected on these alone.
+_SHORT_ENDINGS = frozenset(code[-3:] for code in SHORT_CODES)
 
 
 class NumberError(UserError, ValueError):
@@ -88,8 +97,8 @@ class Hotline:
 
 def normalize_digits(text: str) -> str:
     """Only the ASCII digits of text, with '+' in front if a '+' comes before the first digit."""
-    digits = re.sub(r"[^0-9]", "", text)
-    if digits and re.match(r"[^0-9]*\+", text):
+    digits = _NOT_DIGIT.sub("", text)
+    if digits and _PLUS_FIRST.match(text):
         return "+" + digits
     return digits
 
@@ -115,6 +124,9 @@ def _kind(parsed: phonenumbers.PhoneNumber) -> str | None:
     return kind
 
 
+# Pure functions of the digits (phonenumbers' metadata is constant): parse_hotline asks them the same question
+# up to four times per number, and an appendix import asks for tens of thousands of numbers at once.
+@functools.lru_cache(maxsize=65536)
 def _lookup(national: str) -> tuple[str, str] | None:
     """(E.164, kind) for national digits that make a landline, mobile, 1800 or 1900 number."""
     parsed = _valid(national)
@@ -124,6 +136,7 @@ def _lookup(national: str) -> tuple[str, str] | None:
     return phonenumbers.format_number(parsed, PhoneNumberFormat.E164), kind
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_area_code(code: str) -> bool:
     """True for a current area code (024, 028, 02xx): phonenumbers accepts a landline under it."""
     if not re.fullmatch(r"02\d{1,2}", code):
@@ -139,6 +152,8 @@ def _is_area_code(code: str) -> bool:
 
 def _split_short(digits: str) -> tuple[str, str] | None:
     """(area code or '', short code) when digits are a short number, alone or after an area code."""
+    if digits[-3:] not in _SHORT_ENDINGS:
+        return None
     for short in SHORT_CODES:
         area = digits[: -len(short)]
         if digits.endswith(short) and (area == "" or _is_area_code(area)):
@@ -146,6 +161,7 @@ def _split_short(digits: str) -> tuple[str, str] | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def display_number(number: str, kind: str | None = None) -> str:
     """The Vietnamese written form of a stored number ('+842773851234' -> '0277 3851 234')."""
     if kind is None:
@@ -167,6 +183,10 @@ def display_number(number: str, kind: str | None = None) -> str:
     # phonenumbers' national format is already what officials print: '0277 3851 234' (area, 4, 3),
     # '024 3825 1234' for Hà Nội / TP HCM, mobiles '0912 345 678' (4, 3, 3).
     return phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)
+
+
+# (E.164, kind, written form) of national digits: phonenumbers asked once per prefix and length.
+_PREFIXES = PrefixMemo(_lookup, display_number)
 
 
 def _multiple(numbers: list[str]) -> NumberError:
@@ -258,12 +278,12 @@ def _parse_one(text: str, raw: str, default_area: str) -> Hotline:
     if split:
         return Hotline(national, "short", " ".join(part for part in split if part), raw)
     # A landline written without its area code ("3.851.234") is local to the given province.
-    if national[0] not in "01" and _lookup(default_area + national):
+    if national[0] not in "01" and _PREFIXES.verdict(default_area + national):
         national = default_area + national
-    found = _lookup(national)
+    found = _PREFIXES.verdict(national)
     if found is None:
         raise _refuse(national, raw)
-    return Hotline(found[0], found[1], display_number(*found), raw)
+    return Hotline(*found, raw)
 
 
 def emergency_error(number: str) -> NumberError:
@@ -292,6 +312,17 @@ def number_kind(number: str) -> str | None:
     return found[1] if found else None
 
 
+def area_code(number: str) -> str | None:
+    """The area code of a stored landline without its 0 ('+842773851234' -> '277'); None for any other number."""
+    if not number or not number.startswith("+84"):
+        return None
+    parsed = _valid(number)
+    if parsed is None or _kind(parsed) != "landline":
+        return None
+    length = phonenumbers.length_of_geographical_area_code(parsed)
+    return phonenumbers.national_significant_number(parsed)[:length] or None
+
+
 def _drop_note(match: re.Match[str]) -> str:
     """A blank for a bracketed label, the bracket unchanged otherwise (used with _NOTE.sub)."""
     note = match.group()
@@ -304,10 +335,22 @@ def parse_hotline(text: str, *, default_area: str = "0277") -> Hotline:
     raw = text.strip()
     if not raw:
         raise NumberError("empty", gettext("Chưa nhập số điện thoại đường dây nóng."))
+    if _PLAIN.fullmatch(raw):
+        # Digits, spaces and dots only (nearly every cell of a file): no extension, note or second number
+        # can be in it, so the steps below would all come back to reading the field whole.
+        return _parse_one(raw, raw, default_area)
     extension = _EXTENSION.search(raw)
     if extension:
         hotline = parse_hotline(raw[: extension.start()] + " " + raw[extension.end():], default_area=default_area)
         return replace(hotline, raw=raw, extension=extension.group(1))
+    dash = _DASH_EXTENSION.search(raw)
+    if dash:
+        try:
+            hotline = parse_hotline(raw[: dash.start()], default_area=default_area)
+        except NumberError:
+            hotline = None  # what precedes the dash is no whole number ("0277 3851 - 234"): read the field whole
+        if hotline is not None:
+            return replace(hotline, raw=raw, extension=dash.group(1))
     cleaned = _NOTE.sub(_drop_note, raw)
     candidates: list[tuple[str, Hotline | None, NumberError | None]] = []
     for chunk in _SEPARATORS.split(cleaned):

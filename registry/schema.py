@@ -117,4 +117,157 @@ MIGRATIONS = [
     """
     ALTER TABLE hotlines ADD COLUMN extension TEXT NOT NULL DEFAULT '';
     """,
+    # 5: sign-ins kept on the server (logout and a new password end them, a copied cookie stops working),
+    # and the login failures looked up per key and time.
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE INDEX login_failures_at ON login_failures(at);
+    """,
+    # 6: agencies' number changes seen by inspectors: a number proposed by an editor, kept apart until an inspector
+    # approves it where approval is required (per group, or '*' for the whole province); and the flags of a unit's
+    # former numbers, so that changing back to a flagged number brings its flag back.
+    """
+    CREATE TABLE number_proposals (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES units(id) ON DELETE CASCADE,
+        number TEXT NOT NULL CHECK (number GLOB '+84[0-9]*' OR number GLOB '[0-9]*'),
+        kind TEXT NOT NULL,
+        display TEXT NOT NULL,
+        raw TEXT NOT NULL DEFAULT '',
+        extension TEXT NOT NULL DEFAULT '',
+        hours TEXT NOT NULL DEFAULT '24/7' CHECK (hours IN ('24/7','office')),
+        reason TEXT NOT NULL DEFAULT '',
+        proposed_at TEXT NOT NULL,
+        proposed_by INTEGER REFERENCES users(id),
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','approved','rejected','superseded')),
+        decided_at TEXT,
+        decided_by INTEGER REFERENCES users(id),
+        decision_reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX number_proposals_one_pending ON number_proposals(unit_id) WHERE status = 'pending';
+    CREATE TABLE approval_rules (
+        scope TEXT PRIMARY KEY,
+        required INTEGER NOT NULL DEFAULT 0 CHECK (required IN (0,1)),
+        updated_at TEXT NOT NULL,
+        updated_by INTEGER REFERENCES users(id)
+    );
+    CREATE TABLE number_flags (
+        unit_id INTEGER NOT NULL REFERENCES units(id) ON DELETE CASCADE,
+        number TEXT NOT NULL,
+        flagged_at TEXT NOT NULL,
+        flag_reason TEXT,
+        PRIMARY KEY (unit_id, number)
+    );
+    """,
+    # 7: the logbook (Sổ theo dõi, registry/logbook/): every citizen's report a unit receives, its deadline in working
+    # days, its handling and answer, transfers between units (a copy per unit under the same receipt code), an
+    # append-only history, attachments; the fields with their deadlines, and the declared calendar exceptions.
+    """
+    CREATE TABLE logbook_fields (
+        code TEXT PRIMARY KEY CHECK (length(code) BETWEEN 1 AND 32),
+        name TEXT NOT NULL CHECK (length(trim(name)) BETWEEN 1 AND 200),
+        name_en TEXT NOT NULL DEFAULT '',
+        deadline_days INTEGER NOT NULL DEFAULT 10 CHECK (deadline_days BETWEEN 0 AND 365),  -- working days
+        sort_order INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        updated_by INTEGER REFERENCES users(id)
+    );
+    -- Days that break the usual rule (weekends off, public holidays off): a make-up working Saturday, an extra
+    -- day off declared by the Government. Public holidays and Tết themselves come from the holidays package.
+    CREATE TABLE calendar_days (
+        day TEXT PRIMARY KEY,                     -- local date YYYY-MM-DD
+        working INTEGER NOT NULL CHECK (working IN (0,1)),
+        note TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL,
+        updated_by INTEGER REFERENCES users(id)
+    );
+    CREATE TABLE logbook_entries (
+        id INTEGER PRIMARY KEY,
+        receipt_code TEXT NOT NULL,               -- the same on every unit's copy after a transfer
+        unit_id INTEGER NOT NULL REFERENCES units(id),
+        received_at TEXT NOT NULL,                -- UTC ISO
+        channel TEXT NOT NULL CHECK (channel IN ('hotline','1022','walk_in','web','zalo','letter','other')),
+        reporter_name TEXT NOT NULL DEFAULT '' CHECK (length(reporter_name) <= 200),
+        reporter_phone TEXT NOT NULL DEFAULT '',  -- personal data: masked on pages, erased after retention
+        lookup_digits TEXT NOT NULL DEFAULT '',   -- the phone's last 4 digits (or a code given to an anonymous
+                                                  -- reporter): the public lookup's second key, kept after erasure
+        field_code TEXT REFERENCES logbook_fields(code) ON UPDATE CASCADE,
+        content TEXT NOT NULL CHECK (length(trim(content)) BETWEEN 1 AND 5000),
+        dossier_code TEXT NOT NULL DEFAULT '' CHECK (length(dossier_code) <= 64),
+        received_by TEXT NOT NULL DEFAULT '' CHECK (length(received_by) <= 200),
+        level TEXT NOT NULL DEFAULT 'unit' CHECK (level IN ('on_spot','unit','transferred')),
+        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','waiting','answered','transferred','closed')),
+        deadline TEXT,                            -- local date YYYY-MM-DD (working days from the field's rule)
+        paused_at TEXT,                           -- waiting for the citizen since (UTC ISO); the clock stops
+        paused_days INTEGER NOT NULL DEFAULT 0,   -- working days already spent waiting for the citizen
+        answer TEXT NOT NULL DEFAULT '' CHECK (length(answer) <= 5000),
+        answered_at TEXT,
+        from_entry_id INTEGER REFERENCES logbook_entries(id),   -- the copy this one was transferred from
+        transferred_to INTEGER REFERENCES units(id),
+        transferred_at TEXT,
+        transfer_reason TEXT NOT NULL DEFAULT '' CHECK (length(transfer_reason) <= 2000),
+        rating INTEGER CHECK (rating BETWEEN 1 AND 5),
+        rated_at TEXT,
+        phone_erased_at TEXT,
+        created_at TEXT NOT NULL,
+        created_by INTEGER REFERENCES users(id),
+        updated_at TEXT NOT NULL,
+        UNIQUE (receipt_code, unit_id)
+    );
+    CREATE INDEX logbook_unit_received ON logbook_entries(unit_id, received_at);
+    CREATE INDEX logbook_receipt ON logbook_entries(receipt_code);
+    CREATE INDEX logbook_received ON logbook_entries(received_at);  -- the public list, by period across units
+    -- state and paused_at in the index: the overdue test reads them, so counting never visits the table.
+    CREATE INDEX logbook_pending_deadline ON logbook_entries(deadline, unit_id, state, paused_at)
+        WHERE state IN ('open','waiting');
+    -- The last sequence number given per receipt prefix and local day (receipt codes unique under concurrency).
+    CREATE TABLE logbook_sequences (
+        prefix TEXT NOT NULL,
+        day TEXT NOT NULL,
+        last INTEGER NOT NULL,
+        PRIMARY KEY (prefix, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE logbook_events (
+        id INTEGER PRIMARY KEY,
+        entry_id INTEGER NOT NULL REFERENCES logbook_entries(id),
+        at TEXT NOT NULL,
+        user_id INTEGER REFERENCES users(id),
+        action TEXT NOT NULL,                     -- created, updated, answered, paused, resumed, transferred, …
+        detail TEXT NOT NULL DEFAULT '{}',        -- JSON: the fields changed, old and new
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX logbook_events_entry ON logbook_events(entry_id, id);
+    CREATE TRIGGER logbook_events_no_update BEFORE UPDATE ON logbook_events
+    BEGIN SELECT RAISE(ABORT, 'logbook history is append-only'); END;
+    CREATE TRIGGER logbook_events_no_delete BEFORE DELETE ON logbook_events
+    BEGIN SELECT RAISE(ABORT, 'logbook history is append-only'); END;
+    CREATE TABLE logbook_attachments (
+        id INTEGER PRIMARY KEY,
+        entry_id INTEGER NOT NULL REFERENCES logbook_entries(id),
+        filename TEXT NOT NULL CHECK (length(filename) BETWEEN 1 AND 200),
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        data BLOB NOT NULL,
+        uploaded_at TEXT NOT NULL,
+        uploaded_by INTEGER REFERENCES users(id)
+    );
+    CREATE INDEX logbook_attachments_entry ON logbook_attachments(entry_id);
+    INSERT INTO logbook_fields (code, name, name_en, deadline_days, sort_order, updated_at) VALUES
+        ('tthc', 'Thủ tục hành chính', 'Administrative procedures', 10, 1, '2026-01-01T00:00:00Z'),
+        ('dat-dai', 'Đất đai, xây dựng', 'Land and construction', 15, 2, '2026-01-01T00:00:00Z'),
+        ('moi-truong', 'Môi trường, vệ sinh', 'Environment and sanitation', 10, 3, '2026-01-01T00:00:00Z'),
+        ('an-ninh', 'An ninh, trật tự', 'Security and public order', 3, 4, '2026-01-01T00:00:00Z'),
+        ('y-te', 'Y tế, an sinh xã hội', 'Health and social welfare', 10, 5, '2026-01-01T00:00:00Z'),
+        ('ha-tang', 'Giao thông, hạ tầng, điện nước', 'Roads, infrastructure, power and water', 10, 6, '2026-01-01T00:00:00Z'),
+        ('can-bo', 'Thái độ, trách nhiệm cán bộ', 'Officials'' conduct', 5, 7, '2026-01-01T00:00:00Z'),
+        ('khac', 'Khác', 'Other', 10, 9, '2026-01-01T00:00:00Z');
+    """,
 ]

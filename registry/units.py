@@ -8,10 +8,13 @@ from datetime import datetime
 
 from flask_babel import gettext, lazy_gettext
 
+from registry import lengths
 from registry.clock import iso, local_today_iso, utcnow
+from registry.db import write_transaction
 from registry.errors import NotFound, RegistryError
 from registry.groups import group_exists
-from registry.history import log_change
+from registry.history import log_change, log_changes
+from registry.lengths import check_length
 from registry.text import fold
 
 # The kinds of unit and their labels, in the reader's language.
@@ -28,7 +31,7 @@ CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Unit fields an editor or inspector may change, and who may change them.
 EDITOR_FIELDS = ("contact_name", "contact_email", "address")
-INSPECTOR_FIELDS = ("name", "kind", "group_code", "parent_id", "valid_from", "valid_to") + EDITOR_FIELDS
+INSPECTOR_FIELDS = ("code", "name", "kind", "group_code", "parent_id", "valid_from", "valid_to") + EDITOR_FIELDS
 
 UNIT_SELECT = """
 SELECT u.*, g.name AS group_name, g.sort_order AS group_order,
@@ -158,8 +161,19 @@ def _clean_unit_fields(db, data: dict, *, unit_id: int | None = None) -> dict:
     out = {}
     for key, value in data.items():
         out[key] = value.strip() if isinstance(value, str) else value
+    if "code" in out:
+        # A code made by an import may be replaced by the official one; links and accounts follow the unit's id.
+        if not CODE_RE.match(out["code"] or ""):
+            raise RegistryError(gettext("Mã đơn vị “%(code)s” không hợp lệ: dùng chữ không dấu, số, dấu chấm, gạch ngang "
+                                        "(tối đa 40 ký tự).", code=out["code"]), field="code")
+        # Case aside, so that a file's MÃ ĐƠN VỊ never finds two units.
+        if db.execute("SELECT 1 FROM units WHERE upper(code) = upper(?) AND id IS NOT ?", [out["code"], unit_id]).fetchone():
+            raise RegistryError(gettext("Mã đơn vị “%(code)s” đã có.", code=out["code"]), field="code")
     if "name" in out and not out["name"]:
         raise RegistryError(gettext("Tên đơn vị không được để trống."), field="name")
+    for key, limit in (("name", lengths.NAME), ("contact_name", lengths.SHORT), ("contact_email", lengths.SHORT),
+                       ("address", lengths.ADDRESS)):
+        check_length(out.get(key), limit, key)
     if "kind" in out and out["kind"] not in KINDS:
         raise RegistryError(gettext("Loại đơn vị “%(kind)s” không hợp lệ.", kind=out['kind']), field="kind")
     if "group_code" in out and not group_exists(db, out["group_code"]):
@@ -200,7 +214,7 @@ def create_unit(db, data: dict, *, actor: dict | None = None, now: datetime | No
         raise RegistryError(gettext("Tên đơn vị không được để trống."), field="name")
     fields.setdefault("group_code", "A")
     now = now or utcnow()
-    with db.atomic():
+    with write_transaction(db):
         unit_id = db.table("units").insert({"code": code, "created_at": iso(now), **fields}).last_pk
         log_change(db, unit_id, "unit", None, fields["name"], "Tạo đơn vị", actor, now)
     return unit_id
@@ -218,12 +232,41 @@ def update_unit(db, unit_id: int, data: dict, *, actor: dict, reason: str = "", 
         raise NotFound()
     now = now or utcnow()
     changed = {k: v for k, v in fields.items() if (current[0][k] or None) != (v or None)}
-    with db.atomic():
+    with write_transaction(db):
         if changed:
             db.table("units").update(unit_id, changed)
         for key, value in changed.items():
             log_change(db, unit_id, key, current[0][key], value, reason, actor, now)
     return changed
+
+
+def insert_units(db, rows: list[dict], *, actor: dict | None, now: datetime) -> dict[str, int]:
+    """Create many checked units at once (the appendix import): rows of code, name, kind, group_code.
+
+    One executemany for the units, one for their "Tạo đơn vị" history rows; returns the new ids by code.
+    Runs inside the caller's write transaction (so the ids above the old maximum are these rows).
+    """
+    if not rows:
+        return {}
+    last, at = db.execute("SELECT coalesce(max(id), 0) FROM units").fetchone()[0], iso(now)
+    db.conn.executemany(
+        "INSERT INTO units (code, name, kind, group_code, created_at) VALUES (?, ?, ?, ?, ?)",
+        [(r["code"], r["name"], r["kind"], r["group_code"], at) for r in rows],
+    )
+    ids = dict(db.execute("SELECT code, id FROM units WHERE id > ?", [last]).fetchall())
+    log_changes(db, [(ids[r["code"]], "unit", None, r["name"], "Tạo đơn vị") for r in rows], actor, now)
+    return ids
+
+
+def rename_units(db, rows: list[dict], *, actor: dict | None, reason: str, now: datetime) -> None:
+    """Give many units a new name and/or group at once (the appendix import, already checked).
+
+    rows: unit (the unit's current row), name, group_code. One executemany, each changed field in the history.
+    """
+    db.conn.executemany("UPDATE units SET name = ?, group_code = ? WHERE id = ?",
+                        [(r["name"], r["group_code"], r["unit"]["id"]) for r in rows])
+    log_changes(db, [(r["unit"]["id"], key, r["unit"][key], r[key], reason)
+                     for r in rows for key in ("name", "group_code") if r[key] != r["unit"][key]], actor, now)
 
 
 def is_current(unit: dict, day: str) -> bool:

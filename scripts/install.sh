@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine: system packages (Chromium for the
-# browser tests, Pango for PDF reports, fonts with Vietnamese glyphs) and a virtualenv with the project.
+# browser tests, Pango for PDF reports, fonts with Vietnamese glyphs), a virtualenv with the project and, for
+# the tests, axe-core from npm.
 # Usage: scripts/install.sh [--test]    (idempotent: quick when everything is already there)
 set -euo pipefail
 # (grep without -q below: an early exit would SIGPIPE the producer and fail the pipeline under pipefail)
@@ -13,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || [ -z "$extras" ] || need+=(chromium)
 ldconfig -p 2>/dev/null | grep libpango-1.0 >/dev/null || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 fc-list 2>/dev/null | grep -i dejavu >/dev/null || need+=(fonts-dejavu-core fontconfig)
 command -v pdftoppm >/dev/null 2>&1 || [ -z "$extras" ] || need+=(poppler-utils)
+command -v npm >/dev/null 2>&1 || [ -z "$extras" ] || need+=(npm)  # axe-core for the accessibility test
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -32,4 +34,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   rm -f "$log"
   .venv/bin/python -c "import flask, twilio, sqlite_utils, schedule, phonenumbers, weasyprint" # fail loudly
   touch "$stamp"
+fi
+
+# The test extras also need axe-core (npm, pinned in package-lock.json): tests/test_accessibility.py injects
+# its axe.min.js into Chromium. `npm ci` installs exactly the locked version into node_modules/.
+if [ -n "$extras" ] && { [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  echo "==> npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi

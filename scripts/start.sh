@@ -11,27 +11,39 @@ export FLASK_PUBLIC_BASE_URL="${FLASK_PUBLIC_BASE_URL:-http://127.0.0.1:$port}"
 # The demo is served over plain http on this machine only, where a Secure cookie would never be sent
 # back; any real deployment sits behind TLS and keeps the default (Secure).
 export FLASK_SESSION_COOKIE_SECURE="${FLASK_SESSION_COOKIE_SECURE:-false}"
-# The demo speeds the simulated clock up so every outcome shows within a minute.
+# Demo mode compresses the story (monitor/scheduling/demo.py): calls, retests, confirmations, an alert e-mail,
+# a dispute and held calls all show within about 10 minutes (FLASK_DEMO_TIME_SCALE=2: within 5).
 export FLASK_DEMO_MODE="${FLASK_DEMO_MODE:-true}"
+# Alert e-mails go to a mail catcher on this machine (nothing leaves it), shown at /demo/mail to inspectors.
+mail_port="${MAIL_PORT:-2525}"
+export FLASK_SMTP_HOST="${FLASK_SMTP_HOST:-127.0.0.1}" FLASK_SMTP_PORT="${FLASK_SMTP_PORT:-$mail_port}"
+export FLASK_INSPECTOR_EMAILS="${FLASK_INSPECTOR_EMAILS:-thanhtra@demo.dongthap.gov.vn}"
 flask=.venv/bin/flask
 
 $flask init-db
 $flask registry demo
 
+mail=""
+if [ "$FLASK_SMTP_HOST" = 127.0.0.1 ] || [ "$FLASK_SMTP_HOST" = localhost ]; then  # not with a real relay
+  $flask monitor mail-catcher &
+  mail=$!
+fi
 $flask monitor run &
 scheduler=$!
-.venv/bin/gunicorn --workers 2 --threads 4 --bind "127.0.0.1:$port" --access-logfile - --log-level warning wsgi:app &
+.venv/bin/gunicorn --config gunicorn.conf.py --workers 2 --threads 4 --bind "127.0.0.1:$port" --access-logfile - --log-level warning wsgi:app &
 web=$!
-trap 'kill $scheduler $web 2>/dev/null; wait 2>/dev/null' INT TERM EXIT
+trap 'kill $scheduler $web $mail 2>/dev/null; wait 2>/dev/null' INT TERM EXIT
 
 cat <<TXT
 
-  Hệ thống đang chạy / running:  http://127.0.0.1:$port/
+  Hệ thống đang chạy / running:  $FLASK_PUBLIC_BASE_URL/
   Cuộc gọi: MÔ PHỎNG (simulated) — không có cuộc gọi thật nào.
+  Thư cảnh báo / alert e-mails:  $FLASK_PUBLIC_BASE_URL/demo/mail (hộp thư trình diễn, SMTP 127.0.0.1:$FLASK_SMTP_PORT)
 
   Thanh tra viên / inspector:    thanhtra@demo.dongthap.gov.vn   mật khẩu: thanhtra-demo-2026
   Biên tập viên Sở Y tế / editor: soyte@demo.dongthap.gov.vn      mật khẩu: soyte-demo-2026
 
+  Cổng khác / another port:  PORT=8080 scripts/start.sh
   Ctrl-C để dừng / to stop.
 TXT
-wait -n $scheduler $web
+wait -n $scheduler $web $mail

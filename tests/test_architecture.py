@@ -19,6 +19,7 @@ The rules (docs/ARCHITECTURE.md explains them):
    monitor/scheduling/scheduler.py imports schedule.
 6. No import cycles among the modules of registry/ and monitor/ (module-level imports).
 7. No module longer than MAX_LINES, unless LONG_MODULES names it with the reason.
+8. Every transaction is opened with registry.db.write_transaction (BEGIN IMMEDIATE): no .atomic() elsewhere.
 """
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ OWNERS = {
     "hotlines": {"registry/hotlines.py"},
     "changes": {"registry/history.py"},
     "users": {"registry/accounts.py"},
-    "login_failures": {"registry/accounts.py"},
+    "login_failures": {"registry/login_throttle.py"},
+    "sessions": {"registry/sessions.py"},
     "schema_migrations": {"registry/db.py"},
     "attempts": {"monitor/attempts/lifecycle.py"},
     "call_events": {"monitor/attempts/ingest.py"},
@@ -57,6 +59,15 @@ OWNERS = {
     "alerts": {"monitor/alerts.py"},
     "report_summaries": {"monitor/reports/summaries.py"},
     "plan_allocations": {"monitor/scheduling/allocation.py"},
+    "number_proposals": {"registry/number_approval.py"},
+    "logbook_fields": {"registry/logbook/fields.py"},
+    "calendar_days": {"registry/logbook/calendar.py"},
+    "logbook_entries": {"registry/logbook/entries.py"},
+    "logbook_sequences": {"registry/logbook/entries.py"},
+    "logbook_events": {"registry/logbook/history.py"},
+    "logbook_attachments": {"registry/logbook/attachments.py"},
+    "approval_rules": {"registry/number_approval.py"},
+    "number_flags": {"registry/hotlines.py"},
 }
 STATE_OWNER = "monitor/attempts/lifecycle.py"
 # The attempt's state-machine columns; evidence.py derives state_rank from events (a pure function).
@@ -402,6 +413,24 @@ def test_the_checks_see_what_they_look_for():
     assert SQL.search("SELECT a.id FROM attempts a") and SQL.search("DELETE FROM x") and not SQL.search("Chọn từ")
     assert "monitor.attempts.lifecycle" in import_graph()["monitor.attempts"]
     assert any(top(name) == "flask" for _, name, _ in imports("monitor/app.py"))
+
+
+# -------------------------------------------------------------------------------- 8. write transactions
+
+
+WRITE_TRANSACTION_HOME = "registry/db.py"
+
+
+def test_every_transaction_is_taken_with_write_transaction():
+    problems = [f"{rel}:{node.lineno} calls .atomic()" for rel in sources() if rel != WRITE_TRANSACTION_HOME
+                for node in ast.walk(tree(rel))
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "atomic"]
+    assert not problems, (
+        "Open a write transaction with registry.db.write_transaction(db), not sqlite-utils' db.atomic(): its plain "
+        "BEGIN reads first and then cannot wait for the write lock, so a save fails at once with \"database is "
+        "locked\" whenever the scheduler or a callback writes. write_transaction takes the lock up front (BEGIN "
+        "IMMEDIATE) and is a savepoint when nested.\n" + "\n".join(problems)
+    )
 
 
 # ------------------------------------------------------------------------------------------- 7. length

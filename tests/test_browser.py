@@ -98,12 +98,13 @@ def test_an_inspector_places_a_test_call_from_the_unit_page_and_sees_its_outcome
     page.wait_for_load_state()
     assert re.search(r"/monitor/attempts/\d+$", page.url), page.url
     assert "Đã xếp cuộc gọi kiểm tra ngay" in page.inner_text("main")
-    # the page refreshes itself every 5 s (<meta refresh>) while the call is on; reload sooner until it ends
+    # while the call is on the page says so beside a "Tải lại" link (it reloads itself only if asked); reload
     deadline = time.monotonic() + 25
-    while page.locator("meta[http-equiv=refresh]").count() and time.monotonic() < deadline:
+    while page.locator(".call-pending").count() and time.monotonic() < deadline:
         time.sleep(0.5)
-        page.reload()
-    assert page.locator("meta[http-equiv=refresh]").count() == 0, page.inner_text("main")
+        page.get_by_role("link", name="Tải lại", exact=True).click()
+        page.wait_for_load_state()
+    assert page.locator(".call-pending").count() == 0, page.inner_text("main")
     attempt_id = int(page.url.rsplit("/", 1)[1])
     outcome = db.execute("SELECT outcome FROM attempts WHERE id = ? AND state = 'ended'", [attempt_id]).fetchone()[0]
     badge = page.locator(f"main [data-outcome={outcome}]").first

@@ -40,7 +40,7 @@ numberish = st.one_of(
 def snapshot(db):
     tables = {}
     for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
-                               "('login_failures', 'users', 'sqlite_sequence', 'sqlite_stat1')").fetchall():
+                               "('login_failures', 'sessions', 'users', 'sqlite_sequence', 'sqlite_stat1')").fetchall():
         tables[table] = db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
     tables["users"] = db.execute("SELECT id, email, role, unit_id, password_hash, active FROM users ORDER BY id").fetchall()
     return tables

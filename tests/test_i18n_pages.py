@@ -13,6 +13,7 @@ import pytest
 from monitor import disputes
 from registry.clock import iso
 from registry.hotlines import set_hotline
+from registry.logbook import entries as logbook_entries
 from registry.units import create_unit
 
 from .conftest import login, make_editor
@@ -82,16 +83,21 @@ def world(app, db, quick_password_hashing, inspector):
     })
     # Group names are data (an English name is shown when the group has one); strip them, in capitals too.
     group_names = tuple(name for row in db.execute("SELECT name FROM groups").fetchall() for name in (row[0], row[0].upper()))
+    # So are the logbook's fields (inspectors name them; the seeded ones' Vietnamese names are kept as written).
+    group_names += tuple(row[0] for row in db.execute("SELECT name FROM logbook_fields").fetchall())
+    entry = logbook_entries.create(db, syt, {"content": "The road to the clinic is flooded", "reporter_phone": "0912345678",
+                                             "field_code": "tthc"}, user_id=editor["id"], now=local("2025-06-05 09:00"))
     return {"attempt_id": answered, "dispute_id": dispute_id, "editor": editor, "inspector": inspector,
-            "data": group_names}
+            "data": group_names, "entry_id": entry["id"]}
 
 
 def _url(rule, world) -> str | None:
     """A concrete URL for a GET route, or None for routes that serve no page (static files, downloads, JSON)."""
-    if rule.endpoint == "static" or rule.rule.startswith("/api/") or "export" in rule.endpoint:
+    if rule.endpoint in ("static", "registry.logbook_attachment") or rule.rule.startswith("/api/") or "export" in rule.endpoint \
+            or "fmt" in rule.arguments:  # a download in a chosen format, not a page
         return None
     values = {"code": "SYT", "attempt_id": world["attempt_id"], "dispute_id": world["dispute_id"],
-              "token": "not-a-valid-token"}
+              "token": "not-a-valid-token", "entry_id": world.get("entry_id")}
     path = rule.rule
     for name in rule.arguments:
         path = re.sub(rf"<(?:[a-z]+:)?{name}>", str(values[name]), path)

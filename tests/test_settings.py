@@ -20,6 +20,7 @@ SAMPLES = {
     "database": ("/srv/hotline/hotline.db", "/srv/hotline/hotline.db"),
     "secret_key": ("  s3cret  ", "s3cret"),
     "public_base_url": ("https://hotline.example.vn", "https://hotline.example.vn"),
+    "trusted_proxies": (" 1 ", "1"),
     "call_provider": ("Twilio", "twilio"),
     "twilio_api_base_url": ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
     "twilio_account_sid": ("AC" + "1" * 32, "AC" + "1" * 32),
@@ -44,6 +45,7 @@ SAMPLES = {
     "min_gap_minutes": ("30", 30.0),
     "tests_per_week": ('{"A": 2, "C": 1}', {"A": 2, "C": 1}),
     "demo_mode": ("yes", True),
+    "demo_time_scale": ("5", 5.0),
     "adaptive_planning": ("off", False),
     "min_tests_per_week": ("3", 3),
     "mean_tests_clear": ("1.5", 1.5),
@@ -66,10 +68,15 @@ SAMPLES = {
     "smtp_starttls": ("on", True),
     "mail_from": ("duongdaynong@example.vn", "duongdaynong@example.vn"),
     "inspector_emails": ("a@x.vn, b@x.vn", "a@x.vn, b@x.vn"),
+    "mail_catcher_dir": ("/tmp/mail", "/tmp/mail"),
     "report_min_answer_rate": ("0.8", 0.8),
     "report_trend_periods": ("12", 12),
     "report_signer_name": ("Nguyễn Văn An", "Nguyễn Văn An"),
     "report_dispute_days": ("10", 10),
+    "logbook_match_window_minutes": ("45", 45.0),
+    "logbook_late_hours": ("48", 48.0),
+    "logbook_caller_lines": (" +842776000001 ", "+842776000001"),
+    "province_area_code": ("0273", "0273"),
 }
 
 

@@ -10,6 +10,7 @@ import json
 from flask_babel import gettext
 
 from monitor.attempts import follow_ups, lifecycle
+from monitor.attempts.recording_links import keep_provider_links
 from monitor.attempts.store import EVENT_KINDS, AttemptError, write_transaction
 from monitor.attempts.store import row as _row
 from registry.clock import iso
@@ -27,6 +28,7 @@ def ingest_event(db, attempt_id: int, params: dict, *, kind: str, dedupe_key: st
         raise AttemptError(gettext("Sự kiện thiếu khóa chống trùng."))
     settings = follow_ups.settings_of(settings, config)
     params = {str(k): ("" if v is None else str(v)) for k, v in dict(params).items()}
+    params = keep_provider_links(params, settings.twilio_api_base_url)  # never a link inspectors click elsewhere
     sequence = params.get("SequenceNumber")
     with write_transaction(db):
         row = _row(db, attempt_id)

@@ -86,7 +86,7 @@ def insert_planned(db, rows: list[tuple]) -> int:
     previous = db.execute("PRAGMA cache_size").fetchone()[0]
     db.execute(f"PRAGMA cache_size = {min(previous, -65536)}")
     try:
-        with db.atomic():
+        with write_transaction(db):
             db.conn.executemany(INSERT_PLANNED_SQL, rows)
     finally:
         db.execute(f"PRAGMA cache_size = {int(previous)}")

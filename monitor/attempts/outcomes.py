@@ -56,13 +56,13 @@ Q850_UNREACHABLE = {1, 3, 20, 27, 28}
 Q850_NETWORK = {34, 38, 41, 42, 47}
 
 # Register of a person talking to a citizen; recordings say "quý khách".
-PERSON_WORDS = re.compile(r"\b(?:anh|chi|em|bac|co|chu|minh|ben em|zaj|vang|roi|nha|nhe|ha|a)\b")
+PERSON_WORDS = re.compile(r"\b(?:anh|chi|em|bac|co|chu|ong|minh|ben em|tui|zaj|vang|roi|nha|nhe|ha|a|oi|nghen|hen|hi|ne|coi|thoi)\b")
 MACHINE_AMD = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 # What an outcome rests on, strongest first: the carrier's own signalling, the provider's answering-machine
 # detection, the words heard (transcript rules), an inspector's decision, or our side of the line.
 BASES = ("signalling", "amd", "transcript", "inspector", "our_side")
 # The version of these rules, named in the history of every outcome `monitor reclassify` changes.
-RULES_VERSION = "2026.12-2"
+RULES_VERSION = "2026.12-3"
 
 
 class Classification(NamedTuple):
@@ -115,7 +115,7 @@ def classify(attempt: dict, registered_number: str) -> Classification:
     # Test calls are outbound: ForwardedFrom (documented for incoming calls only) is no redirect evidence.
     redirect = detect_redirect(transcript, registered_number, sip_code=sip, q850_cause=q850)
     # Signalling redirects are final whatever the status; spoken ones need a conversation (below).
-    if redirect and not redirect.numbers and not redirect.phrase:
+    if redirect and redirect.signalled:
         return Classification("redirected", redirect.reason, "signalling")
 
     if sip in SIP_OUR_SIDE or (sip is not None and 500 <= sip < 600 and sip not in SIP_BUSY) or q850 in Q850_NETWORK:

@@ -14,6 +14,7 @@ from monitor.attempts import follow_ups, lifecycle
 from monitor.attempts.outcomes import OUTCOMES, Classification
 from monitor.attempts.store import AttemptError, exists, write_transaction
 from monitor.attempts.store import row as _row
+from registry import lengths
 from registry.clock import iso
 
 
@@ -27,6 +28,8 @@ def review_outcome(db, attempt_id, new_outcome: str, reason: str, *, user_id, no
         raise AttemptError(gettext("Kết quả “%(outcome)s” không hợp lệ.", outcome=new_outcome))
     if not (reason or "").strip():
         raise AttemptError(gettext("Hãy ghi lý do thay đổi kết quả."))
+    if len(reason.strip()) > lengths.NOTE:
+        raise AttemptError(gettext("Tối đa %(max)d ký tự.", max=lengths.NOTE), field="reason")
     settings = follow_ups.settings_of(settings, config)
     with write_transaction(db):
         row = _row(db, attempt_id)

@@ -3,7 +3,7 @@
 Rules elsewhere match the folded text (lower case, no diacritics, đ → d), so a transcript with or without
 accents reads the same. A few words whose folded form would collide with another are given a distinct
 token first: "dạ" (yes, a person's word) would read as "đã", "sở" (a department) as "số" (a number),
-"bển" (over there, southern speech) as "bên", "nắm" (to know) as "năm" (five). Undiacritised text keeps the ambiguity, and the rules allow
+"bển", "trển", "ngoải" (over there, up there, out there: southern speech) as "bên", "trên", "ngoài", "nắm" (to know) as "năm" (five). Undiacritised text keeps the ambiguity, and the rules allow
 for both readings.
 
 Numbers are read from digits, number words ("không chín không", "ba trăm bốn lăm", "hai mốt", "linh",
@@ -21,7 +21,8 @@ from registry.numbers import NumberError, parse_hotline
 from registry.text import fold
 
 # Accented words whose folded form would be read as another word (see the module docstring).
-MARKED = {"dạ": "zaj", "sở": "sox", "bển": "benx", "hổng": "hong", "hông": "hong", "vô": "vo", "nắm": "namx"}
+MARKED = {"dạ": "zaj", "sở": "sox", "bển": "benx", "trển": "trenx", "ngoải": "ngoaix", "hổng": "hong", "hông": "hong",
+          "vô": "vo", "nắm": "namx"}
 
 DIGIT_WORDS = {
     "không": "0", "linh": "0", "lẻ": "0",
@@ -208,7 +209,9 @@ def canonical(digits: str) -> str | None:
     except NumberError:
         return None
     # Only what Vietnamese numbering issues: landlines (02…), mobiles (03/05/07/08/09), 1800/1900.
-    return number if re.match(r"0[235789]|1[89]00", national(number)) else None
+    # 1800/1900 numbers have no leading 0 in national form ("+8419001234" is 1900 1234).
+    plain = number[3:] if number.startswith("+84") else number
+    return number if re.match(r"0[235789]", national(number)) or re.match(r"1[89]00", plain) else None
 
 
 def split_run(run: str) -> list[str]:

@@ -7,18 +7,11 @@ Nothing here writes a row: monitor/attempts/lifecycle.py does.
 from __future__ import annotations
 
 import json
-import os
-import threading
-from contextlib import contextmanager
 
 from flask_babel import gettext
 
+from registry import db as registry_db
 from registry.errors import UserError
-
-try:
-    import fcntl
-except ImportError:  # not on POSIX: SQLite's own locking alone still keeps writes correct
-    fcntl = None
 
 STATES = ("planned", "dialing", "unknown", "placed", "ringing", "answered", "ended")
 RANK = {state: rank for rank, state in enumerate(STATES)}
@@ -32,62 +25,9 @@ class AttemptError(UserError):
 
 # ------------------------------------------------------------------------------------- write transaction
 
-
-_PROCESS_WRITER = threading.Lock()
-_LOCK_FILES: dict[str, int] = {}
-
-
-def _lock_file(db) -> int | None:
-    """A file descriptor to flock beside the database file (None for in-memory databases or no fcntl)."""
-    if fcntl is None:
-        return None
-    path = getattr(db, "_attempts_db_path", None)
-    if path is None:
-        path = db._attempts_db_path = db.conn.execute("PRAGMA database_list").fetchone()[2]
-    if not path:
-        return None
-    key = f"{os.getpid()}:{path}"  # a forked worker opens its own: an inherited descriptor would not exclude
-    fd = _LOCK_FILES.get(key)
-    if fd is None:
-        try:
-            fd = _LOCK_FILES[key] = os.open(path + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:  # read-only directory: SQLite's own locking is enough for correctness
-            _LOCK_FILES[key] = -1
-            return None
-    return fd if fd >= 0 else None
-
-
-@contextmanager
-def write_transaction(db):
-    """A write transaction taken at once (BEGIN IMMEDIATE), or a savepoint inside the caller's transaction.
-
-    IMMEDIATE because a read-then-write transaction in WAL mode fails at once with SQLITE_BUSY when another
-    process wrote in between; taking the write lock first makes it wait instead.
-    Writers of attempts first queue on a thread lock and an flock (web workers, scheduler): a blocked
-    writer is woken the moment the lock is free, where SQLite's busy handler would sleep 1, 2, 5, 10… ms
-    between tries — under a burst of callbacks that sleeping, not the work, was most of the latency.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    with _PROCESS_WRITER:
-        fd = _lock_file(db)
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                if db.conn.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            else:
-                db.execute("COMMIT")
-        finally:
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+# Every writer of attempts takes registry.db's write transaction (BEGIN IMMEDIATE after queueing on a thread lock
+# and an flock, a savepoint when nested); re-exported here, where the attempts' writers have always found it.
+write_transaction = registry_db.write_transaction
 
 
 # ------------------------------------------------------------------------------------------------ reads

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 
 from monitor.providers.base import ProviderUnavailable
+from monitor.providers.script import question_for
 from monitor.settings import Settings
 from registry.clock import utcnow
 
@@ -130,11 +131,17 @@ def other_number(number: str, rng: random.Random) -> str:
 
 
 def simulate_call(attempt: dict, *, ring_timeout: int, rng: random.Random) -> tuple[str, list[tuple[float, str, dict]]]:
-    """(behaviour, [(seconds after dialling, kind, params)]) for one simulated call."""
+    """(behaviour, [(seconds after dialling, kind, params)]) for one simulated call.
+
+    attempt["simulate"], when set, is the behaviour to play (one of HABITS or route_error); for "unclear",
+    attempt["variant"] may pick which of UNCLEAR.
+    """
     number = attempt["number"]
     behaviour = habit(number)
     if rng.random() < VARIATION:
         behaviour = _pick(VARIATION_WEIGHTS, rng.random())
+    # The demo's seeded story asks for one behaviour ("unclear", "no_answer") instead of the number's habit.
+    behaviour = attempt.get("simulate") or behaviour
     unit = attempt.get("unit_name") or "đường dây nóng"
     rings = 1 + int(_unit_float("rings:" + number) * 6)  # this number's usual number of rings: 1..6
     rings = max(1, min(6, rings + rng.choice((-1, 0, 0, 1))))
@@ -148,7 +155,9 @@ def simulate_call(attempt: dict, *, ring_timeout: int, rng: random.Random) -> tu
         steps.append((answer_at + rng.uniform(1.5, 4.0), "amd", {"AnsweredBy": amd, "MachineDetectionDuration": "2400"}))
         low, high = (0.7, 0.95) if clear else (0.15, 0.45)  # a bad line: the recogniser is unsure of what it heard
         steps.append((answer_at + 4.0, "gather", {"SpeechResult": greeting, "Confidence": f"{rng.uniform(low, high):.2f}", "GatherStep": "greeting"}))
-        steps.append((answer_at + 14.0, "gather", {"SpeechResult": answer, "Confidence": f"{rng.uniform(low - 0.1, high - 0.02):.2f}" if answer else "", "GatherStep": "answer"}))
+        # The answer step also records the scripted question our caller asked (the demo logs it like a citizen's).
+        steps.append((answer_at + 14.0, "gather", {"SpeechResult": answer, "Confidence": f"{rng.uniform(low - 0.1, high - 0.02):.2f}" if answer else "", "GatherStep": "answer",
+                                                   "Question": question_for(attempt.get("id") or 0).text}))
         steps.append((answer_at + talk, "status", {"CallStatus": "completed", "CallDuration": str(int(talk)), "SipResponseCode": "200"}))
 
     ring_seconds = rng.uniform(max(1.0, (rings - 1) * RING_CYCLE + 1), rings * RING_CYCLE)
@@ -165,7 +174,7 @@ def simulate_call(attempt: dict, *, ring_timeout: int, rng: random.Random) -> tu
         answered_call(rng.choice(["machine_start", "machine_end_beep", "machine_end_silence"]),
                       rng.choice(MACHINES).format(unit=unit), "", rng.uniform(1, 2 * RING_CYCLE), rng.uniform(20, 35))
     elif behaviour == "unclear":
-        amd, greeting, answer = rng.choice(UNCLEAR)
+        amd, greeting, answer = UNCLEAR[attempt["variant"]] if "variant" in attempt else rng.choice(UNCLEAR)
         partial = " ".join(speak_number(other_number(number, rng), rng).split()[:3])
         answered_call(amd, greeting.format(unit=unit), answer.format(partial=partial), ring_seconds, rng.uniform(6, 15),
                       clear=False)

@@ -26,6 +26,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls, dial_refusal
+from monitor.providers.script import question_for
 from monitor.settings import Settings
 from registry.clock import parse_iso, utcnow
 
@@ -53,12 +54,6 @@ REJECTIONS = {
     21212: (True, "Số gọi đi (FLASK_TWILIO_FROM_NUMBER) không hợp lệ (Twilio 21212)."),
 }
 
-QUESTIONS = [
-    "Xin chào, cho tôi hỏi, đây có phải là số đường dây nóng để hỏi về thủ tục hành chính không ạ?",
-    "Xin chào, tôi muốn hỏi thủ tục đăng ký khai sinh cho con, đường dây nóng có phải số này không ạ?",
-    "Dạ xin chào, tôi muốn phản ánh về hồ sơ đất đai chậm trả kết quả, có phải gọi số này không ạ?",
-    "Xin chào, cho tôi hỏi làm lại căn cước thì liên hệ ở đâu, đường dây nóng là số này phải không ạ?",
-]
 THANKS = "Dạ vâng, tôi cảm ơn. Xin chào."
 RECORDING_NOTICE = (
     "Cuộc gọi này được ghi âm để Văn phòng Ủy ban nhân dân tỉnh theo dõi chất lượng phục vụ của đường dây nóng."
@@ -305,7 +300,7 @@ def _ask(response, settings: Settings, attempt_id: int) -> None:
     urls = callback_urls(settings.public_base_url, attempt_id)
     voice = settings.twilio_voice
     # The question varies between calls so agencies cannot learn to spot the test line by its script.
-    response.say(QUESTIONS[int(attempt_id) % len(QUESTIONS)], language="vi-VN", voice=voice)
+    response.say(question_for(attempt_id).text, language="vi-VN", voice=voice)
     response.gather(input="speech", language="vi-VN", timeout=5, speech_timeout=3, profanity_filter=False,
                     action_on_empty_result=True, action=urls["gather"] + "?step=answer", method="POST",
                     hints=SPEECH_HINTS)

@@ -14,6 +14,7 @@ Cut by reason to change:
     wording      the report's words through gettext (the office's style)
     tables       the rows every format shows; figures: the report's charts (drawn by charts)
     report       Report and build_report
+    prefetch     the report's long query read on a second connection while the rest is read
     render       dispatch to a format: pdf (HTML + WeasyPrint), xlsx, csv_table, json_data
     periods, cli
 """

@@ -1,7 +1,10 @@
 """Command line: `flask --app wsgi report --from YYYY-MM-DD --to YYYY-MM-DD --format pdf|xlsx|csv|json -o FILE`,
-and a unit's evidence file: `... --unit CODE --format evidence-pdf -o FILE`."""
+and a unit's evidence file: `... --unit CODE --format evidence-pdf -o FILE`; the logbook cross-check of the
+test calls, `flask --app wsgi logbook match --from YYYY-MM-DD --to YYYY-MM-DD [--json]` (added to the registry's
+`logbook` group)."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -10,6 +13,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from monitor import labels
+from monitor.logbook.match import STATUSES, match_calls
 from monitor.reports.periods import parse_range
 from monitor.reports.render import FORMATS, render, render_unit_file
 from monitor.reports.report import build_report
@@ -75,5 +80,43 @@ def report_command(start, end, fmt, output, group, unit):
                f"{report.total.counted} cuộc gọi được tính, {len(report.failing)} đơn vị chưa đạt.")
 
 
+@click.command("match", cls=UserErrorCommand)
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="Ngày đầu kỳ (giờ Việt Nam).")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Ngày cuối kỳ (tính cả ngày này).")
+@click.option("--json", "as_json", is_flag=True, help="In JSON (cho script) thay vì bảng.")
+@with_appcontext
+def match_command(start, end, as_json):
+    """List every answered test call of the period with its attempt id, unit code and whether the unit wrote
+    it in its logbook: logged, late or not_logged.
+
+    Example: flask --app wsgi logbook match --from 2025-06-01 --to 2025-06-30 --json
+    """
+    period = parse_range(start, end)
+    settings = current_app.extensions["settings"]
+    db = connect(settings.database)
+    try:
+        matches = match_calls(db, period, settings=settings)
+    finally:
+        db.conn.close()
+    if as_json:
+        click.echo(json.dumps({"from": period.start.isoformat(), "to": period.end.isoformat(),
+                               "window_minutes": settings.logbook_match_window_minutes,
+                               "late_hours": settings.logbook_late_hours,
+                               "calls": [m.as_dict() for m in matches]}, ensure_ascii=False, indent=2))
+        return
+    for m in matches:
+        click.echo(f"#{m.attempt_id}\t{m.unit_code}\t{m.status}\t{labels.logbook_match(m.status)}"
+                   + (f"\t{m.receipt_code}" if m.receipt_code else ""))
+    counts = {status: sum(1 for m in matches if m.status == status) for status in STATUSES}
+    click.echo(f"{len(matches)} cuộc gọi có người nghe: " + ", ".join(
+        f"{labels.logbook_match(status).lower()} {count}" for status, count in counts.items()))
+
+
 def register(app) -> None:
     app.cli.add_command(report_command)
+    # `logbook match` joins the registry's `logbook` group (registry/cli.py) when the app has it.
+    book = app.cli.commands.get("logbook")
+    if isinstance(book, click.Group):
+        book.add_command(match_command)
+    else:
+        app.cli.add_command(click.Group("logbook", commands=[match_command]))

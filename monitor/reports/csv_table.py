@@ -1,6 +1,7 @@
 """The league table as CSV: UTF-8 with a byte-order mark so spreadsheet programs read the Vietnamese.
 
-The league table comes first, unchanged; after one empty row, a second table holds the evidence: every call
+Text that a spreadsheet would read as a formula is written with a leading apostrophe (registry.cells); numbers
+stay numbers. The league table comes first, unchanged; after one empty row, a second table holds the evidence: every call
 cited for the failing and contested units. A period with simulated calls starts with a one-cell notice row.
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ import csv
 import io
 
 from monitor.reports import tables, wording
+from registry.cells import neutralise
 
 EVIDENCE_TITLE = "Bằng chứng: các cuộc gọi được tính của đơn vị chưa đạt yêu cầu hoặc có giải trình"
 
@@ -26,10 +28,12 @@ def to_csv(report) -> bytes:
         cells = []
         for key, _ in tables.LEAGUE_COLUMNS:
             value = row[key]
-            if key in tables.RATE_COLUMNS:
+            if key in tables.RATE_COLUMNS:  # a number, written as one ("-8.3" stays a negative number)
                 value = "" if value is None else f"{value * 100:.1f}"
             elif isinstance(value, bool):
                 value = yes if value else no
+            else:
+                value = neutralise(value)
             cells.append("" if value is None else value)
         writer.writerow(cells)
     evidence = tables.evidence_table(report)
@@ -38,5 +42,5 @@ def to_csv(report) -> bytes:
         writer.writerow([EVIDENCE_TITLE])
         writer.writerow([label for _, label in tables.EVIDENCE_COLUMNS])
         for row in evidence:
-            writer.writerow(["" if row[key] is None else row[key] for key, _ in tables.EVIDENCE_COLUMNS])
+            writer.writerow(["" if row[key] is None else neutralise(row[key]) for key, _ in tables.EVIDENCE_COLUMNS])
     return "\ufeff".encode("utf-8") + out.getvalue().encode("utf-8")

@@ -1,6 +1,7 @@
 """A period measured in full: every unit's tally and verdict, its group's and the province's figures."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from monitor.reports.periods import Period
@@ -62,16 +63,26 @@ def _overlaps(unit: dict, period: Period) -> bool:
     return (not unit["valid_from"] or unit["valid_from"] <= end) and (not unit["valid_to"] or unit["valid_to"] >= start)
 
 
-def period_metrics(db, period: Period, *, group: str | None = None,
-                   min_answer_rate: float = DEFAULT_MIN_ANSWER_RATE) -> PeriodMetrics:
-    """The period's metrics for every unit (of one group, if given), its groups and the province."""
+def codes_params(period: Period, group: str | None = None) -> dict:
+    """The parameters of tally.CODES_SQL (and UNITS_SQL) for a period and group."""
     start, end = period.bounds()
-    params = {"start": start, "end": end, "group": group or None}
-    codes = dict(db.execute(CODES_SQL, params).fetchall())
+    return {"start": start, "end": end, "group": group or None}
+
+
+def period_metrics(db, period: Period, *, group: str | None = None,
+                   min_answer_rate: float = DEFAULT_MIN_ANSWER_RATE,
+                   codes: Callable[[], list] | None = None) -> PeriodMetrics:
+    """The period's metrics for every unit (of one group, if given), its groups and the province.
+
+    codes: the rows of tally.CODES_SQL for the same period and group, already being read (prefetch.start),
+    waited for once the units are read; by default they are read here."""
+    params = codes_params(period, group)
     cursor = db.execute(UNITS_SQL, params)
     columns = [c[0] for c in cursor.description]
+    unit_rows = cursor.fetchall()
+    codes = dict(codes() if codes is not None else db.execute(CODES_SQL, params).fetchall())
     units, groups, group_codes = [], {}, {}
-    for row in cursor.fetchall():
+    for row in unit_rows:
         unit = dict(zip(columns, row))
         unit_codes = codes.get(unit["id"], "")
         if not unit_codes and not _overlaps(unit, period):

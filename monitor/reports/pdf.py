@@ -47,6 +47,7 @@ def to_html(report) -> str:
     annex, annex_rest = annex_split(failing + contested)
     return _environment().get_template("official.html").render(
         r=report, method=tables.method(report), groups=tables.group_rows(report), failing=failing,
+        logbook=tables.logbook_rows(report),
         band_chart=figures.band_chart(report), trend_chart=figures.trend_chart(report),
         authority=wording.AUTHORITY, office=wording.OFFICE, number=wording.NUMBER,
         place_date=_place_date(report.generated_at),

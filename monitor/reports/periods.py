@@ -12,6 +12,7 @@ from registry.errors import UserError
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 MAX_DAYS = 400  # a custom range longer than a year plus a little is a typing mistake, not a report
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years a period may be in
 
 
 class PeriodError(UserError):
@@ -133,9 +134,13 @@ def parse_date(text: str, field: str, label: str) -> date:
     if not DATE_RE.match(text):
         raise PeriodError(f"{label.capitalize()} “{text}” không đúng dạng NNNN-TT-NN (ví dụ 2025-06-01).", field)
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise PeriodError(f"{label.capitalize()} “{text}” không phải là một ngày có thật.", field) from None
+    # The same years a month or a quarter may name: 0001 or 9999 would overflow the period before or after.
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise PeriodError(_("Năm phải từ %(first)s đến %(last)s.", first=FIRST_YEAR, last=LAST_YEAR), field)
+    return day
 
 
 def parse_range(start_text: str, end_text: str) -> Period:
@@ -153,14 +158,14 @@ def parse_range(start_text: str, end_text: str) -> Period:
 
 def parse_month(text: str) -> Period:
     match = MONTH_RE.match((text or "").strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
+    if not match or not 1 <= int(match.group(2)) <= 12 or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
         raise PeriodError(f"Tháng “{text}” không đúng dạng NNNN-TT (ví dụ 2025-06).", "month")
     return Period.month(int(match.group(1)), int(match.group(2)))
 
 
 def parse_quarter(text: str) -> Period:
     match = QUARTER_RE.match((text or "").strip())
-    if not match or not 2000 <= int(match.group(1)) <= 2100:
+    if not match or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
         raise PeriodError(f"Quý “{text}” không đúng dạng NNNN-QN (ví dụ 2025-Q2).", "quarter")
     return Period.quarter(int(match.group(1)), int(match.group(2)))
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from monitor.reports import annex, summaries, wording
-from monitor.reports.measure import PeriodMetrics, period_metrics
+from monitor.logbook.figures import LogbookFigures, period_figures
+from monitor.reports import annex, prefetch, summaries, wording
+from monitor.reports.measure import PeriodMetrics, codes_params, period_metrics
 from monitor.reports.periods import Period
-from monitor.reports.tally import Tally
+from monitor.reports.tally import CODES_SQL, Tally
 from monitor.reports.verdicts import league
 from monitor.scheduling.bands import LOCAL
 from monitor.settings import Settings
@@ -48,6 +49,7 @@ class Report:
     load_evidence: Callable[[], dict] = dict
     contested: list = field(default_factory=list)  # units with a dispute in the period that do not fail
     simulated: bool = False  # any call of the period placed by the simulator: every format says so
+    logbook: LogbookFigures = field(default_factory=LogbookFigures)  # test calls logged, overdue, transferred
 
     @cached_property
     def evidence(self) -> dict:
@@ -80,22 +82,28 @@ def build_report(db, period: Period, *, group: str | None = None, now: datetime,
     if group and not group_exists(db, group):
         raise ReportError(f"Không có nhóm “{group}”.")
     min_rate = settings.report_min_answer_rate
-    current = period_metrics(db, period, group=group, min_answer_rate=min_rate)
-    previous = summaries.summary(db, period.previous(), group=group)
+    today = now.astimezone(LOCAL).date()
+    # The period's characters (the one long query) are read on a second connection meanwhile the other periods,
+    # the disputes and the units are read here.
+    codes = prefetch.start(db, CODES_SQL, codes_params(period, group))
+    # The previous period is usually closed: its figures are read back (stamp-checked), not measured again.
+    previous = summaries.closed_summary(db, period.previous(), group=group, today=today)
+    earlier = summaries.trend(db, summaries.trend_periods(period, settings.report_trend_periods)[:-1], group=group,
+                              known=[previous], today=today)
+    disputed = annex.contested_unit_ids(db, period, group)
+    simulated = annex.simulated(db, period)
+    current = period_metrics(db, period, group=group, min_answer_rate=min_rate, codes=codes)
     summaries.attach_previous(current, previous)
     ranked = league(current)
     failing = [u for u in ranked if u.status == "fail"]
-    disputed = annex.contested_unit_ids(db, period, group)
     contested = [u for u in ranked if u.unit["id"] in disputed and u.status != "fail"]
     cited = [u.unit["id"] for u in failing + contested]
-    count = settings.report_trend_periods
-    trend = summaries.trend(db, summaries.trend_periods(period, count), group=group,
-                            known=[previous, summaries.summary_of(current)], today=now.astimezone(LOCAL).date())
+    trend = [*earlier, summaries.summary_of(current)]
     return Report(
         period=period, previous=period.previous(), generated_at=now, group=group or None, metrics=current,
         league=ranked, failing=failing, trend=trend, previous_summary=previous,
         load_evidence=lambda: annex.unit_calls(db, period, cited), contested=contested,
-        simulated=annex.simulated(db, period),
+        simulated=simulated, logbook=period_figures(db, period, settings=settings, today=today),
         settings={
             "min_answer_rate": min_rate,
             "retest_delay_minutes": int(settings.retest_delay_minutes),

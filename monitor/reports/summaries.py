@@ -6,6 +6,7 @@ This module is the only writer of report_summaries.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -123,10 +124,32 @@ def _stored_summary(db, period: Period, group: str | None, stamp: tuple) -> Summ
     if not row or row[0] != json.dumps(stamp):
         return None
     data = json.loads(row[1])
-    units = {unit_id: Tally(counted=c, answered=a, confirmed=f) for unit_id, c, a, f in data["units"]}
+    units = _StoredUnits(data["units"])
     groups = {code: Tally(counted=c, answered=a, confirmed=f) for code, (c, a, f) in data["groups"].items()}
     c, a, f = data["total"]
     return Summary(period, units, groups, Tally(counted=c, answered=a, confirmed=f))
+
+
+class _StoredUnits(Mapping):
+    """Unit id → Tally of a stored summary, made on first use: the trend's periods show only groups and totals,
+    so a report reading four stored months makes the tallies of one (the previous month), not forty thousand."""
+
+    def __init__(self, rows: list):
+        self._rows, self._units = rows, None
+
+    def _decoded(self) -> dict:
+        if self._units is None:
+            self._units = {unit_id: Tally(counted=c, answered=a, confirmed=f) for unit_id, c, a, f in self._rows}
+        return self._units
+
+    def __getitem__(self, unit_id):
+        return self._decoded()[unit_id]
+
+    def __iter__(self):
+        return iter(self._decoded())
+
+    def __len__(self):
+        return len(self._rows)
 
 
 def _store_summary(db, period: Period, group: str | None, stamp: tuple, result: Summary) -> None:

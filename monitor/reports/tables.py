@@ -14,11 +14,12 @@ from monitor.reports.wording import LEAGUE_COLUMNS
 from monitor.scheduling.bands import BANDS, LOCAL
 from registry.clock import parse_iso
 
-RATE_COLUMNS = {"answer_rate", "answer_rate_low", "answer_rate_high", "previous_answer_rate", "fast_rate"}
+RATE_COLUMNS = {"answer_rate", "answer_rate_low", "answer_rate_high", "previous_answer_rate", "fast_rate",
+                "logbook_rate"}
 
 __all__ = ["LEAGUE_COLUMNS", "RATE_COLUMNS", "local_time", "seconds", "points", "rate_change", "league_rows",
-           "group_rows", "method", "failing_rows", "contested_rows", "unit_row", "evidence_row", "evidence_table",
-           "EVIDENCE_COLUMNS", "has_recordings", "SIMULATED_NOTICE"]
+           "group_rows", "logbook_cells", "logbook_rows", "with_logbook", "method", "failing_rows", "contested_rows",
+           "unit_row", "evidence_row", "evidence_table", "EVIDENCE_COLUMNS", "has_recordings", "SIMULATED_NOTICE"]
 
 
 def local_time(ts: str | None, fmt: str = "%H:%M %d/%m/%Y") -> str:
@@ -52,6 +53,7 @@ def league_rows(report) -> list[dict]:
     rows = []
     for result in report.league:
         tally, compliance = result.tally, result.compliance
+        book = report.logbook.unit(result.unit["id"])
         previous_rate = result.previous.answer_rate if result.previous else None
         change = rate_change(tally, result.previous)
         low, high = tally.answer_interval
@@ -71,9 +73,17 @@ def league_rows(report) -> list[dict]:
             "min_tests": result.min_tests,
             "has_number": compliance["has_number"], "flagged": compliance["flagged"], "shared": compliance["shared"],
             "number_changed": local_time(compliance["last_changed"], "%d/%m/%Y") if compliance["last_changed"] else "",
+            **logbook_cells(book),
             "status": verdicts[result.status],
         })
     return rows
+
+
+def logbook_cells(book) -> dict:
+    """A unit's logbook columns (monitor.logbook.figures.UnitLogbook): "Ghi sổ" is logged in time / answered."""
+    return {"logbook": book.logged_text, "logbook_logged": book.logged, "logbook_answered": book.answered,
+            "logbook_rate": book.logged_rate, "logbook_late": book.late, "logbook_not_logged": book.not_logged,
+            "overdue": book.overdue, "transferred_repeatedly": book.transferred_repeatedly}
 
 
 def group_rows(report) -> list[dict]:
@@ -130,13 +140,47 @@ def method(report) -> dict:
 def failing_rows(report) -> list[dict]:
     """The failing units, worst first, each with its reasons and every counted call as evidence."""
     names = label_names()
-    return [unit_row(result, report.evidence.get(result.unit["id"], []), names) for result in report.failing]
+    return [with_logbook(unit_row(result, report.evidence.get(result.unit["id"], []), names), report.logbook,
+                         result.unit["id"]) for result in report.failing]
 
 
 def contested_rows(report) -> list[dict]:
     """The units that do not fail but contest calls of the period, each with its calls as evidence."""
     names = label_names()
-    return [unit_row(result, report.evidence.get(result.unit["id"], []), names) for result in report.contested]
+    return [with_logbook(unit_row(result, report.evidence.get(result.unit["id"], []), names), report.logbook,
+                         result.unit["id"]) for result in report.contested]
+
+
+def with_logbook(row: dict, figures, unit_id: int) -> dict:
+    """A unit_row with its logbook columns, and each answered call's match (logged / late / not logged)."""
+    row.update(logbook_cells(figures.unit(unit_id)))
+    for e in row["evidence"]:
+        e["logbook"] = figures.calls.get(e["attempt"]) if e["outcome"] == "answered" else None
+        e["logbook_label"] = labels.logbook_match(e["logbook"])
+    return row
+
+
+def logbook_rows(report) -> list[dict]:
+    """The logbook per group, then the total: answered test calls logged in time, late, not logged; overdue
+    entries; entries transferred more than once (the official document's table)."""
+    by_group: dict = {g.code: [] for g in report.metrics.groups}
+    for result in report.metrics.units:
+        by_group.setdefault(result.unit["group_code"], []).append(report.logbook.unit(result.unit["id"]))
+    rows = []
+    for g in report.metrics.groups:
+        rows.append({"label": wording.group_label(g.code), "name": g.name, **_summed(by_group.get(g.code, []))})
+    label, name = wording.total_label()
+    rows.append({"label": label, "name": name, "total": True,
+                 **_summed([book for books in by_group.values() for book in books])})
+    return rows
+
+
+def _summed(books: list) -> dict:
+    answered, logged = sum(b.answered for b in books), sum(b.logged for b in books)
+    return {"answered": answered, "logged": logged, "late": sum(b.late for b in books),
+            "not_logged": sum(b.not_logged for b in books), "rate": logged / answered if answered else None,
+            "overdue": sum(b.overdue for b in books),
+            "transferred_repeatedly": sum(b.transferred_repeatedly for b in books)}
 
 
 def label_names() -> dict:
@@ -176,6 +220,7 @@ def evidence_row(t: dict, names: dict | None = None) -> dict:
         "retest_outcome_label": outcome.get(t["retest_outcome"], t["retest_outcome"]) if t["retest_outcome"] else "",
         "answer_seconds": t["answer_seconds"], "transcript": t["transcript"] or "",
         "recorded": bool(t["recording_url"]), "simulated": t["provider"] == "simulator",
+        "logbook": None, "logbook_label": "",  # set by with_logbook where the match was read
         "reviews": [{"at": local_time(r["at"]), "by": r["by_name"] or "", "from": r["old_outcome"],
                      "to": r["new_outcome"], "reason": r["reason"]} for r in t.get("reviews", [])],
         "dispute": None if not dispute else {
@@ -213,7 +258,7 @@ EVIDENCE_COLUMNS = [
     ("code", "Mã đơn vị"), ("attempt", "Mã cuộc gọi"), ("number", "Số đã gọi"), ("date", "Ngày"), ("time", "Giờ"),
     ("band_label", "Khung giờ"), ("outcome_label", "Kết quả"), ("retest", "Xác nhận bằng cuộc gọi lại"),
     ("answer_seconds", "Số giây đến khi nghe máy"), ("transcript", "Nội dung nghe được"),
-    ("reviews", "Quyết định của thanh tra viên"), ("dispute", "Giải trình của đơn vị"),
+    ("reviews", "Quyết định của thanh tra viên"), ("dispute", "Giải trình của đơn vị"), ("logbook_label", "Ghi sổ"),
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from monitor.logbook.figures import period_figures
 from monitor.reports import annex, tables
 from monitor.reports.measure import period_metrics
 from monitor.reports.periods import Period
@@ -54,8 +55,11 @@ class UnitFile:
                    and (e["dispute"] is None or e["dispute"]["status"] == "rejected"))
 
 
-def build_unit_file(db, period: Period, code: str, *, now: datetime, settings: Settings = Settings()) -> UnitFile:
-    """The unit's result in the period (measured as in the report) and its calls with their evidence."""
+def build_unit_file(db, period: Period, code: str, *, now: datetime, settings: Settings = Settings(),
+                    logbook: bool = True) -> UnitFile:
+    """The unit's result in the period (measured as in the report) and its calls with their evidence; with
+    `logbook`, whether each answered call was written in the unit's book (for inspectors only: a unit's own
+    editors get the file without it, so they cannot learn which entries were test calls)."""
     try:
         unit = get_unit(db, code)
     except NotFound:
@@ -64,8 +68,12 @@ def build_unit_file(db, period: Period, code: str, *, now: datetime, settings: S
     result = metrics.unit(unit["code"]) or UnitResult(unit={"display": None, **unit}, tally=Tally())
     calls = annex.unit_calls(db, period, [unit["id"]]).get(unit["id"], [])
     local_day = now.astimezone(LOCAL).date()
+    row = tables.unit_row(result, calls)
+    if logbook:
+        book = period_figures(db, period, settings=settings, today=local_day, unit_id=unit["id"])
+        row = tables.with_logbook(row, book, unit["id"])
     return UnitFile(
-        unit=unit, period=period, generated_at=now, row=tables.unit_row(result, calls),
+        unit=unit, period=period, generated_at=now, row=row,
         simulated=annex.simulated(db, period), deadline=local_day + timedelta(days=settings.report_dispute_days),
         contest_url=settings.public_base_url.rstrip("/") + CONTEST_PATH, signer=settings.report_signer_name,
     )

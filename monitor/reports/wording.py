@@ -50,7 +50,10 @@ LEAGUE_COLUMNS = [
     ("excluded_provider_error", _l("Loại trừ: lỗi phía hệ thống gọi hoặc nhà mạng")),
     ("min_tests", _l("Số cuộc tối thiểu để kết luận")), ("has_number", _l("Đã đăng ký số")),
     ("flagged", _l("Số bị đánh dấu không liên lạc được")), ("shared", _l("Số dùng chung")),
-    ("number_changed", _l("Số cập nhật lần cuối")), ("status", _l("Kết quả")),
+    ("number_changed", _l("Số cập nhật lần cuối")),
+    ("logbook", _l("Ghi sổ")), ("logbook_rate", _l("Tỷ lệ ghi sổ")), ("logbook_late", _l("Ghi sổ muộn")),
+    ("logbook_not_logged", _l("Cuộc gọi không ghi sổ")), ("overdue", _l("Phiếu quá hạn")),
+    ("transferred_repeatedly", _l("Phiếu chuyển từ hai lần trở lên")), ("status", _l("Kết quả")),
 ]
 
 

@@ -2,6 +2,9 @@
 of the failing and contested units), one sheet per group. A period with simulated calls says so in the
 first row of every sheet and in its printed header and footer.
 
+Every cell is written through _cell: text that a spreadsheet would read as a formula (a unit named "=…",
+a transcript starting with "-") gets a leading apostrophe and is never a formula; numbers stay numbers.
+
 The sheets' own headings and facts are the spreadsheet's fixed Vietnamese layout; the league columns,
 labels and recommendations come from wording.py and labels.py in the locale the export is rendered in.
 """
@@ -18,6 +21,7 @@ from monitor.attempts.outcomes import FAILURES
 from monitor.reports import tables, wording
 from monitor.reports.tally import FAST_SECONDS
 from monitor.scheduling.bands import BANDS, LOCAL
+from registry.cells import neutralise
 
 PERCENT = "0.0%"
 SECONDS = "0.0"
@@ -32,15 +36,20 @@ EVIDENCE_SHEET = "Bằng chứng"
 WIDTHS = {"name": 42, "number": 16, "hours": 15, "code": 12, "status": 14, "number_changed": 14}
 
 
+def _cell(sheet, row: int, column: int, value=None):
+    """The sheet's cell holding this value, neutralised (registry.cells): never a formula."""
+    return sheet.cell(row=row, column=column, value=neutralise(value))
+
+
 def _header(sheet, row: int, headings: list) -> None:
     for col, label in enumerate(headings, start=1):
-        cell = sheet.cell(row=row, column=col, value=str(label))
+        cell = _cell(sheet, row, col, str(label))
         cell.font, cell.fill, cell.border = BOLD, HEADER_FILL, BOX
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
 
 def _put(sheet, row: int, col: int, value, fmt: str | None = None, *, boxed: bool = True):
-    cell = sheet.cell(row=row, column=col, value=value)
+    cell = _cell(sheet, row, col, value)
     if boxed:
         cell.border = BOX
     if fmt:
@@ -72,11 +81,11 @@ def _league_sheet(sheet, rows: list[dict], top: int = 0) -> None:
 
 def _summary_sheet(sheet, report, top: int = 0) -> None:
     m = tables.method(report)
-    sheet.cell(row=top + 1, column=1, value=wording.AUTHORITY + " – " + wording.OFFICE)
-    sheet.cell(row=top + 2, column=1, value="BÁO CÁO " + report.title).font = TITLE
-    sheet.cell(row=top + 3, column=1,
-               value=f"Kỳ báo cáo: {report.period.range_label}; kỳ so sánh: {report.previous.range_label}")
-    sheet.cell(row=top + 4, column=1, value=f"Lập lúc: {report.generated_at.astimezone(LOCAL):%H:%M ngày %d/%m/%Y}")
+    _cell(sheet, top + 1, 1, wording.AUTHORITY + " – " + wording.OFFICE)
+    _cell(sheet, top + 2, 1, "BÁO CÁO " + report.title).font = TITLE
+    _cell(sheet, top + 3, 1,
+          f"Kỳ báo cáo: {report.period.range_label}; kỳ so sánh: {report.previous.range_label}")
+    _cell(sheet, top + 4, 1, f"Lập lúc: {report.generated_at.astimezone(LOCAL):%H:%M ngày %d/%m/%Y}")
     facts = [
         ("Số cơ quan, đơn vị, địa phương", m["units"], None),
         ("Đã được gọi kiểm tra", m["units_tested"], None),
@@ -103,7 +112,7 @@ def _summary_sheet(sheet, report, top: int = 0) -> None:
         _put(sheet, row, 2, value, fmt)
 
     row += 2
-    sheet.cell(row=row, column=1, value="Kết quả theo nhóm").font = BOLD
+    _cell(sheet, row, 1, "Kết quả theo nhóm").font = BOLD
     row += 1
     headings = ["Nhóm", "Tên nhóm", "Số đơn vị", "Đã kiểm tra", "Cuộc gọi được tính", "Có người nghe",
               "Tỷ lệ có người nghe", "Kỳ trước", "Thay đổi", f"Nghe trong {FAST_SECONDS} giây",
@@ -123,7 +132,7 @@ def _summary_sheet(sheet, report, top: int = 0) -> None:
                 cell.font = BOLD
 
     row += 2
-    sheet.cell(row=row, column=1, value="Tỷ lệ có người nghe máy theo khung giờ").font = BOLD
+    _cell(sheet, row, 1, "Tỷ lệ có người nghe máy theo khung giờ").font = BOLD
     row += 1
     _header(sheet, row, ["Khung giờ", "Cuộc gọi được tính", "Có người nghe", "Tỷ lệ"])
     for band in BANDS:
@@ -135,10 +144,10 @@ def _summary_sheet(sheet, report, top: int = 0) -> None:
             _put(sheet, row, col, value, fmt)
 
     row += 2
-    sheet.cell(row=row, column=1, value="Đề xuất, kiến nghị").font = BOLD
+    _cell(sheet, row, 1, "Đề xuất, kiến nghị").font = BOLD
     for i, text in enumerate(report.recommendations, start=1):
         row += 1
-        cell = sheet.cell(row=row, column=1, value=f"{i}. {text}")
+        cell = _cell(sheet, row, 1, f"{i}. {text}")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
         sheet.row_dimensions[row].height = 15 * max(1, len(text) // 120 + 1)
@@ -173,7 +182,7 @@ def _failing_sheet(sheet, report, top: int = 0) -> None:
     sheet.row_dimensions[top + 1].height = 32
     sheet.freeze_panes = f"E{top + 2}"
     if not report.failing:
-        sheet.cell(row=top + 2, column=1, value="Không có đơn vị nào chưa đạt yêu cầu trong kỳ.")
+        _cell(sheet, top + 2, 1, "Không có đơn vị nào chưa đạt yêu cầu trong kỳ.")
 
 
 def _evidence_sheet(sheet, report, top: int = 0) -> None:
@@ -185,7 +194,7 @@ def _evidence_sheet(sheet, report, top: int = 0) -> None:
     # costs more than writing it.
     for r, row in enumerate(rows, start=top + 2):
         for c, (key, _) in enumerate(columns, start=1):
-            sheet.cell(row=r, column=c, value=row[key])
+            _cell(sheet, r, c, row[key])
     seconds_col = get_column_letter([key for key, _ in columns].index("answer_seconds") + 1)
     for r in range(top + 2, top + 2 + len(rows)):
         sheet[f"{seconds_col}{r}"].number_format = SECONDS
@@ -195,12 +204,12 @@ def _evidence_sheet(sheet, report, top: int = 0) -> None:
     sheet.freeze_panes = f"C{top + 2}"
     sheet.auto_filter.ref = f"A{top + 1}:{get_column_letter(len(columns))}{top + max(len(rows) + 1, 2)}"
     if not rows:
-        sheet.cell(row=top + 2, column=1, value="Không có đơn vị nào chưa đạt yêu cầu hoặc có giải trình trong kỳ.")
+        _cell(sheet, top + 2, 1, "Không có đơn vị nào chưa đạt yêu cầu hoặc có giải trình trong kỳ.")
 
 
 def _mark_simulated(sheet) -> None:
     """The notice in the first row and in the printed header and footer of the sheet."""
-    cell = sheet.cell(row=1, column=1, value=tables.SIMULATED_NOTICE)
+    cell = _cell(sheet, 1, 1, tables.SIMULATED_NOTICE)
     cell.font, cell.fill = NOTICE_FONT, NOTICE_FILL
     for part in (sheet.oddHeader, sheet.evenHeader, sheet.firstHeader, sheet.oddFooter, sheet.evenFooter,
                  sheet.firstFooter):

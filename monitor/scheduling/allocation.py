@@ -44,6 +44,7 @@ from monitor.reports.scopes import SCOPE_SQL
 from monitor.scheduling.bands import local_week_start
 from monitor.settings import Settings
 from registry.clock import iso, local_midnight_utc
+from registry.db import write_transaction
 
 WINDOW_WEEKS = 8
 MONTH_WEEKS = 4  # the weeks a monthly report surely spans
@@ -262,7 +263,7 @@ def for_week(db, week: date, bases: dict[int, int], *, settings: Settings, minim
 def record(db, week: date, allocations: dict[int, Allocation], now: datetime) -> None:
     """Store the week's new allocations (a unit and week already stored keeps its first one)."""
     created, key = iso(now), week.isoformat()
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(RECORD_SQL, [(key, u, *a, created) for u, a in allocations.items()])
 
 

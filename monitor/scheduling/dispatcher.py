@@ -51,6 +51,12 @@ class Clock:
             time.sleep(seconds)
 
 
+def retry_after(failures: int) -> float:
+    """Seconds to wait after this many failed steps in a row: 1, 2, 4… up to a minute (a bad disk is not fixed
+    by trying again every second, and each try would log again)."""
+    return float(min(60, 2 ** (failures - 1)))
+
+
 def default_owner() -> str:
     """A lease owner name unique to this process."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -100,13 +106,20 @@ class Dispatcher:
 
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop` is set; claimed attempts not yet sent go back to planned, sent ones are recorded."""
+        failures = 0
         try:
             while not stop.is_set():
                 try:
                     wait = self.step(stop)
-                except Exception:  # e.g. the database locked for longer than busy_timeout: try again shortly
-                    log.exception("dispatch step failed")
-                    wait = 1.0
+                    failures = 0
+                except Exception as exc:  # the database locked past busy_timeout, a read-only or full disk…
+                    failures += 1
+                    wait = retry_after(failures)
+                    if failures == 1:
+                        log.exception("dispatch step failed; trying again in %.0f s", wait)
+                    else:  # one line per retry, not a traceback every second while the disk stays full
+                        log.warning("dispatch step failed %d times in a row (%s); trying again in %.0f s",
+                                    failures, exc, wait)
                 if wait > 0:
                     self._idle(wait, stop)
         finally:

@@ -153,10 +153,12 @@ def plan_week(db, week_start: date, *, now: datetime, rng: random.Random, settin
     return insert_planned(db, rows)
 
 
-def plan_due_soon(db, *, now: datetime, rng: random.Random, within_seconds: int = 60, key: str = "demo") -> int:
-    """One attempt per unit with a hotline, due within the next `within_seconds`, spread out (demo start)."""
+def plan_due_soon(db, *, now: datetime, rng: random.Random, within_seconds: int = 60, key: str = "demo",
+                  after_seconds: int = 0) -> int:
+    """One attempt per unit with a hotline, due within `within_seconds` after the next `after_seconds`, spread
+    out (the demo's rounds of tests)."""
     prefixes, created = _stamp_cache(), iso(now)
-    start = math.ceil(now.timestamp()) + 2
+    start = math.ceil(now.timestamp()) + 2 + max(0, int(after_seconds))
     today = local_today_iso(now)
     rows = []
     for unit_id, _, _, number, _ in db.execute(UNITS_SQL, [today, today]):

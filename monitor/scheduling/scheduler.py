@@ -21,10 +21,11 @@ import schedule
 
 from monitor import attempts
 from monitor.providers import make_provider
+from monitor.scheduling import demo, demo_logbook
 from monitor.scheduling.bands import week_monday
 from monitor.scheduling.dispatch import recover
 from monitor.scheduling.dispatcher import Clock, Dispatcher, default_owner
-from monitor.scheduling.planner import plan_due_soon, plan_week
+from monitor.scheduling.planner import plan_week
 from monitor.scheduling.state import HEARTBEAT, clear_state, set_state
 from monitor.schema import MIGRATIONS
 from monitor.settings import Settings
@@ -36,10 +37,10 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
 PLAN_EVERY_MINUTES = 60
-DEMO_SEED_SECONDS = 60
-# Demo mode with the simulator (nothing is dialled): faster simulated calls and room for many at once, so
-# the dashboard fills within a minute. Never applied to a provider that dials real numbers.
-DEMO_SPEED, DEMO_CALLS_PER_SECOND, DEMO_MAX_CONCURRENT = 5.0, 3.0, 25
+# Demo mode with the simulator (nothing is dialled): see monitor/scheduling/demo.py. Never applied to a
+# provider that dials real numbers.
+DEMO_SEED_SECONDS, DEMO_SPEED = demo.SEED_SECONDS, demo.SPEED
+DEMO_LOGBOOK_SECONDS = 60  # how often the demo's units write their answered test calls down
 
 
 class SchedulerError(UserError):
@@ -48,16 +49,7 @@ class SchedulerError(UserError):
 
 def effective_settings(settings: Settings) -> Settings:
     """The settings the scheduler runs with: as given, sped up in demo mode (settings.demo_active)."""
-    if not settings.demo_active:
-        return settings
-    return settings.with_values(
-        simulator_speed=max(settings.simulator_speed, DEMO_SPEED),
-        # At least the demo's pace (an unpaced demo is paced too) and room (no concurrency cap stays none).
-        calls_per_second=max(settings.calls_per_second or 1.0, DEMO_CALLS_PER_SECOND),
-        max_concurrent_calls=(max(settings.max_concurrent_calls, DEMO_MAX_CONCURRENT)
-                              if settings.max_concurrent_calls > 0 else settings.max_concurrent_calls),
-        calls_per_line_per_hour=0, calls_per_line_per_day=0,  # no carrier to upset
-    )
+    return demo.compressed(settings) if settings.demo_active else settings
 
 
 def make_sink(settings: Settings) -> Callable[[int, dict, str, str], None]:
@@ -97,11 +89,24 @@ def plan_ahead(settings: Settings, *, now: datetime, rng: random.Random) -> dict
         db.conn.close()
 
 
-def seed_demo(settings: Settings, *, now: datetime, rng: random.Random) -> int:
-    """Demo mode: one test per unit due within the next minute (once per unit: plan keys 'demo:<unit>')."""
+def demo_logbook_job(settings: Settings, now: datetime) -> int:
+    """Demo mode: the units write today's answered test calls in their logbooks (monitor/scheduling/demo_logbook.py)."""
     db = connect(settings.database)
     try:
-        return plan_due_soon(db, now=now, rng=rng, within_seconds=DEMO_SEED_SECONDS, key="demo")
+        return demo_logbook.log_answered(db, settings, now=now)
+    finally:
+        db.conn.close()
+
+
+def seed_demo(settings: Settings, *, now: datetime, rng: random.Random, owner: str = "") -> int:
+    """Demo mode: the story's calls placed at once, then rounds of one test per unit, the first due within a
+    minute (once per unit and round: plan keys 'demo:<unit>', 'demo2:<unit>', …)."""
+    db = connect(settings.database)
+    try:
+        demo.seed_story(db, settings, now=now, sink=make_sink(settings), owner=owner or default_owner())
+        demo_logbook.seed_citizens(db, now=now)
+        demo_logbook.seed_test_calls(db, settings, now=now, sink=make_sink(settings), owner=owner or default_owner())
+        return demo.seed_rounds(db, settings, now=now, rng=rng)
     finally:
         db.conn.close()
 
@@ -136,13 +141,24 @@ def alerts_job(settings: Settings, now: datetime) -> dict:
 
 
 def _guarded(name: str, job: Callable) -> Callable:
-    """A job whose failure is logged and retried at its next run instead of stopping the scheduler."""
+    """A job whose failure is logged and retried at its next run instead of stopping the scheduler.
+
+    The first failure in a row is logged with its traceback, the next ones in one line each (a full or
+    read-only disk fails the heartbeat every few seconds until someone frees it).
+    """
+    failures = 0
 
     def run_job():
+        nonlocal failures
         try:
             job()
-        except Exception:
-            log.exception("scheduler job %s failed", name)
+            failures = 0
+        except Exception as exc:
+            failures += 1
+            if failures == 1:
+                log.exception("scheduler job %s failed", name)
+            else:
+                log.warning("scheduler job %s failed %d times in a row: %s", name, failures, exc)
 
     return run_job
 
@@ -178,7 +194,7 @@ def run(settings: Settings, *, stop_event: threading.Event | None = None, clock:
         _guarded("recover", lambda: recover_job(settings, provider, clock.now()))()
         _guarded("plan", lambda: plan_ahead(settings, now=clock.now(), rng=rng))()
         if settings.demo_active and not provider.dials_real_numbers:
-            _guarded("demo", lambda: seed_demo(settings, now=clock.now(), rng=rng))()
+            _guarded("demo", lambda: seed_demo(settings, now=clock.now(), rng=rng, owner=owner))()
         _guarded("heartbeat", lambda: beat(settings, owner, started, clock.now(), provider.name))()
 
         dispatcher = Dispatcher(settings, provider, clock=clock, owner=owner, rng=rng)
@@ -192,8 +208,11 @@ def run(settings: Settings, *, stop_event: threading.Event | None = None, clock:
         jobs.every(recover_every).seconds.do(
             _guarded("recover", lambda: recover_job(settings, provider, clock.now(), dispatcher.in_flight())))
         jobs.every(PLAN_EVERY_MINUTES).minutes.do(_guarded("plan", lambda: plan_ahead(settings, now=clock.now(), rng=rng)))
-        alert_every = max(1, int(settings.alert_check_minutes))
-        jobs.every(alert_every).minutes.do(_guarded("alerts", lambda: alerts_job(settings, clock.now())))
+        alert_every = max(1, round(settings.alert_check_minutes * 60))  # the demo checks more often than once a minute
+        jobs.every(alert_every).seconds.do(_guarded("alerts", lambda: alerts_job(settings, clock.now())))
+        if settings.demo_active and not provider.dials_real_numbers:  # the demo's staff write their calls down
+            jobs.every(DEMO_LOGBOOK_SECONDS).seconds.do(
+                _guarded("demo-logbook", lambda: demo_logbook_job(settings, clock.now())))
         if on_started:
             on_started({"owner": owner, "provider": provider.name, "settings": settings})
         while not stop.is_set():

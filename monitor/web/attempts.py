@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from monitor import attempts as attempts_mod
 from monitor import labels
@@ -16,12 +16,14 @@ from monitor.scheduling import allocation
 from monitor.scheduling import state as scheduler_state
 from monitor.scheduling.bands import classify as classify_band
 from monitor.web import settings, unit_view
+from registry import lengths
 from registry.clock import parse_iso, to_local, utcnow
 from registry.errors import RegistryError, UserError
 from registry.units import get_unit
 from registry.web import get_db
 from registry.web.auth import inspector_required, login_required
 from registry.web.errors import form_error
+from registry.web.forms import TOO_LONG
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 PAGE_SIZE = 100
@@ -31,7 +33,8 @@ HEARTBEAT_STALE = timedelta(seconds=90)
 
 class ReviewForm(FlaskForm):
     outcome = SelectField(_l("Kết quả đúng"), choices=[(c, labels.OUTCOME[c]) for c in outcomes.OUTCOMES])
-    reason = TextAreaField(_l("Lý do (bắt buộc)"), validators=[DataRequired(message=_l("Hãy ghi lý do thay đổi kết quả."))])
+    reason = TextAreaField(_l("Lý do (bắt buộc)"), validators=[DataRequired(message=_l("Hãy ghi lý do thay đổi kết quả.")),
+                                                             Length(max=lengths.NOTE, message=TOO_LONG)])
 
 
 class CallNowForm(FlaskForm):
@@ -49,7 +52,7 @@ def scheduler_status(db) -> dict:
 @bp.route("/attempts")
 @inspector_required
 def attempts():
-    """Recent attempts, newest first, with filters; the page refreshes itself (no JavaScript)."""
+    """Recent attempts, newest first, with filters; it reloads itself only when the reader turns that on."""
     db = get_db()
     unit = request.args.get("unit", "").strip()[:40]
     outcome = request.args.get("outcome", "")
@@ -64,7 +67,21 @@ def attempts():
         "monitor/attempts.html", attempts=rows, upcoming=upcoming, summary=summary, in_flight=in_flight, planned=planned,
         filters={"unit": unit, "outcome": outcome, "state": state}, states=STATES,
         scheduler=scheduler_status(db), outcome_labels=labels.OUTCOME, counts_against=outcomes.COUNTS_AGAINST,
+        refresh=refresh_links(),
     )
+
+
+def refresh_links() -> dict:
+    """This page's reload link and its automatic-update switch (?auto=1), keeping its filters.
+
+    A page never reloads itself unasked: a reload in the middle of reading or typing takes a screen reader back
+    to the top and loses what was typed (WCAG 2.2.1). Automatic updating is off until the reader turns it on
+    and is turned off by the link beside the notice; without JavaScript (the CSP forbids it) it is a meta refresh.
+    """
+    args = {**(request.view_args or {}), **request.args.to_dict()}
+    auto = args.pop("auto", None) == "1"
+    return {"auto": auto, "reload": url_for(request.endpoint, **args, **({"auto": 1} if auto else {})),
+            "on": url_for(request.endpoint, **args, auto=1), "off": url_for(request.endpoint, **args)}
 
 
 @bp.route("/attempts/<int:attempt_id>", methods=["GET", "POST"])
@@ -104,7 +121,7 @@ def attempt(attempt_id):
         reviews=attempts_mod.reviews(db, attempt_id),
         related=related, disputes=disputes, form=form, outcome_labels=labels.OUTCOME,
         counts_against=outcomes.COUNTS_AGAINST,
-        refresh=row["state"] != "ended",
+        pending=row["state"] != "ended", refresh=refresh_links(),
     ), status
 
 

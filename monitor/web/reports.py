@@ -39,6 +39,8 @@ from registry.web.errors import form_error
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 PAGE_SIZE = 200
+MAX_PAGE = 1_000_000
+PERIOD_KEYS = ("month", "quarter", "from", "to")
 LEAGUE_ROWS = 200  # per group on the page; the XLSX and CSV always hold every unit
 # The labels of codes, in the reader's language (monitor/labels.py).
 OUTCOME_LABELS, BAND_LABELS, SCOPE_LABELS = labels.OUTCOME, labels.BAND, labels.SCOPE
@@ -201,6 +203,7 @@ def attempts():
         page = int(request.args.get("page", "1") or 1)
         if page < 1:
             raise ValueError
+        page = min(page, MAX_PAGE)  # a page beyond any list is an empty page, not an offset SQLite cannot hold
     except PeriodError as exc:
         return _error_page("reports/attempts.html", exc, rows=[], total=0, unit=unit)
     except ValueError:
@@ -237,7 +240,9 @@ def my():
     code = unit_code_for_id(get_db(), g.user["unit_id"])
     if not code:
         abort(404)
-    return redirect(url_for("reports.unit", code=code, **request.args))
+    # Only the period is passed on: any other key (code=, _external=…) would clash with url_for's own arguments.
+    period = {key: request.args[key][:40] for key in PERIOD_KEYS if request.args.get(key)}
+    return redirect(url_for("reports.unit", code=code, **period))
 
 
 def _unit_and_period(code):
@@ -283,7 +288,9 @@ def unit_evidence(code):
     db, unit_row, period, refused = _unit_and_period(code)
     if refused:
         return refused
-    unit_file = build_unit_file(db, period, unit_row["code"], now=utcnow(), settings=settings())
+    # The logbook match is the inspectors' alone: a unit's editors must not learn which entries were test calls.
+    unit_file = build_unit_file(db, period, unit_row["code"], now=utcnow(), settings=settings(),
+                                logbook=g.user["role"] == "inspector")
     return Response(render_unit_file(unit_file), mimetype=MEDIA_TYPES["pdf"], headers={
         "Content-Disposition": f'attachment; filename="{unit_file.file_stem}.pdf"',
         "Cache-Control": "no-store",

@@ -8,17 +8,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from monitor import labels
 from monitor.attempts import outcomes, queries
 from monitor.attempts import review as review_mod
 from monitor.web import settings
+from registry import lengths
 from registry.clock import utcnow
 from registry.errors import UserError
 from registry.web import get_db
 from registry.web.auth import inspector_required
 from registry.web.errors import form_error
+from registry.web.forms import TOO_LONG
 
 bp = Blueprint("review", __name__, url_prefix="/monitor/review")
 QUEUE_SHOWN = 20  # the held calls listed under the current one (the count in the menu is the whole queue)
@@ -33,7 +35,8 @@ class DecisionForm(FlaskForm):
         validators=[DataRequired(message=_l("Hãy chọn kết quả."))],
     )
     reason = TextAreaField(_l("Lý do (bắt buộc)"),
-                           validators=[DataRequired(message=_l("Hãy ghi lý do của quyết định."))])
+                           validators=[DataRequired(message=_l("Hãy ghi lý do của quyết định.")),
+                                       Length(max=lengths.NOTE, message=TOO_LONG)])
 
 
 @bp.app_context_processor

@@ -11,7 +11,6 @@ from flask_babel import gettext
 from registry.appendix.layout import (
     COLUMNS,
     DEMO_NOTE,
-    FORMULA_START,
     HEADER_ROW,
     ORDER,
     SHARED_NOTE,
@@ -19,9 +18,10 @@ from registry.appendix.layout import (
     TemplateError,
     format_for,
 )
+from registry.cells import neutralise
 from registry.clock import local_today_iso, to_local, utcnow
 from registry.groups import list_groups
-from registry.hotlines import HOURS
+from registry.hotlines import HOURS, written_number
 from registry.units import list_units
 
 
@@ -52,7 +52,8 @@ def table_rows(db, *, include_historical: bool = False, on: str | None = None) -
     for group, units in sections(db, include_historical=include_historical, on=on):
         out.append(("section", [group["code"], group["name"].upper(), "", "", ""]))
         for index, unit in enumerate(units, start=1):
-            out.append(("unit", [str(index), unit["name"], unit["display"] or "", note_for(unit), unit["code"]]))
+            # The number with its extension ("0277 3851 555 máy lẻ 12"), as an import reads it back.
+            out.append(("unit", [str(index), unit["name"], written_number(unit), note_for(unit), unit["code"]]))
     return out
 
 
@@ -71,7 +72,7 @@ def export_csv(db, *, now: datetime | None = None, include_historical: bool = Fa
     writer.writerow([])
     writer.writerow([COLUMNS[key] for key in ORDER])
     for _kind, cells in table_rows(db, include_historical=include_historical, on=local_today_iso(now)):
-        writer.writerow(["'" + c if c.startswith(FORMULA_START) else c for c in cells])
+        writer.writerow([neutralise(c) for c in cells])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask_babel import gettext
 
+from registry.cells import FORMULA_START  # noqa: F401 (re-exported: cells that start like a formula)
 from registry.errors import RegistryError
 
 TITLE = "DANH SÁCH SỐ ĐIỆN THOẠI ĐƯỜNG DÂY NÓNG DO CƠ QUAN, ĐƠN VỊ VÀ ĐỊA PHƯƠNG QUẢN LÝ"
@@ -22,9 +23,6 @@ FORMATS = ("xlsx", "csv")
 HEADER_SCAN_ROWS = 50
 DEMO_NOTE = "Số mẫu (không có thật)"
 SHARED_NOTE = "Số dùng chung"
-# Characters that make a spreadsheet read a cell as a formula: such cells are written as text (CSV: with a
-# leading apostrophe, removed again on import).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TemplateError(RegistryError):

@@ -4,13 +4,15 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext, lazy_gettext
 
+from registry.appendix.archive import check_xlsx, is_zip
 from registry.appendix.layout import COLUMNS, FORMULA_START, HEADER_SCAN_ROWS, TemplateError, format_for
+from registry.appendix.limits import LIMITS, LimitExceeded, Limits, check_file_size
 from registry.text import fold
 
 
@@ -21,6 +23,9 @@ class Sheet:
     titles: dict[str, str]
     present: set[str]
     rows: list[tuple[int, dict[str, str]]]
+
+
+Cells = list[tuple[int, object]]  # a row's filled cells: (column number from 1, value)
 
 
 def _cell_text(value, key: str | None = None) -> str:
@@ -61,22 +66,74 @@ def _column_key(title: str) -> str | None:
     return None
 
 
-def _sheet_from_rows(rows: list[tuple[int, list]]) -> Sheet | None:
-    """The table under the first header row among rows, or None when there is none."""
-    for index, (_number, cells) in enumerate(rows[:HEADER_SCAN_ROWS]):
-        columns, titles = {}, {}
-        for position, value in enumerate(cells):
-            key = _column_key(_cell_text(value))
-            if key and key not in columns:
-                columns[key] = position
-                titles[key] = " ".join(_cell_text(value).split())
-        if "name" in columns and "number" in columns:
-            body = [
-                (number, {k: _cell_text(row[pos] if pos < len(row) else None, k) for k, pos in columns.items()})
-                for number, row in rows[index + 1:]
-            ]
-            return Sheet(titles={**COLUMNS, **titles}, present=set(columns), rows=body)
-    return None
+def _header(cells: Cells) -> tuple[dict[str, int], dict[str, str]]:
+    """Our columns a row names (key → column number) and their titles; empty unless name and number are there."""
+    columns, titles = {}, {}
+    for position, value in cells:
+        key = _column_key(_cell_text(value))
+        if key and key not in columns:
+            columns[key] = position
+            titles[key] = " ".join(_cell_text(value).split())
+    return (columns, titles) if "name" in columns and "number" in columns else ({}, {})
+
+
+def _table(rows: Iterable[tuple[int, Cells]], limits: Limits, sheet: str | None = None) -> tuple[Sheet | None, bool]:
+    """The table under the first header row among the first HEADER_SCAN_ROWS, and whether any cell is filled.
+
+    rows are (row number, its filled cells), streamed: only the columns of the header are kept, so memory
+    grows with the rows of the table, never with the sheet's width or its empty stretches. Reading stops at
+    the first row past the limit (LimitExceeded), and after the scanned rows when no header is among them.
+    """
+    columns: dict[str, int] = {}
+    titles: dict[str, str] = {}
+    body: list[tuple[int, dict[str, str]]] = []
+    anything = False
+    for number, cells in rows:
+        if number > limits.rows:
+            raise LimitExceeded(too_many_rows(limits, sheet), field="file")
+        for position, value in cells:
+            if position > limits.columns and _cell_text(value):
+                raise LimitExceeded(too_many_columns(number, position, limits, sheet), field="file")
+        if not cells:
+            continue  # an empty row costs nothing, wherever it is
+        anything = True
+        if not columns:
+            if number > HEADER_SCAN_ROWS:
+                return None, True
+            columns, titles = _header(cells)
+            continue
+        values = dict(cells)
+        row = {key: _cell_text(values.get(position), key) for key, position in columns.items()}
+        if any(row.values()):
+            body.append((number, row))
+    if not columns:
+        return None, anything
+    return Sheet(titles={**COLUMNS, **titles}, present=set(columns), rows=body), True
+
+
+def too_many_rows(limits: Limits, sheet: str | None) -> str:
+    if sheet is None:
+        return gettext("Tệp có hơn %(limit)s dòng: hãy xóa các dòng thừa hoặc chia thành nhiều tệp.", limit=limits.rows)
+    return gettext("Trang tính “%(sheet)s” có hơn %(limit)s dòng: hãy xóa các dòng thừa (kể cả dòng trống có định "
+                   "dạng) hoặc chia thành nhiều tệp.", sheet=sheet[:100], limit=limits.rows)
+
+
+def too_many_columns(row: int, column: int, limits: Limits, sheet: str | None) -> str:
+    if sheet is None:
+        return gettext("Dòng %(row)s có dữ liệu ở cột thứ %(column)s, vượt giới hạn %(limit)s cột: hãy xóa các cột thừa.",
+                       row=row, column=column, limit=limits.columns)
+    cell = _column_letter(column) + str(row)
+    return gettext("Ô %(cell)s của trang tính “%(sheet)s” có dữ liệu ở ngoài giới hạn %(limit)s cột: hãy xóa các "
+                   "cột thừa.", cell=cell, sheet=sheet[:100], limit=limits.columns)
+
+
+def _column_letter(column: int) -> str:
+    """A column's letters as a spreadsheet shows them: 1 → A, 28 → AB."""
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 NO_HEADER = lazy_gettext(
@@ -84,28 +141,88 @@ NO_HEADER = lazy_gettext(
     "“SỐ ĐIỆN THOẠI ĐƯỜNG DÂY NÓNG” (có thể thêm STT, GHI CHÚ, MÃ ĐƠN VỊ) như mẫu phụ lục."
 )
 EMPTY = lazy_gettext("Tệp không có dữ liệu.")
+UNREADABLE_XLSX = lazy_gettext(
+    "Không đọc được tệp XLSX (tệp hỏng hoặc không phải bảng tính Excel). Hãy mở và lưu lại bằng Excel."
+)
+XML_ENTITIES = lazy_gettext(
+    "Tệp XLSX có khai báo thực thể XML (DTD), điều mà Excel không bao giờ ghi: tệp không được nhập. "
+    "Hãy mở và lưu lại bằng Excel."
+)
 
 
-def _read_xlsx(data: bytes) -> Sheet:
-    from openpyxl import load_workbook
+def _read_xlsx(data: bytes, limits: Limits) -> Sheet:
+    check_xlsx(data, limits)  # the container first: nothing is inflated or parsed before it passes
+    import openpyxl
 
+    if not openpyxl.DEFUSEDXML:  # without defusedxml an XML entity in the file could expand to gigabytes
+        raise TemplateError(gettext("Máy chủ thiếu hoặc đang tắt defusedxml nên không đọc tệp XLSX một cách an toàn "
+                                    "được: hãy báo quản trị viên, hoặc nhập tệp .csv."))
     try:
-        workbook = load_workbook(io.BytesIO(data), data_only=True)
+        # read_only streams each sheet's XML; data_only gives a formula's stored value, never evaluates it
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for a damaged file
-        raise TemplateError(gettext(
-            "Không đọc được tệp XLSX (tệp hỏng hoặc không phải bảng tính Excel). Hãy mở và lưu lại bằng Excel."
-        )) from exc
-    anything = False
-    for worksheet in workbook.worksheets:
-        rows = [(n, list(cells)) for n, cells in enumerate(worksheet.iter_rows(values_only=True), start=1)]
-        anything = anything or any(c not in (None, "") for _n, cells in rows for c in cells)
-        found = _sheet_from_rows(rows)
-        if found:
-            return found
+        raise _unreadable(exc) from exc
+    try:
+        anything = False
+        for worksheet in workbook.worksheets:
+            _check_dimension(worksheet, limits)
+            found, filled = _table(_xlsx_rows(workbook, worksheet), limits, sheet=worksheet.title)
+            anything = anything or filled
+            if found:
+                return found
+    except TemplateError:
+        raise
+    except Exception as exc:  # a damaged sheet: bad XML, a cell reference that is not one…
+        raise _unreadable(exc) from exc
+    finally:
+        workbook.close()
     raise TemplateError(str(NO_HEADER if anything else EMPTY))
 
 
-def _read_csv(data: bytes) -> Sheet:
+def _unreadable(exc: BaseException) -> TemplateError:
+    """The refusal of a workbook openpyxl could not read: entity declarations said as such, the rest as damage."""
+    from defusedxml import DefusedXmlException
+
+    seen = exc
+    while seen is not None:  # openpyxl wraps what defusedxml raised in a ValueError of its own
+        if isinstance(seen, DefusedXmlException):
+            return TemplateError(str(XML_ENTITIES), field="file")
+        seen = seen.__cause__ or seen.__context__
+    return TemplateError(str(UNREADABLE_XLSX), field="file")
+
+
+def _check_dimension(worksheet, limits: Limits) -> None:
+    """LimitExceeded when a sheet says its cells span more rows or columns than the limits."""
+    rows, columns = worksheet.max_row or 0, worksheet.max_column or 0
+    if rows > limits.rows or columns > limits.columns:
+        raise LimitExceeded(gettext(
+            "Trang tính “%(sheet)s” khai báo vùng dữ liệu %(rows)s dòng × %(columns)s cột, vượt giới hạn "
+            "%(max_rows)s dòng × %(max_columns)s cột. Hãy xóa các dòng, cột thừa (kể cả ô trống có định dạng) "
+            "rồi lưu lại.", sheet=worksheet.title[:100], rows=rows, columns=columns, max_rows=limits.rows,
+            max_columns=limits.columns), field="file")
+
+
+def _xlsx_rows(workbook, worksheet) -> Iterator[tuple[int, Cells]]:
+    """A read-only sheet's rows as they are in its XML: (row number, filled cells), nothing padded.
+
+    openpyxl's own iter_rows fills every gap with empty rows and every row to the widest column, which is
+    what turned two cells at A1 and XFD1048576 into gigabytes; its row parser, used here, does not.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    with worksheet._get_source() as source:
+        parser = WorkSheetParser(source, worksheet._shared_strings, data_only=True, epoch=workbook.epoch,
+                                 date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
+        for number, cells in parser.parse():
+            yield number, [(cell["column"], cell["value"]) for cell in cells if cell["value"] not in (None, "")]
+
+
+def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, Cells]]:
+    for number, fields in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+        yield number, [(position, value) for position, value in enumerate(fields, start=1) if value]
+
+
+def _read_csv(data: bytes, limits: Limits) -> Sheet:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -119,24 +236,21 @@ def _read_csv(data: bytes) -> Sheet:
     # The separator depends on the spreadsheet's language settings: the right one is the one giving a header.
     for delimiter in (",", ";", "\t"):
         try:
-            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-            rows = list(enumerate(reader, start=1))
+            found, _filled = _table(_csv_rows(text, delimiter), limits)
         except csv.Error as exc:
             raise TemplateError(gettext("Không đọc được tệp CSV: %(exc)s.", exc=exc)) from exc
-        found = _sheet_from_rows(rows)
         if found:
             return found
     raise TemplateError(str(NO_HEADER))
 
 
 def read_sheet(data: bytes, filename: str) -> Sheet:
-    """The header and rows of an appendix file; TemplateError when it is not one."""
+    """The header and rows of an appendix file; TemplateError (LimitExceeded past the limits) when it is not one."""
     fmt = format_for(filename)
     if not data:
         raise TemplateError(gettext("Tệp rỗng."))
-    is_zip = data[:4] == b"PK\x03\x04" and zipfile.is_zipfile(io.BytesIO(data))
-    if fmt == "xlsx" and not is_zip:
-        raise TemplateError(gettext("Tệp không phải là bảng tính XLSX hợp lệ."))
-    if fmt == "csv" and is_zip:
+    check_file_size(len(data), LIMITS)
+    zipped = is_zip(data)
+    if fmt == "csv" and zipped:
         raise TemplateError(gettext("Tệp này là bảng tính XLSX nhưng có đuôi .csv: hãy đổi đuôi thành .xlsx."))
-    return _read_xlsx(data) if fmt == "xlsx" else _read_csv(data)
+    return _read_xlsx(data, LIMITS) if fmt == "xlsx" else _read_csv(data, LIMITS)

@@ -9,7 +9,7 @@ from registry.errors import NotFound
 from registry.groups import list_groups
 from registry.hotlines import HOURS
 from registry.units import CODE_RE, KINDS, get_unit, is_current, list_units
-from registry.web import get_db
+from registry.web import api_logbook, get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -42,6 +42,7 @@ def entry(unit: dict, today: str) -> dict:
         "parent_code": unit["parent_code"],
         "number": unit["number"],
         "display": unit["display"],
+        "extension": unit["extension"] or None,
         "kind": unit["number_kind"],
         "hours": unit["hours"],
         "shared": bool(unit["shared"]),
@@ -93,8 +94,8 @@ def openapi_document(group_codes: list[str]) -> dict:
     hotline_schema = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["code", "name", "group", "group_name", "unit_kind", "parent_code", "number", "display", "kind",
-                     "hours", "shared", "is_demo", "updated_at", "valid_from", "valid_to", "current"],
+        "required": ["code", "name", "group", "group_name", "unit_kind", "parent_code", "number", "display", "extension",
+                     "kind", "hours", "shared", "is_demo", "updated_at", "valid_from", "valid_to", "current"],
         "properties": {
             "code": {"type": "string", "pattern": CODE_RE.pattern, "description": "Mã đơn vị chính thức.", "example": "SYT"},
             "name": {"type": "string", "minLength": 1, "description": "Tên cơ quan, đơn vị, địa phương.", "example": "Sở Y tế"},
@@ -108,6 +109,8 @@ def openapi_document(group_codes: list[str]) -> dict:
                 "example": "+842773851234",
             },
             "display": {**nullable_string, "description": "Số viết theo cách thông thường ở Việt Nam.", "example": "0277 3851 234"},
+            "extension": {**nullable_string, "pattern": r"^[0-9]{1,6}$", "example": "102",
+                          "description": "Máy lẻ, bấm sau khi cuộc gọi được kết nối; null nếu không có."},
             "kind": {"type": "string", "nullable": True, "enum": NUMBER_KINDS + [None],
                      "description": "Loại số: cố định, di động, số ngắn, 1800, 1900."},
             "hours": {"type": "string", "nullable": True, "enum": list(HOURS) + [None],
@@ -125,7 +128,7 @@ def openapi_document(group_codes: list[str]) -> dict:
         "required": ["error"],
         "properties": {
             "error": {"type": "string", "description": "Thông báo lỗi (tiếng Việt)."},
-            "code": {"type": "string", "enum": ["invalid_parameter", "not_found"]},
+            "code": {"type": "string", "enum": ["invalid_parameter", "not_found", "throttled"]},
             "parameter": {"type": "string"},
         },
     }
@@ -190,6 +193,7 @@ def openapi_document(group_codes: list[str]) -> dict:
                     },
                 }
             },
+            **api_logbook.openapi_paths(),  # the logbook's public entries (Open311 GeoReport v2)
         },
         "components": {
             "schemas": {
@@ -204,6 +208,7 @@ def openapi_document(group_codes: list[str]) -> dict:
                     },
                 },
                 "Error": error_schema,
+                **api_logbook.openapi_schemas(),
             }
         },
     }

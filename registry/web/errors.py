@@ -4,11 +4,22 @@ Domain code raises a UserError (registry.errors) and the web layer speaks it:
 - user_error(), registered for UserError by the app, answers /api/ and /hooks/ with JSON
   {"error": message, "field": field} and every page with the error page, both with the error's status —
   so a refusal nobody handles is never a 500;
-- form_error() is for the views that show their form again with the message next to the field it names.
+- form_error() is for the views that show their form again with the message next to the field it names;
+- database_unavailable(), registered for sqlite3.OperationalError, answers a database that cannot write just
+  now (another writer kept the lock past the busy timeout; a read-only, full or failing disk) with 503 and
+  Retry-After and a message saying nothing was saved — the write transaction rolled back. Any other database
+  error is a bug and stays a 500.
 """
-from flask import render_template, request
+import logging
+import sqlite3
 
+from flask import render_template, request
+from flask_babel import lazy_gettext as _l
+
+from registry.db import unavailable
 from registry.errors import UserError
+
+log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/hooks/")
 
@@ -39,3 +50,26 @@ def form_error(form, exc: UserError, fields: dict | None = None, default: str | 
         field.errors = [*field.errors, exc.message]
     else:
         form.form_errors.append(exc.message)
+
+
+# reason (registry.db.unavailable) → (message, seconds to wait before trying again)
+UNAVAILABLE = {
+    "busy": (_l("Hệ thống đang bận, vui lòng thử lại sau giây lát. Thay đổi của bạn chưa được lưu."), 5),
+    "disk": (_l("Hệ thống tạm thời không lưu được dữ liệu (ổ đĩa đầy hoặc chỉ cho phép đọc). Thay đổi của bạn "
+                "chưa được lưu; tra cứu danh bạ vẫn hoạt động bình thường. Vui lòng thử lại sau."), 60),
+}
+
+
+def database_unavailable(exc: sqlite3.OperationalError):
+    """503 with Retry-After when the database cannot write just now; any other database error is re-raised (500)."""
+    reason = unavailable(exc)
+    if reason is None:
+        raise exc
+    # The operators must hear of a disk problem; a busy database is the normal price of a burst.
+    (log.error if reason == "disk" else log.warning)("database unavailable (%s) for %s %s: %s",
+                                                     reason, request.method, request.path, exc)
+    message, retry_after = UNAVAILABLE[reason]
+    headers = {"Retry-After": str(retry_after)}
+    if wants_json():
+        return {"error": str(message), "field": None}, 503, headers
+    return render_template("error.html", code=503, message=message), 503, headers

@@ -11,6 +11,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import DateInput
 
+from registry import lengths
 from registry.hotlines import HOURS
 from registry.units import KINDS
 
@@ -56,10 +57,13 @@ class DetailsForm(FlaskForm):
     """Inspector-only fields: name, kind, group, parent unit, validity dates."""
 
     name = StringField(_l("Tên cơ quan, đơn vị, địa phương"), validators=[
-        DataRequired(message=_l("Tên đơn vị không được để trống.")), Length(max=300, message=TOO_LONG)])
+        DataRequired(message=_l("Tên đơn vị không được để trống.")), Length(max=lengths.NAME, message=TOO_LONG)])
     kind = SelectField(_l("Loại đơn vị"), choices=KIND_CHOICES, validate_choice=False)
     group_code = SelectField(_l("Nhóm"), validate_choice=False)
     parent_code = SelectField(_l("Đơn vị cấp trên"), validate_choice=False)
+    # Only on a unit's page (a new unit has its own `code`): replaces a code made by an import, say.
+    unit_code = _text(_l("Mã đơn vị"), 40, description=_l("Chữ không dấu, số, dấu chấm hoặc gạch ngang. Đường dẫn của "
+                                                          "trang đơn vị đổi theo mã mới."))
     valid_from = StringField(_l("Hiệu lực từ ngày"), widget=DateInput(), validators=[Optional()])
     valid_to = StringField(_l("Hiệu lực đến ngày"), widget=DateInput(), validators=[Optional()],
                            description=_l("Để trống nếu đơn vị đang hoạt động."))
@@ -124,5 +128,6 @@ class ImportForm(FlaskForm):
 
     file = FileField(_l("Tệp danh sách (XLSX hoặc CSV)"), validators=[FileRequired(message=_l("Hãy chọn một tệp."))],
                      render_kw={"accept": ".xlsx,.csv"})
+    default_group = SelectField(_l("Nhóm của các dòng trước dòng mục đầu tiên"), validate_choice=False)
     dry_run = BooleanField(_l("Chỉ kiểm tra, không ghi gì"))
 

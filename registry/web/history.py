@@ -18,6 +18,7 @@ FIELD_LABELS = {
     "shared": _l("Dùng chung"),
     "flag": _l("Cờ không liên lạc được"),
     "name": _l("Tên"),
+    "code": _l("Mã đơn vị"),
     "kind": _l("Loại đơn vị"),
     "group_code": _l("Nhóm"),
     "parent_id": _l("Đơn vị cấp trên"),
@@ -26,6 +27,10 @@ FIELD_LABELS = {
     "contact_name": _l("Người phụ trách"),
     "contact_email": _l("Thư điện tử liên hệ"),
     "address": _l("Địa chỉ"),
+    "extension": _l("Máy lẻ"),
+    "number_proposed": _l("Đề nghị đổi số (chờ duyệt)"),
+    "number_approved": _l("Duyệt số mới"),
+    "number_rejected": _l("Từ chối số mới"),
 }
 
 

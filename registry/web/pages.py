@@ -5,7 +5,19 @@ registry, one unit's page, a new unit), history (recent changes), groups, append
 Each adds its routes to the blueprint of registry.web.blueprint when imported, so importing them here
 registers all of them and endpoint names stay `registry.<view>`.
 """
-from registry.web import appendix, directory, groups, history, units  # noqa: F401  (they register their views)
+from registry.web import (  # noqa: F401  (they register their views)
+    appendix,
+    directory,
+    groups,
+    history,
+    logbook,
+    logbook_overdue,
+    logbook_paper,
+    logbook_settings,
+    lookup,
+    number_changes,
+    units,
+)
 from registry.web.blueprint import bp
 
 __all__ = ["bp"]

@@ -11,12 +11,22 @@ from registry import accounts, clock
 from registry.errors import NotFound, RegistryError, UserError
 from registry.groups import list_groups
 from registry.history import last_change_times, unit_history
-from registry.hotlines import HOURS, clear_flag, number_ok, set_hotline, set_hotline_shared, set_shared
+from registry.hotlines import (
+    HOURS,
+    clear_flag,
+    number_ok,
+    out_of_province,
+    set_hotline,
+    set_hotline_shared,
+    set_shared,
+    written_number,
+)
+from registry.number_approval import approval_required, last_rejection, pending_for_unit, propose_number
 from registry.numbers import parse_hotline
+from registry.registration import register_unit
 from registry.units import (
     KINDS,
     count_units,
-    create_unit,
     get_unit,
     is_current,
     list_units,
@@ -87,7 +97,9 @@ def units():
     rows = list_units(db, query=query, group=group, state=state, on=today, limit=UNITS_PAGE,
                       offset=(page - 1) * UNITS_PAGE)
     # Re-reading each number under today's rules is the costly part: only for the rows on this page.
-    rows = [dict(u, current=is_current(u, today), number_ok=number_ok(u)) for u in rows]
+    province = current_app.config["PROVINCE_AREA_CODE"]
+    rows = [dict(u, current=is_current(u, today), number_ok=number_ok(u),
+                 out_of_province=out_of_province(u["number"], province)) for u in rows]
     return render_template(
         "registry/units.html", units=rows, groups=list_groups(db), query=query, group=group, state=state,
         states=STATES, last=last_change_times(db, [u["id"] for u in rows]), summary=registry_summary(db, today),
@@ -107,13 +119,13 @@ def _unit_choices(db, form, unit: dict | None) -> None:
 def _forms(db, unit: dict, inspector: bool) -> dict:
     """The unit page's forms, filled with the unit's current values."""
     forms = {
-        "number": NumberForm(formdata=None, data={"number": unit["display"] or "", "hours": unit["hours"] or "24/7",
+        "number": NumberForm(formdata=None, data={"number": written_number(unit), "hours": unit["hours"] or "24/7",
                                                   "number_shared_note": unit["shared_note"] or ""}),
         "contact": ContactForm(formdata=None, data={k: unit[k] for k in ("contact_name", "contact_email", "address")}),
     }
     if inspector:
         forms["details"] = DetailsForm(formdata=None, data={
-            "name": unit["name"], "kind": unit["kind"], "group_code": unit["group_code"],
+            "name": unit["name"], "unit_code": unit["code"], "kind": unit["kind"], "group_code": unit["group_code"],
             "parent_code": unit["parent_code"] or "", "valid_from": unit["valid_from"] or "",
             "valid_to": unit["valid_to"] or ""})
         forms["shared"] = SharedForm(formdata=None, data={"shared": bool(unit["shared"]),
@@ -135,16 +147,32 @@ def _change_number(db, unit: dict, form: NumberForm, inspector: bool) -> str:
         raise RegistryError(_("Hãy chọn thời gian trực: 24/24 giờ hoặc giờ hành chính."), field="hours")
     parsed = parse_hotline(raw)  # a NumberError names the number field itself
     share = inspector and form.number_shared.data
-    if parsed.number == unit["number"] and hours == unit["hours"] and (not share or unit["shared"]):
+    # The extension is part of how the line is reached: a change of it alone is a change too.
+    same_line = parsed.number == unit["number"] and parsed.extension == (unit["extension"] or "")
+    if same_line and hours == unit["hours"] and (not share or unit["shared"]):
         return _("Không có thay đổi nào.")
     if parsed.number != unit["number"] and not reason:
         raise RegistryError(_("Hãy ghi lý do đổi số (ví dụ: “Chuyển sang tổng đài mới”)."), field="reason")
-    if share:
+    if not inspector and not same_line and approval_required(db, unit["id"]):
+        propose_number(db, unit["id"], raw, actor=g.user, reason=reason, hours=hours)
+        message = _("Đã gửi đề nghị đổi sang số %(number)s. Số mới chờ thanh tra viên duyệt; danh bạ vẫn giữ số cũ "
+                    "cho tới khi được duyệt.", number=parsed.display)
+    elif share:
         set_hotline_shared(db, unit["id"], raw, form.number_shared_note.data or "", actor=g.user, reason=reason,
                            hours=hours)
+        message = _("Đã lưu số đường dây nóng %(number)s.", number=parsed.display)
     else:
         set_hotline(db, unit["id"], raw, actor=g.user, reason=reason, hours=hours)
-    return _("Đã lưu số đường dây nóng %(number)s.", number=parsed.display)
+        message = _("Đã lưu số đường dây nóng %(number)s.", number=parsed.display)
+    _warn_out_of_province(parsed.number)
+    return message
+
+
+def _warn_out_of_province(number: str | None) -> None:
+    """Flash the warning for a landline outside the province (saved all the same)."""
+    warning = out_of_province(number, current_app.config["PROVINCE_AREA_CODE"])
+    if warning:
+        flash(warning, "warn")
 
 
 def _change_contact(db, unit: dict, form: ContactForm) -> str:
@@ -160,7 +188,8 @@ def _change_details(db, unit: dict, form: DetailsForm) -> str:
         parent_id = unit_id_for_code(db, parent)
         if parent_id is None:
             raise RegistryError(_("Đơn vị cấp trên “%(code)s” không tồn tại.", code=parent), field="parent_id")
-    data = {"name": form.name.data, "kind": form.kind.data, "group_code": form.group_code.data,
+    data = {"code": (form.unit_code.data or "").strip() or unit["code"], "name": form.name.data, "kind": form.kind.data,
+            "group_code": form.group_code.data,
             "parent_id": parent_id, "valid_from": form.valid_from.data or "", "valid_to": form.valid_to.data or ""}
     changed = update_unit(db, unit["id"], data, actor=g.user, reason=form.details_reason.data or "")
     return _("Đã lưu thông tin đơn vị.") if changed else _("Không có thay đổi nào.")
@@ -222,12 +251,14 @@ def unit(code):
                     message = {"contact": _change_contact, "details": _change_details, "shared": _change_shared,
                                "flag": _clear_flag}[action](db, row, form)
             except UserError as exc:
-                form_error(form, exc, {"email": "invite_email", "parent_id": "parent_code",
+                form_error(form, exc, {"email": "invite_email", "parent_id": "parent_code", "code": "unit_code",
                                           "shared_note": "number_shared_note" if action == "number" else "shared_note"})
             else:
                 if message:
                     flash(message, "ok")
-                    return redirect(url_for("registry.unit", code=row["code"]) + "#" + ANCHORS[action])
+                    # By id: the details may have changed the unit's code, and so its address.
+                    code = unit_code_for_id(db, row["id"]) or row["code"]
+                    return redirect(url_for("registry.unit", code=code) + "#" + ANCHORS[action])
                 forms[action] = InviteEditorForm(formdata=None)
                 flash(_("Đã mời %(email)s. Gửi liên kết dưới đây cho người được mời; liên kết chỉ hiện một lần.",
                         email=form.invite_email.data), "ok")
@@ -244,6 +275,8 @@ def unit(code):
         history=readable(db, unit_history(db, row["id"])), labels=FIELD_LABELS, hours=HOURS, kinds=KINDS,
         editors=accounts.unit_editors(db, row["id"]) if inspector else [], current=is_current(row, _today()),
         errors=form_errors(*forms.values()) if status == 400 else [], active=active, attempts_url=attempts_url,
+        pending=pending_for_unit(db, row["id"]), rejected=last_rejection(db, row["id"]),
+        out_of_province=out_of_province(row["number"], current_app.config["PROVINCE_AREA_CODE"]),
     ), status
 
 
@@ -263,21 +296,18 @@ def unit_new():
                 parent_id = unit_id_for_code(db, form.parent_code.data)
                 if parent_id is None:
                     raise RegistryError(_("Đơn vị cấp trên không tồn tại."), field="parent_code")
-            with db.atomic():  # the unit and its number together, or neither
-                unit_id = create_unit(db, {
-                    "code": form.code.data, "name": form.name.data, "kind": form.kind.data,
-                    "group_code": form.group_code.data, "parent_id": parent_id,
-                    "valid_from": form.valid_from.data or "", "valid_to": form.valid_to.data or "",
-                    "contact_name": form.contact_name.data or "", "contact_email": form.contact_email.data or "",
-                    "address": form.address.data or "",
-                }, actor=g.user)
-                if (form.number.data or "").strip():
-                    set_hotline(db, unit_id, form.number.data, actor=g.user, reason="Đăng ký khi tạo đơn vị",
-                                hours=form.hours.data if form.hours.data in HOURS else None)
+            register_unit(db, {  # the unit and its number together, or neither
+                "code": form.code.data, "name": form.name.data, "kind": form.kind.data,
+                "group_code": form.group_code.data, "parent_id": parent_id,
+                "valid_from": form.valid_from.data or "", "valid_to": form.valid_to.data or "",
+                "contact_name": form.contact_name.data or "", "contact_email": form.contact_email.data or "",
+                "address": form.address.data or "",
+            }, form.number.data or "", form.hours.data, actor=g.user)
         except UserError as exc:
             form_error(form, exc, {"parent_id": "parent_code"})
         else:
             flash(_("Đã tạo đơn vị %(name)s.", name=form.name.data.strip()), "ok")
+            _warn_out_of_province(get_unit(db, form.code.data.strip())["number"])
             return redirect(url_for("registry.unit", code=form.code.data.strip()))
     status = 400 if form.is_submitted() else 200
     return render_template("registry/unit_new.html", form=form,

@@ -1,0 +1,84 @@
+"""A unit's logbook beside its call results in the report: answered test calls logged, late and not logged
+(monitor.logbook.match), its overdue entries (registry.logbook.deadlines) and its entries transferred more
+than once (registry.logbook.transfers: the paper trail of callers sent around, "gọi lòng vòng")."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from monitor.logbook.match import CallMatch, match_calls
+from monitor.settings import Settings
+from registry.logbook.deadlines import overdue_count
+from registry.logbook.transfers import transfer_counts
+
+
+@dataclass
+class UnitLogbook:
+    """One unit's logbook figures for a period."""
+
+    answered: int = 0  # answered test calls
+    logged: int = 0  # ... written in the book in time
+    late: int = 0  # ... written after settings.logbook_late_hours
+    overdue: int = 0  # entries past their deadline
+    transferred_repeatedly: int = 0  # entries of the period transferred more than once
+
+    @property
+    def not_logged(self) -> int:
+        return self.answered - self.logged - self.late
+
+    @property
+    def logged_rate(self) -> float | None:
+        """Share of answered test calls logged in time (None without an answered call)."""
+        return self.logged / self.answered if self.answered else None
+
+    @property
+    def logged_text(self) -> str:
+        """The report's "Ghi sổ" cell: logged / answered ("3/5"), or "–" without an answered call."""
+        return f"{self.logged}/{self.answered}" if self.answered else "–"
+
+
+@dataclass
+class LogbookFigures:
+    """Every unit's figures (unit id → UnitLogbook) and each answered call's match (attempt id → status)."""
+
+    units: dict[int, UnitLogbook] = field(default_factory=dict)
+    calls: dict[int, str] = field(default_factory=dict)
+
+    def unit(self, unit_id: int) -> UnitLogbook:
+        return self.units.get(unit_id) or UnitLogbook()
+
+    @property
+    def total(self) -> UnitLogbook:
+        total = UnitLogbook()
+        for u in self.units.values():
+            total.answered += u.answered
+            total.logged += u.logged
+            total.late += u.late
+            total.overdue += u.overdue
+            total.transferred_repeatedly += u.transferred_repeatedly
+        return total
+
+
+def tally(matches: list[CallMatch]) -> LogbookFigures:
+    """The call figures of these matches, per unit."""
+    figures = LogbookFigures()
+    for m in matches:
+        unit = figures.units.setdefault(m.unit_id, UnitLogbook())
+        unit.answered += 1
+        unit.logged += m.status == "logged"
+        unit.late += m.status == "late"
+        figures.calls[m.attempt_id] = m.status
+    return figures
+
+
+def period_figures(db, period, *, settings: Settings, today: date, unit_id: int | None = None) -> LogbookFigures:
+    """The period's logbook figures for every unit (or one). The overdue count is taken on the period's last
+    day, or today while the period runs."""
+    figures = tally(match_calls(db, period, settings=settings, unit_id=unit_id))
+    on = min(today, period.end)
+    for uid, count in overdue_count(db, None if unit_id is None else [unit_id], today=on).items():
+        figures.units.setdefault(uid, UnitLogbook()).overdue = count
+    for uid, count in transfer_counts(db, period.start, period.end).items():
+        if unit_id is None or uid == unit_id:
+            figures.units.setdefault(uid, UnitLogbook()).transferred_repeatedly = count
+    return figures
