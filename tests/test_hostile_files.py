@@ -338,8 +338,14 @@ def test_a_huge_file_on_disk_is_refused_from_its_size_without_being_read(tmp_pat
 # ------------------------------------------------------------------------------------------ the command line
 
 MEASURED_RUN = """
-import atexit, resource, sys
-atexit.register(lambda: sys.stderr.write(f"peak-rss-kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n"))
+import atexit, sys
+# VmHWM: the peak of this process image only. getrusage's ru_maxrss keeps, across exec, the peak of the process
+# that started it (pytest, several hundred MB late in a whole run).
+def _peak():
+    with open("/proc/self/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    sys.stderr.write(f"peak-rss-kb={kb}\\n")
+atexit.register(_peak)
 from flask.cli import main
 sys.argv = ["flask", "--app", "wsgi", "registry", "import", sys.argv[1]]
 main()
