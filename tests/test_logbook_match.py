@@ -202,3 +202,28 @@ def test_every_provider_asks_the_same_rotating_question_and_the_simulator_record
                              rng=random.Random(1))
     [answer] = [params for _, kind, params in steps if kind == "gather" and params["GatherStep"] == "answer"]
     assert answer["Question"] == question_for(7).text
+
+
+def test_the_report_counts_every_answered_call_the_command_lists(app, db, units):
+    """The report counts answered calls from its own characters; the command lists them from the attempts. A
+    retest, a call held for review, an out-of-hours call to an office line and a disputed call all count in both."""
+    from .report_fixtures import accept_dispute, failure_with_retest, make_office_unit
+
+    office = make_office_unit(db)
+    answered(db, units["SYT"], "2025-06-02 09:00")
+    failure_with_retest(db, units["SYT"], "2025-06-03 09:00", "no_answer", "answered")
+    held = answered(db, units["SYT"], "2025-06-04 09:00")
+    db.execute("UPDATE attempts SET outcome_certain = 0 WHERE id = ?", [held])
+    disputed = answered(db, units["XMA"], "2025-06-05 09:00")
+    accept_dispute(db, disputed, units["XMA"])
+    answered(db, office, "2025-06-07 21:00")  # a Saturday evening: out of its hours
+    add_attempt(db, office, "2025-06-09 09:00", "busy")
+    log(db, units["SYT"], "2025-06-02 09:02")
+    report = build_report(db, JUNE, now=AFTER, settings=settings(app))
+    listed = match_calls(db, JUNE, settings=settings(app))
+    for unit_id in (units["SYT"], units["XMA"], office):
+        mine = [m for m in listed if m.unit_id == unit_id]
+        figures = report.logbook.unit(unit_id)
+        assert figures.answered == len(mine) > 0
+        assert figures.logged == sum(m.status == "logged" for m in mine)
+    assert report.logbook.unit(units["SYT"]).answered == 3 and report.logbook.unit(units["SYT"]).logged == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from monitor.logbook.match import CallMatch, match_calls
+from monitor.logbook.match import CallMatch, answered_counts, matched
 from monitor.settings import Settings
 from registry.logbook.deadlines import overdue_count
 from registry.logbook.transfers import transfer_counts
@@ -39,13 +39,18 @@ class UnitLogbook:
 
 @dataclass
 class LogbookFigures:
-    """Every unit's figures (unit id → UnitLogbook) and each answered call's match (attempt id → status)."""
+    """Every unit's figures (unit id → UnitLogbook) and the answered calls found in a book (attempt id →
+    logged or late; an answered call of the period not in `calls` was not logged)."""
 
     units: dict[int, UnitLogbook] = field(default_factory=dict)
     calls: dict[int, str] = field(default_factory=dict)
 
     def unit(self, unit_id: int) -> UnitLogbook:
         return self.units.get(unit_id) or UnitLogbook()
+
+    def call_status(self, attempt_id: int) -> str:
+        """An answered call of the period: logged, late or not_logged."""
+        return self.calls.get(attempt_id, "not_logged")
 
     @property
     def total(self) -> UnitLogbook:
@@ -71,10 +76,27 @@ def tally(matches: list[CallMatch]) -> LogbookFigures:
     return figures
 
 
-def period_figures(db, period, *, settings: Settings, today: date, unit_id: int | None = None) -> LogbookFigures:
+def period_figures(db, period, *, settings: Settings, today: date, unit_id: int | None = None,
+                   answered: dict[int, int] | None = None) -> LogbookFigures:
     """The period's logbook figures for every unit (or one). The overdue count is taken on the period's last
-    day, or today while the period runs."""
-    figures = tally(match_calls(db, period, settings=settings, unit_id=unit_id))
+    day, or today while the period runs.
+
+    answered: unit id → its answered test calls of the period, when the caller has counted them already (the
+    report, from its characters); read here otherwise."""
+    # Counted, not listed: a month of 10,000 units holds some 200,000 answered calls, and only those found in
+    # a book need their own row (monitor.logbook.match.matched reads the book's side).
+    figures = LogbookFigures()
+    if answered is None:
+        answered = answered_counts(db, period, unit_id=unit_id)
+    for uid, count in answered.items():
+        if count:
+            figures.units[uid] = UnitLogbook(answered=count)
+    found = matched(db, period, settings=settings, unit_id=unit_id)
+    for attempt_id, m in found.items():
+        figures.calls[attempt_id] = m.status
+        unit = figures.units.setdefault(m.unit_id, UnitLogbook())
+        unit.logged += m.status == "logged"
+        unit.late += m.status == "late"
     on = min(today, period.end)
     for uid, count in overdue_count(db, None if unit_id is None else [unit_id], today=on).items():
         figures.units.setdefault(uid, UnitLogbook()).overdue = count

@@ -16,7 +16,7 @@ from monitor.logbook.figures import LogbookFigures, period_figures
 from monitor.reports import annex, prefetch, summaries, wording
 from monitor.reports.measure import PeriodMetrics, codes_params, period_metrics
 from monitor.reports.periods import Period
-from monitor.reports.tally import CODES_SQL, Tally
+from monitor.reports.tally import CODES_SQL, Tally, answered_calls
 from monitor.reports.verdicts import league
 from monitor.scheduling.bands import LOCAL
 from monitor.settings import Settings
@@ -103,7 +103,10 @@ def build_report(db, period: Period, *, group: str | None = None, now: datetime,
         period=period, previous=period.previous(), generated_at=now, group=group or None, metrics=current,
         league=ranked, failing=failing, trend=trend, previous_summary=previous,
         load_evidence=lambda: annex.unit_calls(db, period, cited), contested=contested,
-        simulated=simulated, logbook=period_figures(db, period, settings=settings, today=today),
+        simulated=simulated,
+        # Each unit's answered calls are in its characters already: the logbook reads only its own side.
+        logbook=period_figures(db, period, settings=settings, today=today,
+                               answered={u.unit["id"]: answered_calls(u.codes) for u in current.units}),
         settings={
             "min_answer_rate": min_rate,
             "retest_delay_minutes": int(settings.retest_delay_minutes),

@@ -155,7 +155,7 @@ def with_logbook(row: dict, figures, unit_id: int) -> dict:
     """A unit_row with its logbook columns, and each answered call's match (logged / late / not logged)."""
     row.update(logbook_cells(figures.unit(unit_id)))
     for e in row["evidence"]:
-        e["logbook"] = figures.calls.get(e["attempt"]) if e["outcome"] == "answered" else None
+        e["logbook"] = figures.call_status(e["attempt"]) if e["outcome"] == "answered" else None
         e["logbook_label"] = labels.logbook_match(e["logbook"])
     return row
 

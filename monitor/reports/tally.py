@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from monitor.attempts.outcomes import FAILURES
-from monitor.reports.intervals import wilson
+from monitor.reports.intervals import percentile, wilson
 from monitor.reports.scopes import ACCEPTED_DISPUTES, REVIEWED
 from monitor.scheduling.bands import BANDS
 
@@ -115,17 +115,13 @@ _NOT_JUDGED = re.compile(f"[{chr(RETEST)}-{chr(ANSWERED - 1)}]")
 _FAILURE_RUN = re.compile(f"[{chr(FAILED)}-{chr(RETEST - 1)}]+")
 
 
-def percentile(values, p: float) -> float | None:
-    """The p-quantile (0..1) of a sorted sequence, interpolating linearly between ranks.
+# Every answered call, whatever its kind: a counted test, a retest, one held, disputed or out of hours.
+_ANSWERED_ANY = re.compile(f"[{chr(ANSWERED)}-\U0010ffff{chr(RETEST)}{chr(DISPUTED)}{chr(OUT_OF_HOURS)}{chr(HELD)}]")
 
-    Same definition as statistics.quantiles(method='inclusive') and numpy's default: position p*(n-1).
-    """
-    if not len(values):
-        return None
-    position = p * (len(values) - 1)
-    low = int(position)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
+
+def answered_calls(codes: str) -> int:
+    """How many of a unit's calls (its characters) were answered, whatever their kind."""
+    return len(codes) - len(_ANSWERED_ANY.sub("", codes))
 
 
 def _unit_seconds(chars: list, start: int, stop: int) -> tuple[float | None, float | None]:

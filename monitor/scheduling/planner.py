@@ -121,7 +121,9 @@ def _plan(db, monday: date, *, now: datetime, rng: random.Random, settings: Sett
     random_, bisect_ = rng.random, bisect_right  # this loop runs for every hotline of the province
     rows = []
     append = rows.append
-    for unit_id, _, _, number, hours in units:
+    # In the order of the plan keys ("plan:<monday>:<unit id>:<k>" sorts 1, 10, 100, 2…): the unique index on
+    # plan_key then grows at its end instead of at random places, a tenth of the week's insert at 100,000 units.
+    for unit_id, _, _, number, hours in sorted(units, key=_key_order):
         n = allocations[unit_id].tests
         base = ((unit_id * 2654435761) ^ salt) % len(STRATA) + rotation * n
         by_position = fixed.get(hours)
@@ -136,6 +138,10 @@ def _plan(db, monday: date, *, now: datetime, rng: random.Random, settings: Sett
             append((unit_id, number, f"{prefixes[minute]}{second:02d}{SECOND_SUFFIX}", pool.bands[i],
                     f"{key}{unit_id}:{k}", created))
     return rows, new
+
+
+def _key_order(unit: tuple) -> str:
+    return str(unit[0])
 
 
 def plan_week(db, week_start: date, *, now: datetime, rng: random.Random, settings: Settings) -> int:

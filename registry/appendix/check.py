@@ -101,7 +101,7 @@ def registry_version(db) -> tuple:
         "(SELECT count(*) FROM hotlines), (SELECT group_concat(code) FROM groups)").fetchone())
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     """One valid unit row: the unit it is (None: to be created) and what the file says about it."""
 
@@ -163,6 +163,7 @@ class _Checker:
         self.rows: list[_Row] = []
         self.new_codes: dict[str, int] = {}    # upper-case code of a unit the file creates → its row
         self.new_names: dict[tuple, int] = {}  # (group, name key) of a unit the file creates → its row
+        self.moving_rows: list[_Row] = []
 
     def error(self, row: int, key: str, reason: str) -> None:
         self.errors.append(RowError(row, self.sheet.titles[key], reason))
@@ -186,7 +187,7 @@ class _Checker:
                 group, bad_section = self.section(number, stt, name)
                 continue
             self.unit_row(number, name, raw, note, code, group, bad_section, seen)
-        moving = self.moving()
+        moving = self.moving_rows = self.moving()
         self.number_conflicts(moving)
         if not self.errors:
             self.name_new_units()
@@ -198,7 +199,7 @@ class _Checker:
         rows, errors = self.run()
         if errors:
             raise ImportRejected(errors)
-        moving = {r.row for r in self.moving()}
+        moving = {r.row for r in self.moving_rows}
         extensions = {r.row for r in rows if r.unit and r.parsed and r.row not in moving and r.unit["number"]
                       and r.parsed.extension != (r.unit["extension"] or "")}
         return Plan(rows, self.current, self.by_id, self.version, moving, extensions)
@@ -337,6 +338,9 @@ class _Checker:
                 waiting.setdefault(r.parsed.number, []).append(r)
             else:
                 ready.append(r)
+        if not waiting:  # no row takes a number another unit holds now (a first import): any order will do
+            moving_rows = {id(r) for r in moving}
+            return [r for r in self.rows if id(r) not in moving_rows] + list(moving)
         done = []
         while ready:
             r = ready.popleft()

@@ -51,7 +51,7 @@ def phone_digits(text: str) -> str:
     if len(text) > 30 or not re.fullmatch(r"[\d\s.()+\-]+", text):
         raise RegistryError(gettext("Số điện thoại chỉ gồm chữ số, ví dụ 0912 345 678."), field="reporter_phone")
     digits = re.sub(r"\D", "", text)
-    if digits.startswith("84") and len(digits) == 11:
+    if digits.startswith("84") and len(digits) in (11, 12):  # +84 91… (mobile) or +84 277… (landline)
         digits = "0" + digits[2:]
     if not 8 <= len(digits) <= 12:
         raise RegistryError(gettext("Số điện thoại phải có từ 8 đến 12 chữ số."), field="reporter_phone")
