@@ -39,6 +39,7 @@ from registry.history import AGENCY_NUMBER_FIELDS
 
 KIND = "confirmed_failures"
 NUMBER_CHANGE = "number_change"  # an agency changed, or asked to change, its number
+SURVEY_ANSWER = "survey_answer"  # a citizen reported a problem on a 1022 survey call (monitor/surveys/answer_alerts.py)
 STATE_KEY = "alerts:checked_at"
 FIRST_LOOKBACK = timedelta(days=7)  # the first run looks this far back for tests that ended
 OVERLAP = timedelta(minutes=10)  # each run re-reads a little of the previous one's window: cheap, never misses
@@ -181,6 +182,28 @@ def _deliver(db, alert: dict, settings: Settings, send: Sender, now: datetime) -
     return True
 
 
+def record_and_deliver(db, row: dict, settings: Settings, *, now: datetime, send: Sender, counts: dict, budget: int,
+                       suppressed: str | None = None) -> int:
+    """Record one alert and, unless held back, send it at once; returns the run's budget left.
+
+    `row` holds the alert's columns but its status: unit_id, kind, recipients, subject, body and the trigger
+    column of its kind. `suppressed` is why it must not be sent (no recipient, a cap); an alert over the run's
+    budget is suppressed here. Either way the row is written first (so an SMTP outage loses nothing: a failed
+    send is retried by check_alerts), and `counts` gets one more of 'sent', 'failed' or 'suppressed'.
+    """
+    if suppressed is None and budget <= 0:
+        suppressed = gettext("Vượt giới hạn %(count)s thư mỗi lần kiểm tra.", count=settings.alerts_per_run)
+    alert_id = db.table("alerts").insert({
+        **row, "created_at": iso(now), "status": "suppressed" if suppressed else "pending", "error": suppressed,
+    }).last_pk
+    if suppressed:
+        counts["suppressed"] += 1
+        return budget
+    alert = db.execute_returning_dicts("SELECT * FROM alerts WHERE id = ?", [alert_id])[0]
+    counts["sent" if _deliver(db, alert, settings, send, now) else "failed"] += 1
+    return budget - 1
+
+
 def _candidates(db, since: str) -> list[int]:
     """Units with a test that ended or was decided by an inspector since `since` (only these can lengthen a run)."""
     return [r[0] for r in db.execute(
@@ -237,23 +260,15 @@ def check_alerts(db, settings: Settings, *, now: datetime, send: Sender | None =
         )[0]
         subject, body = compose(unit, run, settings)
         recipients = list(dict.fromkeys(([unit["contact_email"]] if unit["contact_email"] else []) + recipients_all))
-        status, error = "pending", None
+        suppressed = None
         if not recipients:
-            status, error = "suppressed", gettext("Không có địa chỉ nhận thư (đơn vị và thanh tra viên đều chưa có).")
+            suppressed = gettext("Không có địa chỉ nhận thư (đơn vị và thanh tra viên đều chưa có).")
         elif _sent_today(db, unit_id, now) >= per_unit_day:
-            status, error = "suppressed", gettext("Vượt giới hạn %(count)s thư mỗi ngày cho một đơn vị.", count=per_unit_day)
-        elif budget <= 0:
-            status, error = "suppressed", gettext("Vượt giới hạn %(count)s thư mỗi lần kiểm tra.", count=per_run)
-        alert_id = db.table("alerts").insert({
-            "unit_id": unit_id, "kind": KIND, "created_at": iso(now), "recipients": ", ".join(recipients),
-            "subject": subject, "body": body, "status": status, "error": error, "trigger_attempt_id": run_ids[0],
-        }).last_pk
-        if status == "suppressed":
-            counts["suppressed"] += 1
-            continue
-        budget -= 1
-        alert = db.execute_returning_dicts("SELECT * FROM alerts WHERE id = ?", [alert_id])[0]
-        counts["sent" if _deliver(db, alert, settings, send, now) else "failed"] += 1
+            suppressed = gettext("Vượt giới hạn %(count)s thư mỗi ngày cho một đơn vị.", count=per_unit_day)
+        budget = record_and_deliver(db, {
+            "unit_id": unit_id, "kind": KIND, "recipients": ", ".join(recipients), "subject": subject, "body": body,
+            "trigger_attempt_id": run_ids[0],
+        }, settings, now=now, send=send, counts=counts, budget=budget, suppressed=suppressed)
 
     set_state(db, STATE_KEY, iso(now), now)
     return counts
@@ -301,22 +316,12 @@ def notify_number_changes(db, settings: Settings, *, now: datetime, send: Sender
     recipients = settings.inspector_addresses()
     for change in changes:
         subject, body = compose_number_change(change, settings)
-        status, error = "pending", None
-        if not recipients:
-            status, error = "suppressed", gettext("Chưa có địa chỉ thư của thanh tra viên (FLASK_INSPECTOR_EMAILS).")
-        elif budget <= 0:
-            status, error = "suppressed", gettext("Vượt giới hạn %(count)s thư mỗi lần kiểm tra.", count=settings.alerts_per_run)
-        alert_id = db.table("alerts").insert({
-            "unit_id": change["unit_id"], "kind": NUMBER_CHANGE, "created_at": iso(now),
-            "recipients": ", ".join(recipients), "subject": subject, "body": body, "status": status, "error": error,
-            "trigger_change_id": change["id"],
-        }).last_pk
-        if status == "suppressed":
-            counts["suppressed"] += 1
-            continue
-        budget -= 1
-        alert = db.execute_returning_dicts("SELECT * FROM alerts WHERE id = ?", [alert_id])[0]
-        counts["sent" if _deliver(db, alert, settings, send, now) else "failed"] += 1
+        suppressed = (gettext("Chưa có địa chỉ thư của thanh tra viên (FLASK_INSPECTOR_EMAILS).") if not recipients
+                      else None)
+        budget = record_and_deliver(db, {
+            "unit_id": change["unit_id"], "kind": NUMBER_CHANGE, "recipients": ", ".join(recipients),
+            "subject": subject, "body": body, "trigger_change_id": change["id"],
+        }, settings, now=now, send=send, counts=counts, budget=budget, suppressed=suppressed)
     return budget
 
 

@@ -78,10 +78,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from monitor import cli as monitor_cli
     from monitor.reports import cli as reports_cli
+    from monitor.surveys import cli as surveys_cli
     from monitor.web import attempts as monitor_views
-    from monitor.web import demo_mail, webhooks
+    from monitor.web import demo_mail, survey_import, survey_results, webhooks
     from monitor.web import reports as reports_views
     from monitor.web import review as review_views
+    from monitor.web import surveys as survey_views
     from registry import cli as registry_cli
     from registry.web import api as registry_api
     from registry.web import api_logbook, auth
@@ -94,12 +96,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(monitor_views.bp)
     app.register_blueprint(reports_views.bp)
     app.register_blueprint(review_views.bp)
+    app.register_blueprint(survey_results.bp)
+    app.register_blueprint(survey_import.bp)
+    app.register_blueprint(survey_views.bp)
     app.register_blueprint(demo_mail.bp)
     app.register_blueprint(webhooks.bp)
     csrf.exempt(webhooks.bp)  # provider callbacks are authenticated by their signature instead
     registry_cli.register(app, migration_sets=MIGRATION_SETS)
     monitor_cli.register(app)
     reports_cli.register(app)
+    surveys_cli.register(app)
 
     from monitor.web import filters as monitor_filters
     from registry.web import filters as registry_filters
@@ -107,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     registry_filters.register(app)
     monitor_filters.register(app)
     app.before_request(auth.load_user)
+    app.before_request(auth.operator_gate)
     app.teardown_appcontext(close_db)
     app.after_request(_security_headers)
     app.after_request(auth.no_store)

@@ -215,6 +215,8 @@ MIGRATIONS = [
         procedure TEXT NOT NULL DEFAULT '',   -- Tên thủ tục hành chính
         applicant TEXT NOT NULL DEFAULT '',   -- Chủ hồ sơ: personal data, erased with the phone
         phone TEXT,                           -- national digits (0…); NULL once erased or when the export has none
+        phone_invalid INTEGER NOT NULL DEFAULT 0 CHECK (phone_invalid IN (0, 1)),  -- the export's phone was no
+                                              -- Vietnamese landline or mobile: kept without it, a finding for the unit
         unit_id INTEGER NOT NULL REFERENCES units(id),   -- the handling unit
         level TEXT NOT NULL CHECK (level IN ('province','locality')),
         channel TEXT NOT NULL DEFAULT '',     -- Kênh nộp: in person, online, postal… as exported

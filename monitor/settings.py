@@ -22,7 +22,8 @@ from typing import Any
 from registry.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
-PROVIDERS = ("simulator", "twilio")
+PROVIDERS = ("simulator", "twilio", "sip")
+SIP_TRANSPORTS = ("udp", "tcp", "tls")
 PREFIX = "FLASK_"
 SIMULATED_CALLER = "+842776000000"  # fictional (0277 is Đồng Tháp's area code): nobody is dialled from it
 
@@ -54,7 +55,8 @@ class Settings:
                                      "or networks separated by commas; empty: none, the connecting address is the "
                                      "client's (login throttling counts per address)")
     # --- which provider places the calls
-    call_provider: str = _spec("simulator", "simulator (nothing is dialled) or twilio", choices=PROVIDERS)
+    call_provider: str = _spec("simulator", "simulator (nothing is dialled), twilio, or sip (the province's "
+                                            "own trunk or PBX, docs/SIP.md)", choices=PROVIDERS)
     twilio_api_base_url: str = _spec("https://api.twilio.com", "any Twilio-compatible API")
     twilio_account_sid: str = _spec("", "Twilio account SID (secret: from the environment only)")
     twilio_auth_token: str = _spec("", "Twilio auth token; also checks the webhooks' signatures")
@@ -65,6 +67,17 @@ class Settings:
     twilio_webhook_shared_keys: str = _spec("", "webhook signing keys used instead of the auth token where a Twilio "
                                                 "Webhook Rule says so: key_id=secret pairs separated by commas "
                                                 "(two during a rotation; secret: from the environment only)")
+    sip_target: str = _spec("", "sip: the trunk or PBX that takes our calls, host:port (the number goes in the "
+                                "request URI as dialled domestically: 0277…, 1022)")
+    sip_username: str = _spec("", "sip: digest-authentication user, when the trunk challenges our calls")
+    sip_password: str = _spec("", "sip: digest-authentication password (secret: from the environment only)")
+    sip_caller_id: str = _spec("", "sip: the caller number our calls show (the trunk's own line, as dialled "
+                                   "domestically, e.g. 02773851000)")
+    sip_transport: str = _spec("udp", "sip: udp, tcp or tls towards the trunk", choices=SIP_TRANSPORTS)
+    sip_listen_seconds: float = _spec(10.0, "sip: an answered test call is hung up after this many seconds "
+                                            "(CALL_TIME_LIMIT_SECONDS still caps it)", minimum=0)
+    sip_response_timeout: float = _spec(8.0, "sip: a trunk that has not answered our INVITE at all within this many "
+                                             "seconds is down (our side, provider_error)", above=0)
     simulator_speed: float = _spec(1.0, "simulated calls' waiting compressed by this factor (the demo uses 5)", above=0)
     simulator_fail_rate: float = _spec(0.0, "fraction of simulated create requests refused as unavailable (fault tests)", minimum=0)
     # --- one test call
@@ -138,6 +151,22 @@ class Settings:
     logbook_caller_lines: str = _spec("", "other caller numbers test calls came or come from (rotated or former "
                                           "lines), separated by commas; TWILIO_FROM_NUMBER and the simulator's line "
                                           "always count")
+    logbook_phone_retention_days: int = _spec(365, "a reporter's name and phone are erased from the logbook this many "
+                                                   "days after the report was answered (registry/logbook/retention.py)",
+                                              minimum=1)
+    # --- the customer-care calls (monitor/surveys/): citizens' numbers are personal data
+    survey_retention_days: int = _spec(180, "a dossier's applicant name and phone number are erased this many days "
+                                            "after it was returned (the daily erasure job); answers stay, anonymous",
+                                       minimum=1)
+    survey_no_repeat_days: int = _spec(90, "a citizen called within this many days (or still waiting in an open case) "
+                                           "is left out of a new sample", minimum=0)
+    survey_call_hours: str = _spec("08:00-11:30,13:30-20:00", "local hours citizens may be called: HH:MM-HH:MM "
+                                                              "ranges separated by commas")
+    # --- the 1022 survey's results and alerts (monitor/surveys/results.py, answer_alerts.py)
+    survey_min_completes: int = _spec(10, "completed interviews a unit needs in the period to be ranked in the "
+                                          "surveys' league table (fewer: \"chưa đủ dữ liệu\")", minimum=1)
+    survey_open_logbook_entry: bool = _spec(True, "a survey answer reporting a problem (or a rating of 1 on the civil "
+                                                  "servant) also opens an anonymous entry in the unit's logbook")
 
     # ------------------------------------------------------------------------------------------ reading
 
@@ -175,6 +204,7 @@ class Settings:
         if self.report_min_answer_rate > 1:
             raise SettingsError(f"{PREFIX}REPORT_MIN_ANSWER_RATE={self.report_min_answer_rate}: phải từ 0 đến 1.",
                                 field="REPORT_MIN_ANSWER_RATE")
+        self.survey_call_windows()  # raises SettingsError naming SURVEY_CALL_HOURS
         if not re.fullmatch(r"0?2\d{1,2}", self.province_area_code):
             raise SettingsError(f"{PREFIX}PROVINCE_AREA_CODE={self.province_area_code!r}: phải là mã vùng điện thoại cố "
                                 "định, ví dụ 277.", field="PROVINCE_AREA_CODE")
@@ -233,6 +263,19 @@ class Settings:
         except ValueError:
             raise SettingsError(f"{PREFIX}TRUSTED_PROXIES={text!r}: phải là số proxy (ví dụ 1) hoặc các địa chỉ IP "
                                 "của proxy, cách nhau bởi dấu phẩy.", field="TRUSTED_PROXIES") from None
+
+    def survey_call_windows(self) -> list[tuple[str, str]]:
+        """SURVEY_CALL_HOURS as ("08:00", "11:30") pairs, each start before its end."""
+        windows = []
+        for part in self.survey_call_hours.split(","):
+            match = re.fullmatch(r"\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)\s*", part)
+            start, end = (f"{match[1]}:{match[2]}", f"{match[3]}:{match[4]}") if match else ("", "")
+            if not match or not start < end <= "24:00":
+                raise SettingsError(f"{PREFIX}SURVEY_CALL_HOURS={self.survey_call_hours!r}: phải là các khoảng giờ "
+                                    "GG:PP-GG:PP cách nhau bởi dấu phẩy, ví dụ 08:00-11:30,13:30-20:00.",
+                                    field="SURVEY_CALL_HOURS")
+            windows.append((start, end))
+        return windows
 
     def _shared_key_pairs(self) -> list[tuple[str, str]]:
         pairs = [part.strip().partition("=") for part in self.twilio_webhook_shared_keys.split(",") if part.strip()]

@@ -1,4 +1,4 @@
-"""Accounts: inspectors and agency editors, hashed passwords, invitations and sign-in (throttled by
+"""Accounts: inspectors, agency editors and the 1022 switchboard's operators, hashed passwords, invitations and sign-in (throttled by
 registry.login_throttle, kept as a server-side session by registry.sessions)."""
 import hashlib
 import re
@@ -13,7 +13,7 @@ from registry.clock import iso, utcnow
 from registry.db import write_transaction
 from registry.errors import RegistryError
 
-ROLES = ("inspector", "agency")
+ROLES = ("inspector", "agency", "operator")  # operator: calls sampled citizens back, belongs to no unit
 MIN_PASSWORD = 10
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 INVITE_DAYS = 7
@@ -76,6 +76,31 @@ def invite_editor(db, email: str, unit_id: int, name: str = "", now: datetime | 
             "invite_expires_at": iso(now + timedelta(days=INVITE_DAYS)),
             "created_at": iso(now),
         }
+    )
+    return token
+
+
+def create_operator(db, email: str, password: str, name: str = "", now: datetime | None = None) -> int:
+    """Create an operator account (điện thoại viên of the 1022 switchboard) with a password: the demo, the CLI."""
+    email = check_email(email)
+    check_password(password)
+    _refuse_existing(db, email)
+    return db.table("users").insert(
+        {"email": email, "name": name.strip(), "role": "operator", "unit_id": None,
+         "password_hash": generate_password_hash(password), "created_at": iso(now or utcnow())}
+    ).last_pk
+
+
+def invite_operator(db, email: str, name: str = "", now: datetime | None = None) -> str:
+    """Create an operator account that an inspector invites; returns the one-time invitation token (shown once)."""
+    email = check_email(email)
+    _refuse_existing(db, email)
+    now = now or utcnow()
+    token = secrets.token_urlsafe(24)
+    db.table("users").insert(
+        {"email": email, "name": name.strip(), "role": "operator", "unit_id": None, "password_hash": None,
+         "invite_token_hash": _hash_token(token), "invite_expires_at": iso(now + timedelta(days=INVITE_DAYS)),
+         "created_at": iso(now)}
     )
     return token
 

@@ -174,6 +174,29 @@ def overdue_command(as_json, unit_code):
     click.echo(overdue_report(open_db(), unit_code=unit_code, as_json=as_json))
 
 
+@logbook_cli.command("erase-phones")
+@click.option("--dry-run", is_flag=True, help="Chỉ đếm các phiếu sẽ bị xoá thông tin, không ghi gì.")
+def erase_phones_command(dry_run):
+    """Erase reporters' names and phone numbers from logbook entries answered more than
+    FLASK_LOGBOOK_PHONE_RETENTION_DAYS days ago (the scheduler does it daily; running it again erases nothing
+    more). Receipt codes and their 4 lookup digits keep working; entries still being handled are not touched.
+
+    Example: flask --app wsgi logbook erase-phones --dry-run
+    """
+    from registry.clock import utcnow
+    from registry.logbook import retention
+
+    days = current_app.config["LOGBOOK_PHONE_RETENTION_DAYS"]
+    result = retention.erase_expired(open_db(), now=utcnow(), days=days, dry_run=dry_run)
+    message = (_("Sẽ xoá họ tên và số điện thoại người phản ánh ở %(n)d phiếu (trả lời trước %(cutoff)s, quá "
+                 "%(days)d ngày).", n=result.entries, cutoff=result.cutoff, days=days) if dry_run
+               else _("Đã xoá họ tên và số điện thoại người phản ánh ở %(n)d phiếu (trả lời trước %(cutoff)s, quá "
+                      "%(days)d ngày).", n=result.entries, cutoff=result.cutoff, days=days))
+    click.echo(message)
+    for code in result.receipt_codes:
+        click.echo("  " + code)
+
+
 @logbook_cli.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @click.option("--unit", "unit_code", required=True, metavar="MÃ_ĐƠN_VỊ", help="Đơn vị có sổ được xuất.")

@@ -107,6 +107,20 @@ def _lock_file(db: sqlite_utils.Database) -> int | None:
     return fd if fd >= 0 else None
 
 
+def release_lock_files(under: str) -> None:
+    """Close this process's writers' lock files of the databases under a directory that is going away.
+
+    A long-running process keeps one per database it writes (one, in use); a process that makes many short-lived
+    databases (the tests: one per test) would otherwise run out of descriptors. Only for databases nobody
+    writes any more: a writer in the middle of its transaction still holds its descriptor.
+    """
+    prefix = f"{os.getpid()}:{under}"
+    for key in [key for key in _LOCK_FILES if key.startswith(prefix)]:
+        fd = _LOCK_FILES.pop(key)
+        if fd >= 0:
+            os.close(fd)
+
+
 # SQLite's primary result codes that mean "not now" rather than "wrong": the database is busy with another
 # writer, or the disk refuses writes (read-only, full, failing).
 _BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
@@ -138,24 +152,45 @@ def schema_version(db: sqlite_utils.Database, package: str) -> int:
     return row[0] if row else 0
 
 
+# A script whose first line is this marker runs with foreign keys off: SQLite's procedure for changing a table's
+# definition (new table, copy, drop, rename) would otherwise cascade or refuse on the rows referencing it.
+FOREIGN_KEYS_OFF = "-- foreign_keys: off"
+
+
 def migrate(db: sqlite_utils.Database, sets: Iterable[MigrationSet]) -> list[str]:
-    """Apply every pending migration, each in its own transaction; safe to run any number of times."""
+    """Apply every pending migration, each in its own transaction; safe to run any number of times.
+
+    A script marked with FOREIGN_KEYS_OFF runs with foreign key enforcement off (PRAGMA foreign_keys cannot
+    change inside a transaction, so it is switched around it) and commits only when `PRAGMA foreign_key_check`
+    finds no broken reference; enforcement is back on afterwards whatever happened.
+    """
     applied = []
     for package, scripts in sets:
         current = schema_version(db, package)
         for version, script in enumerate(scripts, start=1):
             if version <= current:
                 continue
-            with write_transaction(db):
-                if version <= schema_version(db, package):  # another process migrated meanwhile
-                    continue
-                for statement in split_sql(script):
-                    db.execute(statement)
-                db.execute(
-                    "INSERT INTO schema_migrations (package, version) VALUES (?, ?) "
-                    "ON CONFLICT(package) DO UPDATE SET version = excluded.version",
-                    [package, version],
-                )
+            keys_off = script.lstrip().startswith(FOREIGN_KEYS_OFF)
+            if keys_off:
+                if db.conn.in_transaction:
+                    raise sqlite3.OperationalError(f"{package}:{version} must run outside a transaction")
+                db.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with write_transaction(db):
+                    if version <= schema_version(db, package):  # another process migrated meanwhile
+                        continue
+                    for statement in split_sql(script):
+                        db.execute(statement)
+                    if keys_off and db.execute("PRAGMA foreign_key_check").fetchone():
+                        raise sqlite3.IntegrityError(f"{package}:{version} would leave broken foreign keys")
+                    db.execute(
+                        "INSERT INTO schema_migrations (package, version) VALUES (?, ?) "
+                        "ON CONFLICT(package) DO UPDATE SET version = excluded.version",
+                        [package, version],
+                    )
+            finally:
+                if keys_off:
+                    db.execute("PRAGMA foreign_keys = ON")
             applied.append(f"{package}:{version}")
     return applied
 

@@ -189,6 +189,13 @@ def display_number(number: str, kind: str | None = None) -> str:
 _PREFIXES = PrefixMemo(_lookup, display_number)
 
 
+def national_kind(national: str) -> str | None:
+    """The kind of a number written as national digits ('0912345678' → 'mobile', '02773851234' → 'landline'),
+    None when the digits make no number: phonenumbers asked once per prefix, for files of a million phones."""
+    found = _PREFIXES.verdict(national)
+    return found[1] if found else None
+
+
 def _multiple(numbers: list[str]) -> NumberError:
     """The refusal for a field holding several numbers, listing them."""
     listed = ", ".join(f"«{n}»" for n in numbers)

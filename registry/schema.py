@@ -270,4 +270,31 @@ MIGRATIONS = [
         ('can-bo', 'Thái độ, trách nhiệm cán bộ', 'Officials'' conduct', 5, 7, '2026-01-01T00:00:00Z'),
         ('khac', 'Khác', 'Other', 10, 9, '2026-01-01T00:00:00Z');
     """,
+    # 8: operators of the 1022 switchboard (điện thoại viên, monitor/surveys/): a third role, belonging to no unit.
+    # SQLite cannot change a CHECK in place: the users table is rebuilt (new table, copy, drop, rename) with foreign
+    # keys off, since every other table references users(id); registry.db.migrate checks them before committing.
+    """
+    -- foreign_keys: off
+    CREATE TABLE users_new (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL CHECK (role IN ('inspector','agency','operator')),
+        unit_id INTEGER REFERENCES units(id),
+        password_hash TEXT,
+        invite_token_hash TEXT,
+        invite_expires_at TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        last_login_at TEXT,
+        -- an agency editor always belongs to exactly one unit; an inspector or an operator to none
+        CHECK ((role = 'agency' AND unit_id IS NOT NULL) OR (role IN ('inspector','operator') AND unit_id IS NULL))
+    );
+    INSERT INTO users_new (id, email, name, role, unit_id, password_hash, invite_token_hash, invite_expires_at,
+                           active, created_at, last_login_at)
+    SELECT id, email, name, role, unit_id, password_hash, invite_token_hash, invite_expires_at,
+           active, created_at, last_login_at FROM users;
+    DROP TABLE users;
+    ALTER TABLE users_new RENAME TO users;
+    """,
 ]

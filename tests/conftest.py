@@ -8,7 +8,7 @@ import pytest
 from monitor.app import create_app, init_db
 from monitor.settings import Settings
 from registry import accounts
-from registry.db import connect
+from registry.db import connect, release_lock_files
 from registry.hotlines import set_hotline
 from registry.units import create_unit
 
@@ -33,7 +33,10 @@ def app(tmp_path):
         }
     )
     init_db(app)
-    return app
+    yield app
+    # The test's database goes with its directory: its writers' lock file is closed, so that a whole run of
+    # tests does not pile up a descriptor per test (the SIP stack refuses sockets past descriptor 1023).
+    release_lock_files(str(tmp_path))
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,9 @@ import pytest
 
 from monitor import disputes
 from monitor.attempts import lifecycle
+from monitor.scheduling import demo_surveys
 from monitor.scheduling.bands import LOCAL
+from monitor.surveys import cases as survey_cases
 from registry import accounts, demo
 from registry.clock import iso, utcnow
 from registry.db import write_transaction
@@ -33,8 +35,8 @@ playwright = pytest.importorskip("playwright.sync_api")
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TIMEOUT_MS = 15_000
-START = {"anonymous": "/", "editor": "/my", "inspector": "/units"}
-ACCOUNTS = {"editor": demo.EDITOR[:2], "inspector": demo.INSPECTOR[:2]}
+START = {"anonymous": "/", "editor": "/my", "inspector": "/units", "operator": "/surveys/queue"}
+ACCOUNTS = {"editor": demo.EDITOR[:2], "inspector": demo.INSPECTOR[:2], "operator": demo_surveys.OPERATOR[:2]}
 # the pages a reader lands on most, audited again at the width WCAG's reflow criterion names (320 CSS px)
 NARROW = {"registry.directory", "auth.login", "registry.my_unit", "reports.my", "registry.units",
           "monitor.attempts", "monitor.attempt", "review.queue", "reports.index"}
@@ -67,10 +69,14 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-def seed(db) -> dict:
+def seed(db, settings) -> dict:
     """The demo registry and accounts, and calls in every state a page shows differently; the ids to visit."""
     demo.load_demo(db)
     now = utcnow().replace(microsecond=0)
+    # the demo's survey month and its operator, who holds a case for the whole audit (claimed hours ahead)
+    demo_surveys.seed(db, settings, now=now)
+    operator_id = db.execute("SELECT id FROM users WHERE email = ?", [demo_surveys.OPERATOR[0]]).fetchone()[0]
+    case = survey_cases.claim_next(db, operator_id, now + timedelta(hours=3), lambda case: True)
     unit = {code: db.execute("SELECT id FROM units WHERE code = ?", [code]).fetchone()[0]
             for code in ("SYT", "STP", "VPUBND")}
     at = lambda hours: (now - timedelta(hours=hours)).astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")  # noqa: E731
@@ -94,7 +100,7 @@ def seed(db) -> dict:
     entry = logbook_entries.create(db, unit["SYT"], {"content": "Hỏi thủ tục cấp phép", "reporter_phone": "0912345678",
                                                      "field_code": "tthc"}, user_id=editor["id"], now=now)
     attachment = logbook_attachments.add(db, entry["id"], "don.pdf", b"%PDF-1.7", user_id=editor["id"], now=now)
-    return {"entry_id": entry["id"], "attachment_id": attachment, "code": "SYT", "attempt_id": failed, "dispute_id": dispute, "token": token, "fmt": "csv",
+    return {"case_id": case["id"], "entry_id": entry["id"], "attachment_id": attachment, "code": "SYT", "attempt_id": failed, "dispute_id": dispute, "token": token, "fmt": "csv",
             "filename": "app.css", "receipt_code": "SYT-000000-001", "calls": [answered, failed, held, ringing, planned]}
 
 
@@ -245,7 +251,7 @@ def switch_to_english(page, live):
 
 
 def test_every_page_of_every_role_meets_wcag_21_aa_in_both_languages(app, db, browser):
-    ids = seed(db)
+    ids = seed(db, app.extensions["settings"])
     seeds = rule_urls(app, ids) + ["/no-such-page"]
     findings: list[str] = []
     audited = 0

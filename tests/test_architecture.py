@@ -34,7 +34,7 @@ MAX_LINES = 400
 
 WEB = ("registry/web/", "monitor/web/")
 COMPOSITION_ROOT = ("monitor/app.py", "wsgi.py")
-CLI_MODULES = ("registry/cli.py", "monitor/cli.py", "monitor/reports/cli.py")
+CLI_MODULES = ("registry/cli.py", "monitor/cli.py", "monitor/reports/cli.py", "monitor/surveys/cli.py")
 TRANSLATION = {"gettext", "lazy_gettext", "ngettext", "lazy_ngettext", "pgettext", "npgettext", "lazy_pgettext",
                "force_locale"}
 CLI_FLASK_NAMES = {"current_app"}
@@ -95,6 +95,8 @@ WRITES = re.compile(
 )
 TABLE_WRITE_METHODS = {"insert", "insert_all", "update", "upsert", "upsert_all", "delete", "delete_where"}
 CREATE_TABLE = re.compile(r"\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
+# A table rebuilt the SQLite way (new table, copy, drop, rename) is created under a passing name: not a table of its own.
+RENAMED_TABLE = re.compile(r"\bALTER\s+TABLE\s+(\w+)\s+RENAME\s+TO\b", re.I)
 
 
 # ------------------------------------------------------------------------------------------- the sources
@@ -258,6 +260,7 @@ def writers() -> dict[str, dict[str, list[int]]]:
 
 def test_every_table_of_the_schema_has_an_owner():
     tables = {table for rel in sources() for _, text in strings(rel) for table in CREATE_TABLE.findall(text)}
+    tables -= {table for rel in SCHEMA_MODULES for _, text in strings(rel) for table in RENAMED_TABLE.findall(text)}
     missing = sorted(tables - set(OWNERS))
     assert tables, "no CREATE TABLE found: has the schema moved?"
     assert not missing, (

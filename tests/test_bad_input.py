@@ -20,14 +20,14 @@ from monitor.settings import Settings
 from . import test_security_matrix as matrix
 from .conftest import change_settings, csrf_from
 from .report_fixtures import failure_with_retest
-from .test_security_matrix import ANON, EDITOR_X, INSPECTOR, NOW
+from .test_security_matrix import ANON, EDITOR_X, INSPECTOR, NOW, OPERATOR
 from .twilio_double import callback_script, signed_post
 
 # The security matrix's world (units X and Y, their editors, an inspector, an ended call each, a dispute) and
 # its signed-in clients per role, reused as fixtures.
 world, as_role = matrix.world, matrix.as_role
 
-ROLES = (ANON, EDITOR_X, INSPECTOR)
+ROLES = (ANON, EDITOR_X, INSPECTOR, OPERATOR)
 RAW = "raw:"  # a value written into the URL as it is (already percent-encoded)
 HOSTILE = [
     "99999999999999999999", "-99999999999999999999", "-1", "0", "1e30", "NaN",

@@ -42,7 +42,9 @@ def _make(cls) -> UserError:
     """One instance of cls, built as the code that raises it does."""
     if cls.__name__ == "NumberError":
         return cls("invalid", MESSAGE)
-    if cls.__name__ == "ImportRejected":
+    from registry.appendix import ImportRejected
+
+    if issubclass(cls, ImportRejected):  # the appendix's and the dossier frame's: built from their bad rows
         from registry.appendix import RowError
 
         return cls([RowError(5, "Số", "sai"), RowError(5, "Tên", "trống"), RowError(7, "", "thừa")])
@@ -62,7 +64,7 @@ def test_every_user_error_has_a_message_a_field_a_code_and_a_status(cls):
     assert isinstance(exc.code, str) and exc.code
     assert isinstance(exc.status, int) and 400 <= exc.status < 500
     assert isinstance(exc.details, list)
-    named = cls(MESSAGE, field="f", status=409) if cls.__name__ not in ("NumberError", "ImportRejected") else None
+    named = cls(MESSAGE, field="f", status=409) if cls.__name__ not in ("NumberError", "ImportRejected", "FrameRejected") else None
     if named is not None:
         assert (named.message, named.field, named.status) == (MESSAGE, "f", 409)
 

@@ -89,7 +89,7 @@ def test_pdf_reads_back_as_the_official_document(report):
     for expected in ["ỦY BAN NHÂN DÂN TỈNH ĐỒNG THÁP", "VĂN PHÒNG", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
                      "Độc lập - Tự do - Hạnh phúc", "/BC-VPUBND", "Đồng Tháp, ngày 02 tháng 07 năm 2025", "BÁO CÁO",
                      "từ ngày 01/06/2025 đến ngày 30/06/2025", "I. PHẠM VI, PHƯƠNG PHÁP KIỂM TRA",
-                     "II. KẾT QUẢ THEO NHÓM", "III. CÁC ĐƠN VỊ CHƯA ĐẠT YÊU CẦU", "IV. ĐỀ XUẤT, KIẾN NGHỊ",
+                     "II. KẾT QUẢ THEO NHÓM", "III. CÁC ĐƠN VỊ CHƯA ĐẠT YÊU CẦU", "IV. KHẢO SÁT MỨC ĐỘ HÀI LÒNG (1022)", "V. ĐỀ XUẤT, KIẾN NGHỊ",
                      "Nơi nhận:", "KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG", "Nguyễn Văn An", "Sở Y tế",
                      "41,7%"]:
         assert expected in text, expected
@@ -106,7 +106,8 @@ def test_pdf_cites_the_confirmed_failures_as_evidence(report):
 
 def test_xlsx_reads_back_with_sheets_headers_and_percent_formats(report):
     book = load_workbook(io.BytesIO(to_xlsx(report)))
-    assert book.sheetnames == ["Tổng hợp", "Xếp hạng", "Chưa đạt", "Bằng chứng", "Nhóm A", "Nhóm B", "Nhóm C"]
+    assert book.sheetnames == ["Tổng hợp", "Xếp hạng", "Chưa đạt", "Bằng chứng", "Nhóm A", "Nhóm B", "Nhóm C",
+                               "Khảo sát 1022"]
     league = book["Xếp hạng"]
     headers = [c.value for c in league[1]]
     assert headers[:4] == ["Hạng trong nhóm", "Nhóm", "Mã đơn vị", "Tên đơn vị"]
@@ -276,7 +277,8 @@ def test_simulated_xlsx_says_so_in_the_first_row_and_the_print_header_of_every_s
 
 
 def test_csv_carries_the_evidence_as_a_second_table(report, june):
-    league, evidence = csv_sections(to_csv(report))
+    league, evidence, surveys = csv_sections(to_csv(report))
+    assert surveys == [["Khảo sát mức độ hài lòng (1022)"], ["Trong kỳ chưa có kết quả khảo sát."]]
     assert league[0][:2] == ["Hạng trong nhóm", "Nhóm"]
     assert evidence[0][0].startswith("Bằng chứng") and evidence[1] == [label for _, label in tables.EVIDENCE_COLUMNS]
     rows = [dict(zip(evidence[1], r)) for r in evidence[2:]]

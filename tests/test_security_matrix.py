@@ -1,8 +1,10 @@
 """Every route × every role, from app.url_map against an explicit policy; CSRF, XSS, forged webhooks, throttling,
 cookie flags and the Content-Security-Policy on every page.
 
-Roles: anonymous, the agency editor of unit X (SYT), the agency editor of unit Y (XMA), an inspector. A route
-added without a POLICY entry fails test_every_route_has_a_policy_entry: decide who may use it, then add it.
+Roles: anonymous, the agency editor of unit X (SYT), the agency editor of unit Y (XMA), an inspector, an operator of
+the 1022 switchboard. A route added without a POLICY entry fails test_every_route_has_a_policy_entry: decide who may
+use it, then add it. The operator's answer is the fifth argument of statuses(); left out, it is what every other role
+gets when they all get the same (public pages, sign-in, callbacks), else 403 (registry.web.auth.operator_gate).
 """
 import io
 import re
@@ -21,9 +23,10 @@ from registry.units import update_unit
 from .conftest import csrf_from, login, make_editor
 from .twilio_double import AUTH_TOKEN, callback_script
 
-ANON, EDITOR_X, EDITOR_Y, INSPECTOR = "anonymous", "editor_x", "editor_y", "inspector"
-ROLES = (ANON, EDITOR_X, EDITOR_Y, INSPECTOR)
+ANON, EDITOR_X, EDITOR_Y, INSPECTOR, OPERATOR = "anonymous", "editor_x", "editor_y", "inspector", "operator"
+ROLES = (ANON, EDITOR_X, EDITOR_Y, INSPECTOR, OPERATOR)
 NOW = datetime(2025, 6, 10, 2, 0, tzinfo=timezone.utc)
+OPERATOR_PASSWORD = "mat-khau-dien-thoai-vien"
 PAYLOAD = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 RAW_MARKERS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
 ESCAPED_MARKER = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -32,10 +35,13 @@ Y_SECRETS = ("bimat.y@xma.test.vn", "Lý do riêng của xã Mỹ An", "0912 777
              "Giải trình riêng của xã Mỹ An")
 
 
-def statuses(anon, x, y, inspector):
-    """Expected status sets per role (an int or a set each)."""
+def statuses(anon, x, y, inspector, operator=None):
+    """Expected status sets per role (an int or a set each); operator None: the others' when all agree, else 403."""
     as_set = lambda v: set(v) if isinstance(v, (set, tuple, list)) else {v}  # noqa: E731
-    return {ANON: as_set(anon), EDITOR_X: as_set(x), EDITOR_Y: as_set(y), INSPECTOR: as_set(inspector)}
+    if operator is None:
+        operator = anon if as_set(anon) == as_set(x) == as_set(y) == as_set(inspector) else 403
+    return {ANON: as_set(anon), EDITOR_X: as_set(x), EDITOR_Y: as_set(y), INSPECTOR: as_set(inspector),
+            OPERATOR: as_set(operator)}
 
 
 PUBLIC = statuses(200, 200, 200, 200)
@@ -70,6 +76,11 @@ POLICY = {
                                ("GET", "/logbook/entries/999999", None, statuses(302, 404, 404, 404)),
                                ("POST", "/logbook/entries/{ey}", {"action": "pause", "p-pause_reason": ""},
                                 statuses(302, 403, 400, 403))],
+    # correcting an entry (registry/web/logbook_edit.py): the unit's editors only; inspectors read, never correct
+    "registry.logbook_edit": [("GET", "/logbook/entries/{ex}/edit", None, statuses(302, 200, 403, 403)),
+                              ("GET", "/logbook/entries/999999/edit", None, statuses(302, 404, 404, 404)),
+                              ("POST", "/logbook/entries/{ey}/edit", {"edit_reason": ""},
+                               statuses(302, 403, 400, 403))],
     "registry.logbook_attachment": [("GET", "/logbook/attachments/{fy}", None, OWN_Y)],
     "api_logbook.requests_list": [("GET", "/api/v1/requests.json", None, PUBLIC)],
     "api_logbook.request_detail": [("GET", "/api/v1/requests/SYT-250610-001.json?lookup_digits=0000", None,
@@ -82,7 +93,7 @@ POLICY = {
     "auth.accept_invite": [("GET", "/invite/khong-hop-le", None, statuses(302, 302, 302, 302))],
     "auth.invite": [("GET", "/invite", None, PUBLIC),
                     ("POST", "/invite", {"password": "mat-khau-moi-dai"}, statuses(400, 400, 400, 400))],
-    "registry.my_unit": [("GET", "/my", None, statuses(302, 302, 302, 302))],
+    "registry.my_unit": [("GET", "/my", None, statuses(302, 302, 302, 302, 403))],
     "registry.units": [("GET", "/units", None, INSPECTORS)],
     "registry.unit": [("GET", "/units/{X}", None, OWN_X), ("GET", "/units/{Y}", None, OWN_Y),
                       ("GET", "/units/KHONGCO", None, statuses(302, 404, 404, 404)),
@@ -136,7 +147,7 @@ POLICY = {
     "reports.attempts": [("GET", "/reports/attempts?unit={X}&month=2025-06&scope=all", None, OWN_X),
                          ("GET", "/reports/attempts?unit={Y}&month=2025-06&scope=all", None, OWN_Y),
                          ("GET", "/reports/attempts?month=2025-06", None, INSPECTORS)],
-    "reports.my": [("GET", "/reports/my", None, statuses(302, 302, 302, 302))],
+    "reports.my": [("GET", "/reports/my", None, statuses(302, 302, 302, 302, 403))],
     "reports.unit": [("GET", "/reports/units/{X}?month=2025-06", None, OWN_X),
                      ("GET", "/reports/units/{Y}?month=2025-06", None, OWN_Y),
                      ("GET", "/reports/units/KHONGCO", None, statuses(302, 404, 404, 404))],
@@ -152,8 +163,24 @@ POLICY = {
     "reports.dispute": [("GET", "/reports/disputes/{dy}", None, OWN_Y),
                         ("POST", "/reports/disputes/{dy}", {"decision": "accept", "reason": ""}, statuses(302, 403, 403, 400))],
     "reports.alert_list": [("GET", "/reports/alerts", None, INSPECTORS)],
+    # the 1022 surveys' results and questionnaire (monitor/web/survey_results.py): inspectors only
+    "survey_results.results_page": [("GET", "/surveys/results", None, INSPECTORS),
+                                    ("GET", "/surveys/results?month=2025-06", None, INSPECTORS)],
+    "survey_results.results_export": [("GET", "/surveys/results/export?month=2025-06&format=csv", None, INSPECTORS)],
+    "survey_results.questionnaire_page": [("GET", "/surveys/questionnaire", None, INSPECTORS),
+                                          ("POST", "/surveys/questionnaire", {}, statuses(302, 403, 403, 400))],
     # inspectors only, and only in demo mode (a 404 here; the demo itself: tests/test_demo_story.py)
     "demo_mail.mailbox": [("GET", "/demo/mail", None, statuses(302, 403, 403, 404))],
+    # the 1022 operators' pages (monitor/web/surveys.py): the queue and their case; inspectors see the queue's state
+    # and invite operators
+    "surveys.queue": [("GET", "/surveys/queue", None, statuses(302, 403, 403, 200, 200))],
+    "surveys.take": [("POST", "/surveys/queue", {}, statuses(302, 403, 403, 403, 302))],
+    "surveys.invite_operator": [("POST", "/surveys/operators", {"email": ""}, statuses(302, 403, 403, 400, 403))],
+    "surveys.case": [("GET", "/surveys/cases/999999", None, statuses(302, 403, 403, 403, 404)),
+                     ("POST", "/surveys/cases/999999", {"disposition": "busy"}, statuses(302, 403, 403, 403, 404))],
+    # the sample frame's import (monitor/web/survey_import.py): inspectors only
+    "survey_import.import_page": [("GET", "/surveys/import", None, INSPECTORS),
+                                  ("POST", "/surveys/import", {}, statuses(302, 403, 403, 400))],
     "webhooks.status": [("POST", "/hooks/twilio/status/{ax}", {"CallSid": "CA1", "CallStatus": "completed"}, SIGNED)],
     "webhooks.amd": [("POST", "/hooks/twilio/amd/{ax}", {"CallSid": "CA1", "AnsweredBy": "human"}, SIGNED)],
     "webhooks.gather": [("POST", "/hooks/twilio/gather/{ax}?step=answer", {"CallSid": "CA1", "SpeechResult": "alo"}, SIGNED)],
@@ -171,7 +198,9 @@ pytestmark = pytest.mark.usefixtures("quick_password_hashing")  # see conftest.p
 def world(app, db, units, inspector):
     """Units X (SYT) and Y (XMA) with editors, an ended failed attempt each, Y's private history and a dispute."""
     editors = {EDITOR_X: make_editor(db, units["SYT"], "bientap@soyte.test.vn"),
-               EDITOR_Y: make_editor(db, units["XMA"], "bientap@myan.test.vn"), INSPECTOR: inspector}
+               EDITOR_Y: make_editor(db, units["XMA"], "bientap@myan.test.vn"), INSPECTOR: inspector,
+               OPERATOR: {"email": "dienthoaivien@1022.test.vn", "password": OPERATOR_PASSWORD}}
+    editors[OPERATOR]["id"] = accounts.create_operator(db, editors[OPERATOR]["email"], OPERATOR_PASSWORD)
     update_unit(db, units["XMA"], {"contact_email": "bimat.y@xma.test.vn"}, actor=editors[INSPECTOR] | {"role": "inspector"})
     set_hotline(db, units["XMA"], "0912 777 001", actor=None, reason="Số cũ")  # its old number: private history
     set_hotline(db, units["XMA"], "0912 000 999", actor=None, reason="Lý do riêng của xã Mỹ An")

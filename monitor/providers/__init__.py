@@ -15,7 +15,8 @@ from monitor.settings import PROVIDERS, Settings
 
 
 def make_provider(settings: Settings, sink: Callable[[int, dict, str, str], None], **options) -> Provider:
-    """The provider named by CALL_PROVIDER; sink(attempt_id, params, kind, dedupe_key) receives simulated events.
+    """The provider named by CALL_PROVIDER; sink(attempt_id, params, kind, dedupe_key) receives the events
+    of the providers that deliver them in-process (simulator, sip).
 
     options go to the provider's constructor (e.g. synchronous=True for the simulator in tests).
     """
@@ -34,7 +35,18 @@ def make_provider(settings: Settings, sink: Callable[[int, dict, str, str], None
         from monitor.providers.twilio_provider import TwilioProvider
 
         return TwilioProvider(settings, **options)
-    raise ProviderConfigError(f"FLASK_CALL_PROVIDER “{name}” không hợp lệ: dùng simulator hoặc twilio.")
+    if name == "sip":
+        if not settings.sip_target:
+            raise ProviderConfigError("Nhà cung cấp sip cần cấu hình: FLASK_SIP_TARGET (tổng đài hoặc trung kế, máy:cổng).",
+                                      field="SIP_TARGET")
+        from monitor.providers.sip_provider import MAX_CALLS, SipProvider
+
+        if not 0 < settings.max_concurrent_calls <= MAX_CALLS:
+            raise ProviderConfigError(f"Nhà cung cấp sip gọi tối đa {MAX_CALLS} cuộc cùng lúc: đặt "
+                                      f"FLASK_MAX_CONCURRENT_CALLS từ 1 đến {MAX_CALLS}.", field="MAX_CONCURRENT_CALLS")
+
+        return SipProvider(settings, sink, **options)
+    raise ProviderConfigError(f"FLASK_CALL_PROVIDER “{name}” không hợp lệ: dùng simulator, twilio hoặc sip.")
 
 
 # Webhook helpers, so the web layer never imports twilio itself (loaded on first use).

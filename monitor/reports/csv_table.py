@@ -2,7 +2,8 @@
 
 Text that a spreadsheet would read as a formula is written with a leading apostrophe (registry.cells); numbers
 stay numbers. The league table comes first, unchanged; after one empty row, a second table holds the evidence: every call
-cited for the failing and contested units. A period with simulated calls starts with a one-cell notice row.
+cited for the failing and contested units; after another empty row, the 1022 survey's figures per unit
+(monitor/surveys/render.csv_section). A period with simulated calls starts with a one-cell notice row.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import csv
 import io
 
 from monitor.reports import tables, wording
+from monitor.surveys.render import csv_section
 from registry.cells import neutralise
 
 EVIDENCE_TITLE = "Bằng chứng: các cuộc gọi được tính của đơn vị chưa đạt yêu cầu hoặc có giải trình"
@@ -43,4 +45,5 @@ def to_csv(report) -> bytes:
         writer.writerow([label for _, label in tables.EVIDENCE_COLUMNS])
         for row in evidence:
             writer.writerow(["" if row[key] is None else neutralise(row[key]) for key, _ in tables.EVIDENCE_COLUMNS])
+    csv_section(writer, report.surveys)
     return "\ufeff".encode("utf-8") + out.getvalue().encode("utf-8")

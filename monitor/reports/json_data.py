@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from monitor.reports import tables
+from monitor.surveys.render import json_section
 from registry.clock import iso
 
 
@@ -28,6 +29,7 @@ def to_json(report) -> bytes:
         "failing_units": tables.failing_rows(report),
         "contested_units": tables.contested_rows(report),
         "recommendations": report.recommendations,
+        "surveys": json_section(report.surveys),
         "trend": [{"period": p.period.key, "from": p.period.start.isoformat(), "to": p.period.end.isoformat(),
                    "groups": {code: {"tests_counted": t.counted, "answered": t.answered, "answer_rate": t.answer_rate,
                                      "confirmed_failures": t.confirmed} for code, t in sorted(p.groups.items())},

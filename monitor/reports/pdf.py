@@ -10,7 +10,7 @@ from monitor import labels
 from monitor.attempts.outcomes import FAILURES
 from monitor.reports import charts, figures, tables, wording
 from monitor.reports.tally import FAST_SECONDS
-from monitor.scheduling.bands import LOCAL
+from registry import letterhead
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "reports"
 EVIDENCE_LIMIT = 4  # failed calls cited per unit in table 4 (every call is in the annex, the XLSX, CSV and JSON)
@@ -50,7 +50,7 @@ def to_html(report) -> str:
         logbook=tables.logbook_rows(report),
         band_chart=figures.band_chart(report), trend_chart=figures.trend_chart(report),
         authority=wording.AUTHORITY, office=wording.OFFICE, number=wording.NUMBER,
-        place_date=_place_date(report.generated_at),
+        place_date=letterhead.place_date(report.generated_at),
         recipients=wording.RECIPIENTS, letter=wording.LETTER, band_labels=labels.BAND, outcome_labels=labels.OUTCOME,
         failures=FAILURES, fast_seconds=FAST_SECONDS, evidence_limit=EVIDENCE_LIMIT,
         contested=contested, annex=annex, annex_rest=annex_rest, recordings=tables.has_recordings(report),
@@ -58,16 +58,11 @@ def to_html(report) -> str:
     )
 
 
-def _place_date(moment) -> str:
-    local = moment.astimezone(LOCAL)
-    return f"{wording.PLACE}, ngày {local.day:02d} tháng {local.month:02d} năm {local.year}"
-
-
 def unit_file_html(unit_file) -> str:
     """A unit's evidence file (unit_file.UnitFile) as print HTML."""
     return _environment().get_template("unit_evidence.html").render(
         f=unit_file, authority=wording.AUTHORITY, office=wording.OFFICE,
-        place_date=_place_date(unit_file.generated_at), simulated_notice=tables.SIMULATED_NOTICE,
+        place_date=letterhead.place_date(unit_file.generated_at), simulated_notice=tables.SIMULATED_NOTICE,
     )
 
 

@@ -20,6 +20,7 @@ from monitor.reports.tally import CODES_SQL, Tally, answered_calls
 from monitor.reports.verdicts import league
 from monitor.scheduling.bands import LOCAL
 from monitor.settings import Settings
+from monitor.surveys import results as survey_results
 from registry.errors import UserError
 from registry.groups import group_exists
 
@@ -50,6 +51,7 @@ class Report:
     contested: list = field(default_factory=list)  # units with a dispute in the period that do not fail
     simulated: bool = False  # any call of the period placed by the simulator: every format says so
     logbook: LogbookFigures = field(default_factory=LogbookFigures)  # test calls logged, overdue, transferred
+    surveys: object = None  # monitor.surveys.results.Results of the dossiers returned in the period (1022 survey)
 
     @cached_property
     def evidence(self) -> dict:
@@ -107,6 +109,9 @@ def build_report(db, period: Period, *, group: str | None = None, now: datetime,
         # Each unit's answered calls are in its characters already: the logbook reads only its own side.
         logbook=period_figures(db, period, settings=settings, today=today,
                                answered={u.unit["id"]: answered_calls(u.codes) for u in current.units}),
+        # The whole province's survey results, whatever the group: few completes per unit in a month.
+        surveys=survey_results.build(db, period.start, period.end, min_completes=settings.survey_min_completes,
+                                     trend_months=0),
         settings={
             "min_answer_rate": min_rate,
             "retest_delay_minutes": int(settings.retest_delay_minutes),

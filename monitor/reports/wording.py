@@ -13,12 +13,11 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
 from monitor.reports.tally import FAST_SECONDS
+from registry import letterhead
 
-# The letterhead of the official document (Nghị định 30/2020/NĐ-CP): proper names of the issuing body and
-# the office, the same in every language the page may be read in.
-AUTHORITY = "ỦY BAN NHÂN DÂN TỈNH ĐỒNG THÁP"
-OFFICE = "VĂN PHÒNG"
-PLACE = "Đồng Tháp"
+# The letterhead of the official document: proper names of the issuing body and the office, kept in the
+# registry so that its own documents (the logbook's summary) print the same.
+AUTHORITY, OFFICE, PLACE = letterhead.AUTHORITY, letterhead.OFFICE, letterhead.PLACE
 NUMBER = "Số:\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0/BC-VPUBND"  # the number is written in by the clerk
 RECIPIENTS = (
     "Chủ tịch, các Phó Chủ tịch UBND Tỉnh (b/c);",

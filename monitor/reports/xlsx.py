@@ -21,6 +21,7 @@ from monitor.attempts.outcomes import FAILURES
 from monitor.reports import tables, wording
 from monitor.reports.tally import FAST_SECONDS
 from monitor.scheduling.bands import BANDS, LOCAL
+from monitor.surveys.render_xlsx import report_sheet
 from registry.cells import neutralise
 
 PERCENT = "0.0%"
@@ -228,6 +229,7 @@ def to_xlsx(report) -> bytes:
     _evidence_sheet(book.create_sheet(EVIDENCE_SHEET), report, top)
     for g in report.metrics.groups:
         _league_sheet(book.create_sheet(f"Nhóm {g.code}"[:31]), [r for r in rows if r["group"] == g.code], top)
+    report_sheet(book.create_sheet("Khảo sát 1022"), report.surveys, top)  # the 1022 survey's figures per unit
     if report.simulated:
         for sheet in book.worksheets:
             _mark_simulated(sheet)

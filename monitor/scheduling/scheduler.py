@@ -21,7 +21,7 @@ import schedule
 
 from monitor import attempts
 from monitor.providers import make_provider
-from monitor.scheduling import demo, demo_logbook
+from monitor.scheduling import demo, demo_logbook, demo_surveys
 from monitor.scheduling.bands import week_monday
 from monitor.scheduling.dispatch import recover
 from monitor.scheduling.dispatcher import Clock, Dispatcher, default_owner
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
 PLAN_EVERY_MINUTES = 60
+ERASE_EVERY_HOURS = 24  # citizens' numbers past the survey retention period are erased once a day
 # Demo mode with the simulator (nothing is dialled): see monitor/scheduling/demo.py. Never applied to a
 # provider that dials real numbers.
 DEMO_SEED_SECONDS, DEMO_SPEED = demo.SEED_SECONDS, demo.SPEED
@@ -106,7 +107,9 @@ def seed_demo(settings: Settings, *, now: datetime, rng: random.Random, owner: s
         demo.seed_story(db, settings, now=now, sink=make_sink(settings), owner=owner or default_owner())
         demo_logbook.seed_citizens(db, now=now)
         demo_logbook.seed_test_calls(db, settings, now=now, sink=make_sink(settings), owner=owner or default_owner())
-        return demo.seed_rounds(db, settings, now=now, rng=rng)
+        planned = demo.seed_rounds(db, settings, now=now, rng=rng)
+        demo_surveys.seed(db, settings, now=now)  # last: the test calls' story never waits on it
+        return planned
     finally:
         db.conn.close()
 
@@ -136,6 +139,28 @@ def alerts_job(settings: Settings, now: datetime) -> dict:
     db = connect(settings.database)
     try:
         return check_alerts(db, settings, now=now)
+    finally:
+        db.conn.close()
+
+
+def survey_erasure_job(settings: Settings, now: datetime) -> int:
+    """Erase the citizens' names and numbers past the survey retention period (monitor/surveys/privacy.py)."""
+    from monitor.surveys.privacy import erase_expired
+
+    db = connect(settings.database)
+    try:
+        return erase_expired(db, now, settings)
+    finally:
+        db.conn.close()
+
+
+def logbook_erasure_job(settings: Settings, now: datetime) -> int:
+    """Erase the logbook reporters' names and phones past their retention (registry/logbook/retention.py)."""
+    from registry.logbook.retention import erase_expired
+
+    db = connect(settings.database)
+    try:
+        return erase_expired(db, now=now, days=settings.logbook_phone_retention_days).entries
     finally:
         db.conn.close()
 
@@ -196,6 +221,8 @@ def run(settings: Settings, *, stop_event: threading.Event | None = None, clock:
         if settings.demo_active and not provider.dials_real_numbers:
             _guarded("demo", lambda: seed_demo(settings, now=clock.now(), rng=rng, owner=owner))()
         _guarded("heartbeat", lambda: beat(settings, owner, started, clock.now(), provider.name))()
+        _guarded("survey-erasure", lambda: survey_erasure_job(settings, clock.now()))()  # a restart never skips a day
+        _guarded("logbook-erasure", lambda: logbook_erasure_job(settings, clock.now()))()
 
         dispatcher = Dispatcher(settings, provider, clock=clock, owner=owner, rng=rng)
         thread = threading.Thread(target=dispatcher.run, args=(stop,), name="dispatch", daemon=True)
@@ -210,6 +237,10 @@ def run(settings: Settings, *, stop_event: threading.Event | None = None, clock:
         jobs.every(PLAN_EVERY_MINUTES).minutes.do(_guarded("plan", lambda: plan_ahead(settings, now=clock.now(), rng=rng)))
         alert_every = max(1, round(settings.alert_check_minutes * 60))  # the demo checks more often than once a minute
         jobs.every(alert_every).seconds.do(_guarded("alerts", lambda: alerts_job(settings, clock.now())))
+        jobs.every(ERASE_EVERY_HOURS).hours.do(
+            _guarded("survey-erasure", lambda: survey_erasure_job(settings, clock.now())))
+        jobs.every(ERASE_EVERY_HOURS).hours.do(  # once a day, like the surveys' numbers
+            _guarded("logbook-erasure", lambda: logbook_erasure_job(settings, clock.now())))
         if settings.demo_active and not provider.dials_real_numbers:  # the demo's staff write their calls down
             jobs.every(DEMO_LOGBOOK_SECONDS).seconds.do(
                 _guarded("demo-logbook", lambda: demo_logbook_job(settings, clock.now())))

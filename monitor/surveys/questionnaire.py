@@ -11,6 +11,7 @@ Stored versions are never changed: editing makes a new version, and a case keeps
 from __future__ import annotations
 
 import json
+import re
 
 from flask_babel import gettext
 
@@ -22,6 +23,9 @@ KINDS = ("rating", "yes_no", "text")
 # A "yes" to this question, or a 1 on the civil servant, alerts inspectors at once.
 PROBLEM_KEY = "problem"
 OFFICER_KEY = "element_3"
+ELEMENTS = (1, 2, 3, 4, 5)  # SIPAS's elements
+MAX_TITLE, MAX_TEXT, MAX_QUESTIONS = 300, 1000, 40
+KEY_SHAPE = re.compile(r"[a-z0-9_]{1,40}")
 
 DEFAULT_TITLE = "Khảo sát sự hài lòng về giải quyết thủ tục hành chính (mô hình chăm sóc khách hàng 1022)"
 DEFAULT_QUESTIONS = [
@@ -87,15 +91,31 @@ def check(title: str, questions: list[dict]) -> None:
         raise QuestionnaireError(gettext("Bộ câu hỏi cần có tiêu đề."))
     if not questions:
         raise QuestionnaireError(gettext("Bộ câu hỏi cần ít nhất một câu hỏi."))
+    if len(title.strip()) > MAX_TITLE:
+        raise QuestionnaireError(gettext("Tiêu đề tối đa %(max)s ký tự.", max=MAX_TITLE))
+    if len(questions) > MAX_QUESTIONS:
+        raise QuestionnaireError(gettext("Bộ câu hỏi có tối đa %(max)s câu.", max=MAX_QUESTIONS))
     keys = set()
     for n, q in enumerate(questions, start=1):
         if q.get("kind") not in KINDS:
             raise QuestionnaireError(gettext("Câu %(n)s: loại câu hỏi không hợp lệ.", n=n))
         if not str(q.get("text", "")).strip():
             raise QuestionnaireError(gettext("Câu %(n)s: chưa có nội dung.", n=n))
+        if len(str(q.get("text", ""))) > MAX_TEXT:
+            raise QuestionnaireError(gettext("Câu %(n)s: nội dung tối đa %(max)s ký tự.", n=n, max=MAX_TEXT))
         key = str(q.get("key", "")).strip()
         if not key or key in keys:
             raise QuestionnaireError(gettext("Câu %(n)s: mã câu hỏi trống hoặc trùng.", n=n))
+        if not KEY_SHAPE.fullmatch(key):
+            raise QuestionnaireError(gettext("Câu %(n)s: mã câu hỏi chỉ gồm chữ thường không dấu, chữ số và dấu gạch "
+                                             "dưới, tối đa 40 ký tự (ví dụ element_1).", n=n))
+        if q.get("element", "") not in ("", *ELEMENTS) or (q.get("element", "") != "" and q["kind"] != "rating"):
+            raise QuestionnaireError(gettext("Câu %(n)s: yếu tố SIPAS là 1 đến 5, và chỉ cho câu hỏi chấm điểm.", n=n))
+        # The alerts read these two questions: they must keep their kind.
+        if (key, q["kind"]) in ((PROBLEM_KEY, "rating"), (PROBLEM_KEY, "text"), (OFFICER_KEY, "yes_no"),
+                                (OFFICER_KEY, "text")):
+            raise QuestionnaireError(gettext("Câu %(n)s: câu “%(key)s” phải giữ loại %(kind)s (cảnh báo dựa vào nó).",
+                                             n=n, key=key, kind="yes_no" if key == PROBLEM_KEY else "rating"))
         keys.add(key)
 
 

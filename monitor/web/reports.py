@@ -154,9 +154,9 @@ def index():
         show_all=show_all, league_rows=LEAGUE_ROWS, picker=_picker(period), args=_period_args(period),
         groups=[{"code": r["code"], "name": r["name"]} for r in list_groups(db)],
         band_chart=figures.band_chart(report), trend_chart=figures.trend_chart(report),
-        group_rows=tables.group_rows(report), method=tables.method(report), failures=FAILURES,
+        group_rows=tables.group_rows(report), logbook_rows=tables.logbook_rows(report), method=tables.method(report),
         outcome_labels=OUTCOME_LABELS, bands=BANDS, band_labels=BAND_LABELS, status_labels=STATUS_LABELS,
-        open_disputes=disputes.open_count(db), error=None,
+        open_disputes=disputes.open_count(db), failures=FAILURES, error=None,
     )
 
 
@@ -278,6 +278,7 @@ def unit(code):
         status_labels=STATUS_LABELS, dispute_labels=DISPUTE_LABELS,
         attempt_links=_attempt_link_exists(), error=None,
         can_dispute=lambda a: unit_view.can_contest(a, g.user),
+        book=unit_view.logbook_for(g.user, db, period, unit_row["id"], settings=settings(), now=utcnow()),
     )
 
 

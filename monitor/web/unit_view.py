@@ -7,6 +7,8 @@ drafted, so that a unit never reads a result that an inspector has not yet confi
 from __future__ import annotations
 
 from monitor import disputes
+from monitor.logbook.figures import UnitLogbook, period_figures
+from registry.clock import local_today
 
 # What the rules drafted for a held call; an editor sees none of it until an inspector decides.
 DRAFT_FIELDS = ("outcome", "outcome_detail", "outcome_basis", "confirmed", "original_outcome", "retest_outcome")
@@ -49,3 +51,11 @@ def can_contest(row: dict, user) -> bool:
     if row.get("held") or is_held(row):
         return False
     return disputes.can_dispute({**row, "state": "ended"}, user) and row.get("dispute_status") in (None, "rejected")
+
+
+def logbook_for(user, db, period, unit_id: int, *, settings, now) -> UnitLogbook | None:
+    """The unit's logbook figures for the period (test calls logged, late, not logged; overdue and transferred
+    entries) for an inspector; None for anyone else: a unit must never learn which of its entries were test calls."""
+    if not is_inspector(user):
+        return None
+    return period_figures(db, period, settings=settings, today=local_today(now), unit_id=unit_id).unit(unit_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -26,10 +26,21 @@ class Sheet:
 
 
 Cells = list[tuple[int, object]]  # a row's filled cells: (column number from 1, value)
+# Recognises a header row: (column key → column number, column key → title), both empty when the row is none.
+HeaderFinder = Callable[[Cells], tuple[dict[str, int], dict[str, str]]]
+# Takes each row under the header as it is read (row number, {column key: text}) instead of keeping it.
+RowSink = Callable[[int, dict[str, str]], None]
 
 
-def _cell_text(value, key: str | None = None) -> str:
-    """A cell as text; whole floats lose their '.0', numbers that lost a leading 0 get it back."""
+class NoHeader(TemplateError):
+    """No row near the top of any sheet is a header row."""
+
+
+def cell_text(value, key: str | None = None) -> str:
+    """A cell as text (shared by every reader of a filled sheet); whole floats lose their '.0', numbers that lost a leading 0 get it back."""
+    if value.__class__ is str:  # every cell of a CSV, most of an XLSX: the text rules at the end, at once
+        text = unicodedata.normalize("NFC", value).strip()
+        return text[1:] if text.startswith("'") and text[1:2] in FORMULA_START else text
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -39,7 +50,7 @@ def _cell_text(value, key: str | None = None) -> str:
     if isinstance(value, int):
         text = str(value)
         # A spreadsheet stores 02773851234 typed into a number cell as 2773851234 (and 0912… as 912…).
-        if key == "number" and len(text) in (9, 10) and not text.startswith(("1800", "1900")):
+        if key in ("number", "phone") and len(text) in (9, 10) and not text.startswith(("1800", "1900")):
             text = "0" + text
         return text
     if isinstance(value, (datetime, date)):
@@ -70,19 +81,22 @@ def _header(cells: Cells) -> tuple[dict[str, int], dict[str, str]]:
     """Our columns a row names (key → column number) and their titles; empty unless name and number are there."""
     columns, titles = {}, {}
     for position, value in cells:
-        key = _column_key(_cell_text(value))
+        key = _column_key(cell_text(value))
         if key and key not in columns:
             columns[key] = position
-            titles[key] = " ".join(_cell_text(value).split())
+            titles[key] = " ".join(cell_text(value).split())
     return (columns, titles) if "name" in columns and "number" in columns else ({}, {})
 
 
-def _table(rows: Iterable[tuple[int, Cells]], limits: Limits, sheet: str | None = None) -> tuple[Sheet | None, bool]:
+def _table(rows: Iterable[tuple[int, Cells]], limits: Limits, sheet: str | None = None, header: HeaderFinder | None = None,
+           sink: RowSink | None = None) -> tuple[Sheet | None, bool]:
     """The table under the first header row among the first HEADER_SCAN_ROWS, and whether any cell is filled.
 
     rows are (row number, its filled cells), streamed: only the columns of the header are kept, so memory
     grows with the rows of the table, never with the sheet's width or its empty stretches. Reading stops at
     the first row past the limit (LimitExceeded), and after the scanned rows when no header is among them.
+    header recognises the header row (the appendix's by default); with sink, each row goes to it as it is read
+    and none is kept (the Sheet's rows are then empty: a file of a million rows never sits in memory as cells).
     """
     columns: dict[str, int] = {}
     titles: dict[str, str] = {}
@@ -92,7 +106,7 @@ def _table(rows: Iterable[tuple[int, Cells]], limits: Limits, sheet: str | None 
         if number > limits.rows:
             raise LimitExceeded(too_many_rows(limits, sheet), field="file")
         for position, value in cells:
-            if position > limits.columns and _cell_text(value):
+            if position > limits.columns and cell_text(value):
                 raise LimitExceeded(too_many_columns(number, position, limits, sheet), field="file")
         if not cells:
             continue  # an empty row costs nothing, wherever it is
@@ -100,12 +114,15 @@ def _table(rows: Iterable[tuple[int, Cells]], limits: Limits, sheet: str | None 
         if not columns:
             if number > HEADER_SCAN_ROWS:
                 return None, True
-            columns, titles = _header(cells)
+            columns, titles = (header or _header)(cells)
             continue
         values = dict(cells)
-        row = {key: _cell_text(values.get(position), key) for key, position in columns.items()}
+        row = {key: cell_text(values.get(position), key) for key, position in columns.items()}
         if any(row.values()):
-            body.append((number, row))
+            if sink is None:
+                body.append((number, row))
+            else:
+                sink(number, row)
     if not columns:
         return None, anything
     return Sheet(titles={**COLUMNS, **titles}, present=set(columns), rows=body), True
@@ -150,7 +167,7 @@ XML_ENTITIES = lazy_gettext(
 )
 
 
-def _read_xlsx(data: bytes, limits: Limits) -> Sheet:
+def _read_xlsx(data: bytes, limits: Limits, header: HeaderFinder | None, sink: RowSink | None) -> Sheet:
     check_xlsx(data, limits)  # the container first: nothing is inflated or parsed before it passes
     import openpyxl
 
@@ -166,7 +183,7 @@ def _read_xlsx(data: bytes, limits: Limits) -> Sheet:
         anything = False
         for worksheet in workbook.worksheets:
             _check_dimension(worksheet, limits)
-            found, filled = _table(_xlsx_rows(workbook, worksheet), limits, sheet=worksheet.title)
+            found, filled = _table(_xlsx_rows(workbook, worksheet), limits, worksheet.title, header, sink)
             anything = anything or filled
             if found:
                 return found
@@ -176,7 +193,9 @@ def _read_xlsx(data: bytes, limits: Limits) -> Sheet:
         raise _unreadable(exc) from exc
     finally:
         workbook.close()
-    raise TemplateError(str(NO_HEADER if anything else EMPTY))
+    if anything:
+        raise NoHeader(str(NO_HEADER))
+    raise TemplateError(str(EMPTY))
 
 
 def _unreadable(exc: BaseException) -> TemplateError:
@@ -222,7 +241,7 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, Cells]]:
         yield number, [(position, value) for position, value in enumerate(fields, start=1) if value]
 
 
-def _read_csv(data: bytes, limits: Limits) -> Sheet:
+def _read_csv(data: bytes, limits: Limits, header: HeaderFinder | None, sink: RowSink | None) -> Sheet:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -236,21 +255,29 @@ def _read_csv(data: bytes, limits: Limits) -> Sheet:
     # The separator depends on the spreadsheet's language settings: the right one is the one giving a header.
     for delimiter in (",", ";", "\t"):
         try:
-            found, _filled = _table(_csv_rows(text, delimiter), limits)
+            found, _filled = _table(_csv_rows(text, delimiter), limits, None, header, sink)
         except csv.Error as exc:
             raise TemplateError(gettext("Không đọc được tệp CSV: %(exc)s.", exc=exc)) from exc
         if found:
             return found
-    raise TemplateError(str(NO_HEADER))
+    raise NoHeader(str(NO_HEADER))
 
 
-def read_sheet(data: bytes, filename: str) -> Sheet:
-    """The header and rows of an appendix file; TemplateError (LimitExceeded past the limits) when it is not one."""
+def read_sheet(data: bytes, filename: str, *, limits: Limits | None = None, header: HeaderFinder | None = None,
+               sink: RowSink | None = None) -> Sheet:
+    """The header and rows of an appendix file; TemplateError (LimitExceeded past the limits) when it is not one.
+
+    Other tables read the same way (the one-stop system's dossiers, monitor/surveys/frame.py) pass their own
+    limits, header finder (NoHeader when no row is one) and row sink.
+    """
     fmt = format_for(filename)
+    limits = limits or LIMITS  # read at each call, not bound once at import: the tests lower it
     if not data:
         raise TemplateError(gettext("Tệp rỗng."))
-    check_file_size(len(data), LIMITS)
+    check_file_size(len(data), limits)
     zipped = is_zip(data)
     if fmt == "csv" and zipped:
         raise TemplateError(gettext("Tệp này là bảng tính XLSX nhưng có đuôi .csv: hãy đổi đuôi thành .xlsx."))
-    return _read_xlsx(data, LIMITS) if fmt == "xlsx" else _read_csv(data, LIMITS)
+    if fmt == "xlsx":
+        return _read_xlsx(data, limits, header, sink)
+    return _read_csv(data, limits, header, sink)

@@ -13,9 +13,9 @@ from flask_babel import gettext
 from registry.clock import iso, local_today, parse_iso, to_local
 from registry.db import write_transaction
 from registry.errors import NotFound, RegistryError
-from registry.logbook import history
+from registry.logbook import history, redact
 from registry.logbook.deadlines import due_date, extended, paused_working_days
-from registry.logbook.entry_rules import LIMITS, clean, lookup_code
+from registry.logbook.entry_rules import EDITABLE, LIMITS, clean, lookup_code
 
 PREFIX_LENGTH = 8
 COLUMNS = ("id", "receipt_code", "unit_id", "received_at", "channel", "reporter_name", "reporter_phone",
@@ -167,7 +167,14 @@ def _load(db, entry_id: int, allowed: tuple[str, ...], message: str) -> dict:
 def _set(db, entry: dict, values: dict, action: str, *, user_id, now: datetime, reason: str = "") -> dict:
     if len(reason or "") > LIMITS["reason"]:
         raise RegistryError(gettext("Tối đa %(max)d ký tự.", max=LIMITS["reason"]), field="reason")
+    # The history can never be changed: the reporter's number written into a text (content, answer, reason) is
+    # masked before it goes there, so it can be erased from the entry alone when its retention ends.
+    phones = (entry.get("reporter_phone"), values.get("reporter_phone"))
     changes = history.changed(entry, values)
+    texts = redact.mask_values({k: v for k, v in changes.items() if k not in history.PERSONAL}, phones)
+    changes = {key: texts.get(key, change) for key, change in changes.items()  # personal ones: withheld by history
+               if not (key in texts and isinstance(texts[key], tuple) and texts[key][0] == texts[key][1])}
+    reason = redact.mask(reason, phones)
     values = dict(values, updated_at=iso(now))
     db.execute(f"UPDATE logbook_entries SET {', '.join(k + ' = ?' for k in values)} WHERE id = ?",
                [*values.values(), entry["id"]])
@@ -175,14 +182,91 @@ def _set(db, entry: dict, values: dict, action: str, *, user_id, now: datetime, 
     return get(db, entry["id"])
 
 
-def update(db, entry_id: int, data: dict, *, user_id, now: datetime, reason: str = "") -> dict:
-    """Correct an entry's details (not its state); the history keeps old and new."""
+EDITABLE_STATES = ("open", "waiting", "answered")
+# Once answered, the received time and the field stay as they were: they set the deadline and whether the answer
+# came in time, so changing them afterwards would rewrite the unit's on-time record. Closed and transferred entries
+# are not corrected at all (closed: the case is finished and reported; transferred: the unit holding it now does).
+FROZEN_WHEN_ANSWERED = ("received_at", "field_code")
+PERSONAL = ("reporter_name", "reporter_phone")
+
+
+def version(db, entry_id: int) -> int:
+    """The entry's version: the id of its latest history event (every write of an entry appends one in the same
+    transaction), 0 for none. An edit form carries it; a save made on an older version is refused."""
+    return db.execute("SELECT max(id) FROM logbook_events WHERE entry_id = ?", [entry_id]).fetchone()[0] or 0
+
+
+def _refuse_frozen(entry: dict, values: dict) -> None:
+    if entry["state"] == "answered":
+        for key in FROZEN_WHEN_ANSWERED:
+            if key in values:
+                raise RegistryError(gettext("Phiếu đã trả lời: thời điểm tiếp nhận và lĩnh vực giữ như lúc trả lời "
+                                            "(chúng quyết định thời hạn và việc trả lời đúng hạn)."), field=key,
+                                    status=409)
+    if entry["from_entry_id"] and "received_at" in values:
+        raise RegistryError(gettext("Thời điểm tiếp nhận do đơn vị tiếp nhận đầu tiên ghi; phiếu chuyển đến không "
+                                    "sửa được thời điểm này."), field="received_at", status=409)
+    if entry["phone_erased_at"] and any(values.get(key) for key in PERSONAL):
+        raise RegistryError(gettext("Thông tin người phản ánh đã được xoá khi hết thời hạn lưu; không ghi lại được."),
+                            field=next(key for key in PERSONAL if values.get(key)), status=409)
+
+
+def _moved_deadline(db, entry: dict, values: dict) -> dict:
+    """A corrected field or received day of an entry still being handled moves its deadline; the working days
+    already waited for the citizen still count. A transferred-in copy's clock started at the hand-over."""
+    if entry["state"] not in ("open", "waiting") or not {"field_code", "received_at"} & set(values):
+        return {}
+    start = entry["created_at"] if entry["from_entry_id"] else values.get("received_at", entry["received_at"])
+    deadline = _deadline(db, values.get("field_code", entry["field_code"]), to_local(parse_iso(start)).date())
+    if deadline and entry["paused_days"]:
+        deadline = extended(db, date.fromisoformat(deadline), entry["paused_days"]).isoformat()
+    return {"deadline": deadline} if deadline != entry["deadline"] else {}
+
+
+def update(db, entry_id: int, data: dict, *, user_id, now: datetime, reason: str = "",
+           version_seen: int | None = None) -> dict:
+    """Correct an entry's details (EDITABLE, not its state) for a reason; the history keeps who, when, what changed
+    old→new (personal values withheld) and why. version_seen: the version() the form was shown with; a save on an
+    entry changed since is refused (409), so nobody overwrites a correction they never saw."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RegistryError(gettext("Hãy ghi lý do sửa."), field="reason")
     with write_transaction(db):
-        entry = _load(db, entry_id, ("open", "waiting", "answered"), gettext("Phiếu này không sửa được nữa."))
-        values = clean(data, fields=_fields(db), now=now, partial=True)
-        values.pop("level", None), values.pop("answer", None)
+        entry = _load(db, entry_id, EDITABLE_STATES, gettext("Phiếu đã đóng hoặc đã chuyển đi: không sửa được nữa."))
+        if version_seen is not None and version_seen != version(db, entry_id):
+            raise RegistryError(gettext("Phiếu vừa được thay đổi trong lúc bạn sửa. Biểu mẫu đã cập nhật theo phiếu "
+                                        "hiện tại: hãy xem lại rồi sửa lại."), field="version", status=409)
+        values = clean({k: v for k, v in data.items() if k in EDITABLE}, fields=_fields(db), now=now, partial=True)
+        values = {key: value for key, value in values.items() if entry[key] != value}
         # lookup_digits stay as given on the receipt: the citizen already holds them.
+        _refuse_frozen(entry, values)
+        if not values:
+            raise RegistryError(gettext("Chưa có thay đổi nào để lưu."))
+        values.update(_moved_deadline(db, entry, values))
         return _set(db, entry, values, "updated", user_id=user_id, now=now, reason=reason)
+
+
+def erase_personal(db, entry_ids: list[int], *, now: datetime) -> int:
+    """Erase the reporter's name and phone from these entries (registry/logbook/retention.py chose them: their
+    retention has ended), and the phone wherever staff wrote it into the content, answer or transfer reason; in one
+    transaction, one history event per entry (what was erased, never the values). lookup_digits stay, so the
+    citizen's lookup and the test-call match keep working. How many entries held something to erase."""
+    erased = 0
+    with write_transaction(db):
+        for entry_id in entry_ids:
+            entry = get(db, entry_id)
+            if entry is None or not (entry["reporter_phone"] or entry["reporter_name"]):
+                continue  # erased meanwhile (two runs at once), or nothing personal
+            values = {"reporter_name": "", "reporter_phone": ""}
+            for key in ("content", "answer", "transfer_reason"):
+                masked = redact.mask(entry[key], [entry["reporter_phone"]])
+                if masked != entry[key]:
+                    values[key] = masked
+            if entry["reporter_phone"]:
+                values["phone_erased_at"] = iso(now)
+            _set(db, entry, values, "erased", user_id=None, now=now)
+            erased += 1
+    return erased
 
 
 def answer(db, entry_id: int, text: str, *, user_id, now: datetime) -> dict:
@@ -256,7 +340,8 @@ def hand_over(db, entry: dict, to_unit_id: int, reason: str, *, user_id, now: da
     new_id = db.execute(f"INSERT INTO logbook_entries ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
                         [copy[n] for n in names]).lastrowid
     history.record(db, new_id, "received_transfer", user_id=user_id, now=now,
-                   changes={"from_unit": entry["unit_code"], "receipt_code": entry["receipt_code"]}, reason=reason)
+                   changes={"from_unit": entry["unit_code"], "receipt_code": entry["receipt_code"]},
+                   reason=redact.mask(reason, [entry["reporter_phone"]]))
     _set(db, entry, {"state": "transferred", "level": "transferred", "paused_at": None, "transferred_to": to_unit_id,
                      "transferred_at": iso(now), "transfer_reason": reason}, "transferred", user_id=user_id,
          now=now, reason=reason)

@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from flask_babel import gettext
 
+from registry import letterhead
 from registry.cells import neutralise
 from registry.clock import LOCAL, iso, local_midnight_utc, local_today
 from registry.errors import RegistryError
@@ -163,8 +164,8 @@ def to_pdf(summary: Summary) -> bytes:
 
     header, rows = _table(summary)
     return render_pdf("summary.html", title=TITLE, summary=summary, header=header, rows=rows,
-                      place_date=f"Đồng Tháp, ngày {summary.generated_at.astimezone(LOCAL):%d} tháng "
-                                 f"{summary.generated_at.astimezone(LOCAL):%m} năm {summary.generated_at.year}")
+                      authority=letterhead.AUTHORITY, office=letterhead.OFFICE,
+                      place_date=letterhead.place_date(summary.generated_at))
 
 
 def render(summary: Summary, fmt: str) -> bytes:

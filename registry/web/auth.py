@@ -85,6 +85,36 @@ def inspector_required(view):
     return wrapped
 
 
+def operator_required(view):
+    """Only the 1022 switchboard's operators (điện thoại viên); anyone else signed in gets 403."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.user is None:
+            return redirect(url_for("auth.login", next=request.full_path))
+        if g.user["role"] != "operator":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+# What an operator may open besides the survey pages: the sign-in pages and what every citizen may read.
+OPERATOR_BLUEPRINTS = ("auth", "surveys", "api", "api_logbook")
+OPERATOR_ENDPOINTS = ("static", "registry.directory", "registry.lookup", "registry.lookup_rate")
+
+
+def operator_gate():
+    """Operators see only the survey queue pages and their account: any other page answers them 403 (the
+    agencies' and inspectors' pages were written for accounts with a unit, or with every unit)."""
+    user = g.get("user")
+    if not user or user["role"] != "operator" or request.endpoint is None:  # None: a 404 or 405 follows
+        return None
+    if request.blueprint in OPERATOR_BLUEPRINTS or request.endpoint in OPERATOR_ENDPOINTS:
+        return None
+    abort(403)
+
+
 def can_edit_unit(unit_id: int) -> bool:
     """Inspectors edit every unit; an agency editor only its own."""
     user = g.get("user")
@@ -121,6 +151,8 @@ def _unsafe(ch: str) -> bool:
 def home_for(user) -> str:
     if user["role"] == "inspector":
         return url_for("registry.units")
+    if user["role"] == "operator":
+        return url_for("surveys.queue")
     return url_for("registry.my_unit")
 
 

@@ -30,6 +30,7 @@ ACTION_LABELS = {
     "created": _l("Ghi vào sổ"), "updated": _l("Sửa"), "answered": _l("Trả lời"), "paused": _l("Tạm dừng thời hạn"),
     "resumed": _l("Thời hạn chạy lại"), "closed": _l("Đóng phiếu"), "transferred": _l("Chuyển đi"),
     "received_transfer": _l("Nhận chuyển đến"), "attached": _l("Đính kèm tệp"), "rated": _l("Công dân đánh giá"),
+    "erased": _l("Xoá họ tên, số điện thoại (hết thời hạn lưu)"),
 }
 
 

@@ -3,7 +3,7 @@ actions. Length limits repeat the domain's (registry/logbook/entry_rules.py), wh
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.logbook.entry_rules import CHANNELS, LEVELS, LIMITS
@@ -37,6 +37,19 @@ class EntryForm(FlaskForm):
                         default="unit", validate_choice=False)
     answer = _text(_l("Nội dung đã trả lời (khi trả lời ngay)"), LIMITS["answer"], area=True,
                    render_kw={"rows": 2})
+
+
+class EditForm(EntryForm):
+    """A correction of an entry's details: the new entry's fields but its handling, for a reason; version is the
+    entry's version the page was shown with (a save on a changed entry is refused)."""
+
+    level = None
+    answer = None
+    content = _text(_l("Nội dung phản ánh, kiến nghị"), LIMITS["content"], area=True,
+                    required=_l("Hãy ghi nội dung phản ánh."), render_kw={"rows": 4})
+    edit_reason = _text(_l("Lý do sửa"), LIMITS["reason"], area=True, required=_l("Hãy ghi lý do sửa."),
+                        render_kw={"rows": 2})
+    version = HiddenField()
 
 
 class AnswerForm(FlaskForm):

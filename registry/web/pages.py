@@ -11,6 +11,7 @@ from registry.web import (  # noqa: F401  (they register their views)
     groups,
     history,
     logbook,
+    logbook_edit,
     logbook_overdue,
     logbook_paper,
     logbook_settings,

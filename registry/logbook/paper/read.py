@@ -1,21 +1,19 @@
 """Reading a filled logbook XLSX: whose book it is (the unit's code above the table) and its rows as text cells.
 
-The file is checked and read exactly as the appendix is (registry/appendix/archive.py, limits.py, read.py): the
-zip's container before any XML, then the sheet streamed row by row within the same bounds, so a zip bomb or
-two cells a million rows apart are refused within milliseconds and never fill memory.
+The file is read by the appendix's reader (registry.appendix.read.read_sheet: the zip's container checked
+before any XML, then the sheet streamed row by row within the same limits, so a zip bomb or two cells a
+million rows apart are refused within milliseconds and never fill memory), with the book's own header row.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import lazy_gettext
 
-from registry.appendix.archive import check_xlsx
 from registry.appendix.layout import TemplateError
-from registry.appendix.limits import LIMITS, LimitExceeded, Limits, check_file_size
-from registry.appendix.read import _cell_text, _check_dimension, _unreadable, _xlsx_rows, too_many_rows
-from registry.logbook.paper.layout import HEADER_SCAN_ROWS, UNIT_CODE_LABEL, closing_row, column_key, format_for
+from registry.appendix.limits import LIMITS, Limits
+from registry.appendix.read import Cells, NoHeader, cell_text, read_sheet
+from registry.logbook.paper.layout import UNIT_CODE_LABEL, closing_row, column_key, format_for
 from registry.text import fold
 
 
@@ -33,74 +31,40 @@ NO_HEADER = lazy_gettext("Không tìm thấy dòng tiêu đề của sổ: cần
 REQUIRED = ("received_at", "channel", "content")
 
 
-def _unit_code(cells) -> str:
+def _unit_code(cells: Cells) -> str:
     for _position, value in cells:
-        text = _cell_text(value)
+        text = cell_text(value)
         if fold(text).startswith(fold(UNIT_CODE_LABEL)):
             return text[len(UNIT_CODE_LABEL):].strip()
     return ""
 
 
-def _table(rows, limits: Limits, sheet: str) -> Filled | None:
-    """The book under the first header row near the top; None when the sheet has none."""
-    columns: dict[str, int] = {}
-    unit_code = ""
-    body: list[tuple[int, dict[str, str]]] = []
-    for number, cells in rows:
-        if number > limits.rows:
-            raise LimitExceeded(too_many_rows(limits, sheet), field="file")
-        if not cells:
-            continue
-        if not columns:
-            if number > HEADER_SCAN_ROWS:
-                return None
-            unit_code = unit_code or _unit_code(cells)
-            found = {}
-            for position, value in cells:
-                key = column_key(_cell_text(value))
-                if key and key not in found and position <= limits.columns:
-                    found[key] = position
-            if all(key in found for key in REQUIRED):
-                columns = found
-            continue
-        if closing_row([_cell_text(value) for _position, value in cells]):
-            continue
-        values = dict(cells)
-        row = {key: _cell_text(values.get(position)) for key, position in columns.items()}
-        row.pop("stt", None)
-        if any(row.values()):
-            body.append((number, row))
-    if not columns:
-        return None
-    return Filled(unit_code=unit_code, present=set(columns), rows=body)
-
-
 def read_filled(data: bytes, filename: str, limits: Limits = LIMITS) -> Filled:
     """The unit code and rows of a filled book; TemplateError (LimitExceeded past the limits) when it is not one."""
     format_for(filename, ("xlsx",))
-    if not data:
-        raise TemplateError(gettext("Tệp rỗng."), field="file")
-    check_file_size(len(data), limits)
-    check_xlsx(data, limits)  # nothing is inflated or parsed before the container passes
-    import openpyxl
+    unit_code = ""
+    body: list[tuple[int, dict[str, str]]] = []
 
-    if not openpyxl.DEFUSEDXML:  # without defusedxml an XML entity in the file could expand to gigabytes
-        raise TemplateError(gettext("Máy chủ thiếu hoặc đang tắt defusedxml nên không đọc tệp XLSX một cách an toàn "
-                                    "được: hãy báo quản trị viên."), field="file")
+    def header(cells: Cells) -> tuple[dict[str, int], dict[str, str]]:
+        # Every row above the table passes here: the unit's code is written on one of them.
+        nonlocal unit_code
+        unit_code = unit_code or _unit_code(cells)
+        columns: dict[str, int] = {}
+        for position, value in cells:
+            key = column_key(cell_text(value))
+            if key and key not in columns:
+                columns[key] = position
+        return (columns, {}) if all(key in columns for key in REQUIRED) else ({}, {})
+
+    def row(number: int, cells: dict[str, str]) -> None:
+        if closing_row(list(cells.values())):
+            return  # the signature block under the table
+        cells.pop("stt", None)
+        if any(cells.values()):
+            body.append((number, cells))
+
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for a damaged file
-        raise _unreadable(exc) from exc
-    try:
-        for worksheet in workbook.worksheets:
-            _check_dimension(worksheet, limits)
-            found = _table(_xlsx_rows(workbook, worksheet), limits, worksheet.title)
-            if found:
-                return found
-    except TemplateError:
-        raise
-    except Exception as exc:  # a damaged sheet: bad XML, a cell reference that is not one…
-        raise _unreadable(exc) from exc
-    finally:
-        workbook.close()
-    raise TemplateError(str(NO_HEADER), field="file")
+        sheet = read_sheet(data, filename, limits=limits, header=header, sink=row)
+    except NoHeader:
+        raise TemplateError(str(NO_HEADER), field="file") from None
+    return Filled(unit_code=unit_code, present=sheet.present, rows=body)
