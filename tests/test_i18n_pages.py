@@ -11,6 +11,8 @@ from html import unescape
 import pytest
 
 from monitor import disputes
+from monitor.surveys import questionnaire
+from registry import accounts
 from registry.clock import iso
 from registry.hotlines import set_hotline
 from registry.logbook import entries as logbook_entries
@@ -18,6 +20,7 @@ from registry.units import create_unit
 
 from .conftest import login, make_editor
 from .report_fixtures import add_attempt, local
+from .survey_fixtures import make_cases
 
 # Vietnamese-specific letters (with or without tone marks) and every precomposed toned vowel.
 VIETNAMESE = re.compile(
@@ -87,8 +90,19 @@ def world(app, db, quick_password_hashing, inspector):
     group_names += tuple(row[0] for row in db.execute("SELECT name FROM logbook_fields").fetchall())
     entry = logbook_entries.create(db, syt, {"content": "The road to the clinic is flooded", "reporter_phone": "0912345678",
                                              "field_code": "tthc"}, user_id=editor["id"], now=local("2025-06-05 09:00"))
+    # A citizen to call back for the operator's pages; the dossier's procedure and name, and the questionnaire's
+    # questions (inspectors write them), are data too.
+    [case_id] = make_cases(db, syt, ["0912000111"])
+    operator = {"email": "dienthoaivien@test.vn", "password": "mat-khau-dien-thoai"}
+    accounts.create_operator(db, operator["email"], operator["password"])
+    questions = questionnaire.default()
+    group_names += ("Cấp giấy phép xây dựng", "Nguyễn Văn An", questions["title"],
+                    *(q["text"] for q in questions["questions"]))
+    # The one-stop system's column headings are quoted as the files write them, in Vietnamese, on every page.
+    group_names += ("Mã hồ sơ", "Tên thủ tục hành chính", "Chủ hồ sơ", "Số điện thoại", "Ngày tiếp nhận",
+                    "Ngày hẹn trả", "Ngày trả kết quả", "Đơn vị xử lý", "Kênh nộp", "ĐT liên hệ")
     return {"attempt_id": answered, "dispute_id": dispute_id, "editor": editor, "inspector": inspector,
-            "data": group_names, "entry_id": entry["id"]}
+            "operator": operator, "data": group_names, "entry_id": entry["id"], "case_id": case_id}
 
 
 def _url(rule, world) -> str | None:
@@ -97,7 +111,7 @@ def _url(rule, world) -> str | None:
             or "fmt" in rule.arguments:  # a download in a chosen format, not a page
         return None
     values = {"code": "SYT", "attempt_id": world["attempt_id"], "dispute_id": world["dispute_id"],
-              "token": "not-a-valid-token", "entry_id": world.get("entry_id")}
+              "token": "not-a-valid-token", "entry_id": world.get("entry_id"), "case_id": world.get("case_id")}
     path = rule.rule
     for name in rule.arguments:
         path = re.sub(rf"<(?:[a-z]+:)?{name}>", str(values[name]), path)
@@ -124,6 +138,8 @@ def _sign_in(client, world, role):
         assert login(client, world["inspector"]["email"], world["inspector"]["password"]).status_code == 302
     elif role == "editor":
         assert login(client, world["editor"]["email"], world["editor"]["password"]).status_code == 302
+    elif role == "operator":
+        assert login(client, world["operator"]["email"], world["operator"]["password"]).status_code == 302
 
 
 def _choose(client, lang):
@@ -132,7 +148,7 @@ def _choose(client, lang):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("role", ["anonymous", "inspector", "editor"])
+@pytest.mark.parametrize("role", ["anonymous", "inspector", "editor", "operator"])
 def test_every_page_in_english_has_no_vietnamese_left(app, client, world, role):
     _choose(client, "en")  # before signing in, as a reader would: the sign-in message is English too
     _sign_in(client, world, role)
@@ -150,7 +166,7 @@ def test_every_page_in_english_has_no_vietnamese_left(app, client, world, role):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("role", ["anonymous", "inspector", "editor"])
+@pytest.mark.parametrize("role", ["anonymous", "inspector", "editor", "operator"])
 def test_every_page_in_vietnamese_renders(app, client, world, role):
     _choose(client, "vi")
     _sign_in(client, world, role)
