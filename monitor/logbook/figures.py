@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from monitor.logbook.match import CallMatch, answered_counts, matched
+from monitor.logbook.match import answered_counts, matched
 from monitor.settings import Settings
 from registry.logbook.deadlines import overdue_count
 from registry.logbook.transfers import transfer_counts
@@ -62,18 +62,6 @@ class LogbookFigures:
             total.overdue += u.overdue
             total.transferred_repeatedly += u.transferred_repeatedly
         return total
-
-
-def tally(matches: list[CallMatch]) -> LogbookFigures:
-    """The call figures of these matches, per unit."""
-    figures = LogbookFigures()
-    for m in matches:
-        unit = figures.units.setdefault(m.unit_id, UnitLogbook())
-        unit.answered += 1
-        unit.logged += m.status == "logged"
-        unit.late += m.status == "late"
-        figures.calls[m.attempt_id] = m.status
-    return figures
 
 
 def period_figures(db, period, *, settings: Settings, today: date, unit_id: int | None = None,

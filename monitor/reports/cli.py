@@ -5,8 +5,6 @@ test calls, `flask --app wsgi logbook match --from YYYY-MM-DD --to YYYY-MM-DD [-
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -22,6 +20,7 @@ from monitor.reports.unit_file import build_unit_file
 from registry.cli import UserErrorCommand
 from registry.clock import utcnow
 from registry.db import connect
+from registry.files import write_atomically
 
 EVIDENCE_FORMAT = "evidence-pdf"  # one unit's evidence file, not a format of the report
 
@@ -63,15 +62,7 @@ def report_command(start, end, fmt, output, group, unit):
             body = render(report, fmt)
     finally:
         db.conn.close()
-    # Written beside the target and renamed, so a failure never leaves half a file under the final name.
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".report-", suffix=f".{fmt}")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, body, prefix=".report-")
     if unit:
         click.echo(f"Đã ghi {target} ({len(body):,} byte): bằng chứng của {unit_file.unit['name']}, "
                    f"{unit_file.period.label}, {len(unit_file.row['evidence'])} cuộc gọi.")

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from registry.cli import UserErrorGroup
 from registry.db import connect
+from registry.files import write_atomically
 
 surveys_cli = UserErrorGroup("surveys", help="Khảo sát mức độ hài lòng qua điện thoại: nhập hồ sơ, chọn mẫu, kết quả.")
 
@@ -103,8 +104,6 @@ def results_command(start, end, fmt, output):
 
     Example: flask --app wsgi surveys results --from 2026-11-01 --to 2026-11-30 --format pdf -o khao-sat-11.pdf
     """
-    import os
-    import tempfile
     from pathlib import Path
 
     from monitor.reports.periods import parse_range
@@ -125,14 +124,6 @@ def results_command(start, end, fmt, output):
         body = render.render(found, fmt, generated_at=utcnow())
     finally:
         db.conn.close()
-    # Written beside the target and renamed, so a failure never leaves half a file under the final name.
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".surveys-", suffix=f".{fmt}")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, body, prefix=".surveys-")
     click.echo(f"Đã ghi {target} ({len(body):,} byte): {found.province.cases} phiếu, {found.province.completes} "
                f"phỏng vấn hoàn thành, {len(found.units)} đơn vị.")
