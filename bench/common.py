@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 OUT = ROOT / "bench" / "out"          # scratch databases and caches (gitignored)
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 CHARTS = ROOT / "docs" / "bench"      # SVG charts linked from BENCHMARKS.md
-SECTIONS = ("machine", "summary", "webhooks", "dispatch", "planning", "reports", "pages", "classification", "allocation", "import", "logbook", "surveys")
+SECTIONS = ("machine", "summary", "webhooks", "dispatch", "planning", "reports", "pages", "classification", "allocation", "import", "logbook", "surveys", "sip")
 AUTH_TOKEN = "bench-auth-token"
 PUBLIC_BASE = "https://hotline.bench.example"
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 py=.venv/bin/python
 start=$SECONDS
 $py bench/common.py            # the machine section
-for bench in planning reports dispatch webhooks pages classification allocation import logbook surveys; do
+for bench in planning reports dispatch webhooks pages classification allocation import logbook surveys sip; do
   echo "==> bench/$bench.py $*"
   t=$SECONDS
   $py "bench/$bench.py" "$@"

@@ -44,7 +44,7 @@ def run(rate: float, calls: int) -> dict:
 
     def sink(attempt_id, params, kind, key):
         with lock:
-            status = params["CallStatus"]
+            status = params.get("CallStatus", "")  # an answered call's AMD event has none
             if status in FINAL:
                 live.discard(attempt_id)
                 finals[attempt_id] = status

@@ -199,7 +199,7 @@ code — among {UNITS} units, {first['late']:,} late dossiers, {first['invalid']
 findings), imported by `monitor.surveys.dossiers`: the file read by the appendix's streaming reader and each row
 checked as it is read (code, days, unit by name key, phone to national digits, lateness), with no lock held;
 then one `BEGIN IMMEDIATE` transaction with one `executemany` (`ON CONFLICT (code) DO NOTHING`, rows in code
-order so the UNIQUE index grows at its end) into `dossiers` and its four indexes. Baseline: the very same rows,
+order so the UNIQUE index grows at its end) into `dossiers` and its five indexes. Baseline: the very same rows,
 already made as tuples, inserted in the file's order with a bare `executemany` in one transaction on a fresh
 copy of the same database; and, since the import writes in code order, the same bare insert of the rows
 already sorted by code (the import's own cost over the fastest plain insert of its rows). "check + import" runs from the file's

@@ -30,6 +30,7 @@ from email.utils import formatdate, make_msgid
 from flask_babel import gettext, lazy_gettext
 
 from monitor import labels
+from monitor.attempts.store import TESTS_ONLY
 from monitor.reports.scopes import SCOPE_SQL
 from monitor.scheduling.state import get_state, set_state
 from monitor.settings import Settings
@@ -205,10 +206,11 @@ def record_and_deliver(db, row: dict, settings: Settings, *, now: datetime, send
 
 
 def _candidates(db, since: str) -> list[int]:
-    """Units with a test that ended or was decided by an inspector since `since` (only these can lengthen a run)."""
+    """Units with a test that ended or was decided by an inspector since `since` (only these can lengthen a run;
+    a survey call ending makes no unit a candidate)."""
     return [r[0] for r in db.execute(
-        "SELECT unit_id FROM attempts WHERE ended_at >= ? UNION "
-        "SELECT a.unit_id FROM outcome_reviews r JOIN attempts a ON a.id = r.attempt_id WHERE r.at >= ? "
+        f"SELECT unit_id FROM attempts a WHERE ended_at >= ? AND {TESTS_ONLY} UNION "
+        f"SELECT a.unit_id FROM outcome_reviews r JOIN attempts a ON a.id = r.attempt_id WHERE r.at >= ? AND {TESTS_ONLY} "
         "ORDER BY 1", [since, since]
     ).fetchall()]
 

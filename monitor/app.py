@@ -167,8 +167,10 @@ def _security_headers(response):
 def _template_globals():
     from flask import current_app
 
+    settings = current_app.extensions["settings"]
     return {
-        "simulated": current_app.extensions["settings"].simulated,
+        # The SIP demo's calls end at SIPp on this machine: as unreal as the simulator's, and said so.
+        "simulated": settings.simulated or settings.sip_demo_province,
         "current_user": g.get("user"),
         "lang": _select_locale(),
     }

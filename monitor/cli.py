@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from monitor import labels
 from monitor.attempts import STATES, get_attempt
+from monitor.attempts.store import TESTS_ONLY
 from monitor.providers import make_provider
 from monitor.scheduling.bands import to_local, week_monday
 from monitor.scheduling.manual import call_now, summary
@@ -186,7 +187,7 @@ def attempts_command(unit_code, state, limit, as_json):
     """
     db = connect(_settings().database)
     try:
-        where, params = [], []
+        where, params = [TESTS_ONLY], []  # test calls: a survey call's number is a citizen's
         if unit_code:
             if not db.execute("SELECT 1 FROM units WHERE code = ?", [unit_code]).fetchone():
                 raise click.ClickException(_("Không có đơn vị mã “%(code)s”.", code=unit_code))
@@ -197,7 +198,7 @@ def attempts_command(unit_code, state, limit, as_json):
             params.append(state)
         rows = db.execute_returning_dicts(
             "SELECT a.*, u.code AS unit_code, u.name AS unit_name FROM attempts a JOIN units u ON u.id = a.unit_id"
-            + (" WHERE " + " AND ".join(where) if where else "")
+            + " WHERE " + " AND ".join(where)
             + " ORDER BY a.planned_at DESC, a.id DESC LIMIT ?",
             params + [limit],
         )

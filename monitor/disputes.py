@@ -12,6 +12,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from monitor.attempts.outcomes import FAILURES
+from monitor.attempts.store import TESTS_ONLY
 from registry.clock import iso, utcnow
 from registry.db import write_transaction
 from registry.errors import UserError
@@ -38,8 +39,10 @@ def _clean(text: str | None, field: str) -> str:
 
 
 def _attempt(db, attempt_id: int) -> dict:
+    """The test call; 404 for none and for a survey call (it dialled a citizen: nothing of the unit to contest)."""
     rows = db.execute_returning_dicts(
-        "SELECT id, unit_id, state, outcome, purpose, planned_at FROM attempts WHERE id = ?", [attempt_id]
+        f"SELECT id, unit_id, state, outcome, purpose, planned_at FROM attempts a WHERE id = ? AND {TESTS_ONLY}",
+        [attempt_id],
     )
     if not rows:
         raise DisputeError(_("Không tìm thấy cuộc gọi kiểm tra này."), status=404)
@@ -50,7 +53,7 @@ def can_dispute(attempt: dict, user: dict | None) -> bool:
     """Whether this user may contest this attempt: its unit's editor, an ended counted failure."""
     return bool(
         user and user["role"] == "agency" and user["unit_id"] == attempt["unit_id"]
-        and attempt["state"] == "ended" and attempt["outcome"] in FAILURES and attempt["purpose"] != "retest"
+        and attempt["state"] == "ended" and attempt["outcome"] in FAILURES and attempt["purpose"] in ("scheduled", "manual")
     )
 
 

@@ -27,7 +27,8 @@ BAND = {
     "weekend": _l("Cuối tuần"),
     "holiday": _l("Ngày lễ, Tết"),
 }
-PURPOSE = {"scheduled": _l("Theo lịch"), "retest": _l("Gọi lại xác nhận"), "manual": _l("Gọi thủ công")}
+PURPOSE = {"scheduled": _l("Theo lịch"), "retest": _l("Gọi lại xác nhận"), "manual": _l("Gọi thủ công"),
+           "survey": _l("Khảo sát tự động")}
 # Where an attempt is in its life (monitor/attempts): planned → dialing → placed → ringing → answered → ended.
 ATTEMPT_STATE = {
     "planned": _l("Đã lên lịch"),

@@ -1,4 +1,7 @@
-"""The monitor's versioned schema: attempts, provider events, reviews, disputes, alerts."""
+"""The monitor's versioned schema: attempts, provider events, reviews, disputes, alerts (the surveys' tables in
+monitor/surveys/schema.py, applied in this one ordered list)."""
+
+from monitor.surveys.schema import SURVEY_CALLS, SURVEY_TABLES
 
 MIGRATIONS = [
     # 1: attempts and their events.
@@ -195,137 +198,20 @@ MIGRATIONS = [
     ALTER TABLE alerts ADD COLUMN trigger_change_id INTEGER REFERENCES changes(id);
     CREATE UNIQUE INDEX alerts_change ON alerts(trigger_change_id) WHERE trigger_change_id IS NOT NULL;
     """,
-    # 12: the 1022 customer-care calls (monitor/surveys/): completed dossiers imported from the one-stop system
-    # (the sample frame), the samples drawn from them, each sampled citizen's case with its contacts and
-    # answers, the versioned questionnaires, the do-not-call list and the log of who opened a citizen's number.
-    # Dates of a dossier are local dates (YYYY-MM-DD); every other time is UTC text as everywhere else.
+    SURVEY_TABLES,  # 12: the 1022 customer-care calls (monitor/surveys/schema.py)
+    SURVEY_CALLS,  # 13: automated survey calls are attempts of purpose 'survey'
+    # 14: a month's sample is drawn from counts per returned day, unit, level and lateness, and only the drawn
+    # dossiers' ids are read (monitor/surveys/samples.py): both from this index alone, never the table's rows.
+    # Partial: the dossiers that can be called (not erased, with a number); samples.IN_FRAME repeats its terms.
     """
-    CREATE TABLE dossier_imports (
-        id INTEGER PRIMARY KEY,
-        filename TEXT NOT NULL,
-        sha256 TEXT NOT NULL,
-        rows INTEGER NOT NULL,                -- dossier rows in the file
-        added INTEGER NOT NULL,               -- of them new (a dossier already known is not added twice)
-        imported_at TEXT NOT NULL,
-        user_id INTEGER REFERENCES users(id)
-    );
-    CREATE TABLE dossiers (
-        id INTEGER PRIMARY KEY,
-        code TEXT NOT NULL UNIQUE,            -- Mã hồ sơ, as the one-stop system writes it
-        procedure TEXT NOT NULL DEFAULT '',   -- Tên thủ tục hành chính
-        applicant TEXT NOT NULL DEFAULT '',   -- Chủ hồ sơ: personal data, erased with the phone
-        phone TEXT,                           -- national digits (0…); NULL once erased or when the export has none
-        phone_invalid INTEGER NOT NULL DEFAULT 0 CHECK (phone_invalid IN (0, 1)),  -- the export's phone was no
-                                              -- Vietnamese landline or mobile: kept without it, a finding for the unit
-        unit_id INTEGER NOT NULL REFERENCES units(id),   -- the handling unit
-        level TEXT NOT NULL CHECK (level IN ('province','locality')),
-        channel TEXT NOT NULL DEFAULT '',     -- Kênh nộp: in person, online, postal… as exported
-        received_on TEXT,
-        due_on TEXT,                          -- Ngày hẹn trả
-        returned_on TEXT NOT NULL,            -- Ngày trả kết quả: the period a dossier belongs to
-        late INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1)),   -- returned after its due date
-        import_id INTEGER REFERENCES dossier_imports(id),
-        erased_at TEXT,                       -- when the applicant's name and phone were erased (retention)
-        CHECK (erased_at IS NULL OR (phone IS NULL AND applicant = ''))
-    );
-    CREATE INDEX dossiers_returned ON dossiers(returned_on, unit_id);
-    CREATE INDEX dossiers_phone ON dossiers(phone) WHERE phone IS NOT NULL;
-    CREATE INDEX dossiers_unerased ON dossiers(returned_on) WHERE erased_at IS NULL;
-    -- A citizen who asked not to be called again. phone_key is a keyed hash of the national digits, so the
-    -- list keeps working after the numbers themselves are erased, without keeping them.
-    CREATE TABLE do_not_call (
-        phone_key TEXT PRIMARY KEY,
-        added_at TEXT NOT NULL,
-        user_id INTEGER REFERENCES users(id),
-        reason TEXT NOT NULL DEFAULT ''
-    );
-    -- Who opened which citizen's number, when and why. Append-only.
-    CREATE TABLE phone_views (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        user_id INTEGER REFERENCES users(id),
-        dossier_id INTEGER NOT NULL REFERENCES dossiers(id),
-        purpose TEXT NOT NULL
-    );
-    CREATE INDEX phone_views_dossier ON phone_views(dossier_id, at);
-    CREATE TRIGGER phone_views_no_update BEFORE UPDATE ON phone_views
-    BEGIN SELECT RAISE(ABORT, 'phone views are append-only'); END;
-    CREATE TRIGGER phone_views_no_delete BEFORE DELETE ON phone_views
-    BEGIN SELECT RAISE(ABORT, 'phone views are append-only'); END;
-    -- The questionnaire, versioned: a case is asked the version it was opened with; a new version is a new row.
-    CREATE TABLE questionnaires (
-        id INTEGER PRIMARY KEY,
-        version INTEGER NOT NULL UNIQUE,
-        title TEXT NOT NULL,
-        questions TEXT NOT NULL,              -- JSON: monitor/surveys/questionnaire.py
-        created_at TEXT NOT NULL,
-        user_id INTEGER REFERENCES users(id),
-        active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1))
-    );
-    CREATE UNIQUE INDEX questionnaires_one_active ON questionnaires(active) WHERE active = 1;
-    -- A drawn sample: what it was drawn from and how, so that the same seed on the same frame draws it again.
-    CREATE TABLE survey_samples (
-        id INTEGER PRIMARY KEY,
-        period_from TEXT NOT NULL,            -- local dates: dossiers returned in [from, to]
-        period_to TEXT NOT NULL,
-        seed INTEGER NOT NULL,
-        method TEXT NOT NULL CHECK (method IN ('yamane', 'cochran')),
-        margin REAL NOT NULL,                 -- the margin of error asked for (0.05 = ±5 %)
-        daily_budget INTEGER,                 -- calls a day the sample may take (NULL: no cap)
-        oversample_late REAL NOT NULL DEFAULT 1,   -- late dossiers drawn this many times as often (weights undo it)
-        frame_size INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        params TEXT NOT NULL DEFAULT '{}',    -- JSON: the strata and their sizes, as drawn
-        created_at TEXT NOT NULL,
-        user_id INTEGER REFERENCES users(id)
-    );
-    -- One sampled dossier's citizen: the case an operator (or an automated call) works until a final disposition.
-    CREATE TABLE survey_cases (
-        id INTEGER PRIMARY KEY,
-        sample_id INTEGER NOT NULL REFERENCES survey_samples(id),
-        dossier_id INTEGER NOT NULL REFERENCES dossiers(id),
-        unit_id INTEGER NOT NULL REFERENCES units(id),
-        stratum TEXT NOT NULL,                -- e.g. "12:late": the unit and whether the dossier was late
-        weight REAL NOT NULL CHECK (weight > 0),   -- dossiers of the frame each case stands for
-        mode TEXT NOT NULL DEFAULT 'operator' CHECK (mode IN ('operator', 'automated')),
-        questionnaire_id INTEGER REFERENCES questionnaires(id),
-        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
-        disposition TEXT,                     -- the last disposition (monitor/surveys/dispositions.py)
-        tries INTEGER NOT NULL DEFAULT 0,
-        next_at TEXT,                         -- not to be called before (retry delay); NULL: at once
-        appointment_at TEXT,                  -- the citizen's chosen time to be called back
-        claimed_by INTEGER REFERENCES users(id),
-        claimed_until TEXT,
-        closed_at TEXT,
-        UNIQUE (sample_id, dossier_id)
-    );
-    CREATE INDEX survey_cases_queue ON survey_cases(state, next_at);
-    CREATE INDEX survey_cases_unit ON survey_cases(unit_id, sample_id);
-    CREATE INDEX survey_cases_dossier ON survey_cases(dossier_id);
-    -- Every call of a case and its disposition (the case keeps the last). Append-only.
-    CREATE TABLE survey_contacts (
-        id INTEGER PRIMARY KEY,
-        case_id INTEGER NOT NULL REFERENCES survey_cases(id),
-        at TEXT NOT NULL,
-        user_id INTEGER REFERENCES users(id),
-        mode TEXT NOT NULL CHECK (mode IN ('operator', 'automated')),
-        disposition TEXT NOT NULL,
-        note TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX survey_contacts_case ON survey_contacts(case_id, at);
-    CREATE TRIGGER survey_contacts_no_update BEFORE UPDATE ON survey_contacts
-    BEGIN SELECT RAISE(ABORT, 'survey contacts are append-only'); END;
-    -- The answers of a case, one per question (a partial interview keeps what was answered). Anonymous in every
-    -- result: they are read by case, never with the dossier's applicant or phone.
-    CREATE TABLE survey_answers (
-        id INTEGER PRIMARY KEY,
-        case_id INTEGER NOT NULL REFERENCES survey_cases(id),
-        question_key TEXT NOT NULL,
-        rating INTEGER CHECK (rating IS NULL OR rating BETWEEN 1 AND 5),
-        yes INTEGER CHECK (yes IS NULL OR yes IN (0, 1)),
-        text TEXT,
-        answered_at TEXT NOT NULL,
-        UNIQUE (case_id, question_key)
-    );
+    CREATE INDEX dossiers_frame ON dossiers(returned_on, unit_id, level, late)
+        WHERE erased_at IS NULL AND phone IS NOT NULL AND phone != '';
+    """,
+    # 15: the calls that are not tests (survey calls) by state, so that the test-call pages count planned, in
+    # flight and held tests as two index counts (all, minus these), however many tests a week plans
+    # (monitor/attempts/queries.py). Partial: test calls never enter it; its terms are store.NOT_TESTS.
+    """
+    CREATE INDEX attempts_not_tests ON attempts(state, outcome_certain, purpose)
+        WHERE purpose NOT IN ('scheduled', 'retest', 'manual');
     """,
 ]

@@ -62,7 +62,7 @@ class Settings:
     twilio_auth_token: str = _spec("", "Twilio auth token; also checks the webhooks' signatures")
     twilio_from_number: str = _spec("", "the caller number test calls come from (E.164)")
     twilio_voice: str = _spec("Google.vi-VN-Standard-A", "the text-to-speech voice of the spoken prompts")
-    twilio_record: bool = _spec(False, "record calls (a spoken Vietnamese notice is played first)")
+    twilio_record: bool = _spec(False, "record calls, through Twilio or SIP (a spoken Vietnamese notice is played first)")
     twilio_http_timeout: float = _spec(10.0, "seconds before a request to the provider's API counts as timed out", minimum=0.1)
     twilio_webhook_shared_keys: str = _spec("", "webhook signing keys used instead of the auth token where a Twilio "
                                                 "Webhook Rule says so: key_id=secret pairs separated by commas "
@@ -71,6 +71,9 @@ class Settings:
                                 "request URI as dialled domestically: 0277…, 1022)")
     sip_username: str = _spec("", "sip: digest-authentication user, when the trunk challenges our calls")
     sip_password: str = _spec("", "sip: digest-authentication password (secret: from the environment only)")
+    sip_register: bool = _spec(False, "sip: register SIP_USERNAME at SIP_TARGET before calling (a trunk that only "
+                                      "challenges our calls needs no registration); a refused registration ends "
+                                      "the calls provider_error, our side")
     sip_caller_id: str = _spec("", "sip: the caller number our calls show (the trunk's own line, as dialled "
                                    "domestically, e.g. 02773851000)")
     sip_transport: str = _spec("udp", "sip: udp, tcp or tls towards the trunk", choices=SIP_TRANSPORTS)
@@ -78,6 +81,9 @@ class Settings:
                                             "(CALL_TIME_LIMIT_SECONDS still caps it)", minimum=0)
     sip_response_timeout: float = _spec(8.0, "sip: a trunk that has not answered our INVITE at all within this many "
                                              "seconds is down (our side, provider_error)", above=0)
+    sip_prompt_wav: str = _spec("", "sip: a WAV the province recorded, played as the test call's question instead of "
+                                    "the question spoken by espeak-ng's Vietnamese voice (any PCM WAV; converted to "
+                                    "8 kHz mono)")
     simulator_speed: float = _spec(1.0, "simulated calls' waiting compressed by this factor (the demo uses 5)", above=0)
     simulator_fail_rate: float = _spec(0.0, "fraction of simulated create requests refused as unavailable (fault tests)", minimum=0)
     # --- one test call
@@ -97,7 +103,9 @@ class Settings:
     min_gap_minutes: float = _spec(120.0, "least time between two calls to one number (0: no gap)", minimum=0, empty=0)
     # --- planning
     tests_per_week: Any = _spec(None, "overrides groups.tests_per_week: a number, or JSON mapping group code → number", kind="tests")
-    demo_mode: bool = _spec(False, "with the simulator: faster calls and one test per unit in the first minute")
+    demo_mode: bool = _spec(False, "with the simulator: faster calls and one test per unit in the first minute; with "
+                                   "CALL_PROVIDER=sip and no SIP_TARGET, the same against SIPp playing a province "
+                                   "on this machine (sipp/province.xml)")
     demo_time_scale: float = _spec(1.0, "demo mode: its story (rounds of tests, retests, alert checks) runs this many "
                                         "times faster; at 1 all of it is on screen within about 10 minutes", above=0)
     adaptive_planning: bool = _spec(True, "spend the week's tests where they can change a verdict: fewer for units "
@@ -240,9 +248,15 @@ class Settings:
         return Path(self.mail_catcher_dir) if self.mail_catcher_dir else Path(self.database).parent / "demo-mail"
 
     @property
+    def sip_demo_province(self) -> bool:
+        """Demo mode over SIP: no trunk given, so the scheduler dials SIPp's province on this machine."""
+        return self.demo_mode and self.call_provider == "sip" and not self.sip_target
+
+    @property
     def demo_active(self) -> bool:
-        """Demo mode applies only with the simulator: a real provider is never sped up or seeded."""
-        return self.demo_mode and self.simulated
+        """Demo mode applies only with the simulator or the SIP demo's own province: a real provider or trunk is
+        never sped up or seeded."""
+        return self.demo_mode and (self.simulated or self.sip_demo_province)
 
     def tests_per_week_for(self, group_code: str, group_default: int) -> int:
         """N for a group: TESTS_PER_WEEK (a number, or a mapping group → number) wins over the group's own."""

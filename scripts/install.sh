@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine: system packages (Chromium for the
-# browser tests, Pango for PDF reports, fonts with Vietnamese glyphs), a virtualenv with the project and, for
-# the tests, axe-core from npm and SIPp (Debian's sip-tester, the SIP provider's test peer).
+# browser tests, Pango for PDF reports, fonts with Vietnamese glyphs), SIPp (Debian's sip-tester: the SIP
+# demo's province and the SIP provider's test peer), a virtualenv with the project and, for the tests, axe-core
+# from npm.
 # Usage: scripts/install.sh [--test]    (idempotent: quick when everything is already there)
 set -euo pipefail
 # (grep without -q below: an early exit would SIGPIPE the producer and fail the pipeline under pipefail)
@@ -15,7 +16,8 @@ ldconfig -p 2>/dev/null | grep libpango-1.0 >/dev/null || need+=(libpango-1.0-0 
 fc-list 2>/dev/null | grep -i dejavu >/dev/null || need+=(fonts-dejavu-core fontconfig)
 command -v pdftoppm >/dev/null 2>&1 || [ -z "$extras" ] || need+=(poppler-utils)
 command -v npm >/dev/null 2>&1 || [ -z "$extras" ] || need+=(npm)  # axe-core for the accessibility test
-command -v sipp >/dev/null 2>&1 || [ -z "$extras" ] || need+=(sip-tester)  # SIPp: the SIP provider's test peer
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)  # SIPp: the SIP demo's province (sipp/) and the tests' peer
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)  # the SIP provider's spoken prompts (Vietnamese voice)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -33,7 +35,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     cat "$log"; exit 1
   fi
   rm -f "$log"
-  .venv/bin/python -c "import flask, twilio, sqlite_utils, schedule, phonenumbers, weasyprint, pjsua2" # fail loudly
+  .venv/bin/python -c "import flask, twilio, sqlite_utils, schedule, phonenumbers, weasyprint, pjsua2, webrtcvad" # fail loudly
   touch "$stamp"
 fi
 

@@ -34,10 +34,14 @@ scheduler=$!
 web=$!
 trap 'kill $scheduler $web $mail 2>/dev/null; wait 2>/dev/null' INT TERM EXIT
 
+calls="MÔ PHỎNG (simulated) — không có cuộc gọi thật nào."
+if [ "$FLASK_CALL_PROVIDER" = sip ] && [ -z "${FLASK_SIP_TARGET:-}" ]; then  # the SIP demo (sipp/province.xml)
+  calls="qua SIP tới tỉnh mô phỏng SIPp trên máy này (over SIP to a SIPp province on this machine) — không gọi ra ngoài."
+fi
 cat <<TXT
 
   Hệ thống đang chạy / running:  $FLASK_PUBLIC_BASE_URL/
-  Cuộc gọi: MÔ PHỎNG (simulated) — không có cuộc gọi thật nào.
+  Cuộc gọi / calls: $calls
   Thư cảnh báo / alert e-mails:  $FLASK_PUBLIC_BASE_URL/demo/mail (hộp thư trình diễn, SMTP 127.0.0.1:$FLASK_SMTP_PORT)
 
   Thanh tra viên / inspector:    thanhtra@demo.dongthap.gov.vn   mật khẩu: thanhtra-demo-2026

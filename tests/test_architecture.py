@@ -38,7 +38,7 @@ CLI_MODULES = ("registry/cli.py", "monitor/cli.py", "monitor/reports/cli.py", "m
 TRANSLATION = {"gettext", "lazy_gettext", "ngettext", "lazy_ngettext", "pgettext", "npgettext", "lazy_pgettext",
                "force_locale"}
 CLI_FLASK_NAMES = {"current_app"}
-SCHEMA_MODULES = ("registry/schema.py", "monitor/schema.py")
+SCHEMA_MODULES = ("registry/schema.py", "monitor/schema.py", "monitor/surveys/schema.py")
 
 # Table → the module that writes it (a set, so that a table moving between modules can name both for one change;
 # only one of them may actually write it).

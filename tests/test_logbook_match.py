@@ -227,3 +227,12 @@ def test_the_report_counts_every_answered_call_the_command_lists(app, db, units)
         assert figures.answered == len(mine) > 0
         assert figures.logged == sum(m.status == "logged" for m in mine)
     assert report.logbook.unit(units["SYT"]).answered == 3 and report.logbook.unit(units["SYT"]).logged == 1
+
+
+def test_a_call_from_our_sip_line_is_recognised_in_the_book(app, db, units):
+    call = answered(db, units["SYT"], "2025-06-02 09:00")
+    log(db, units["SYT"], "2025-06-02 09:02", phone="0277 3851 000")  # as staff write the SIP line down
+    assert statuses(db, app) == {call: "not_logged"}  # not one of our lines yet
+    change_settings(app, CALL_PROVIDER="sip", SIP_TARGET="10.0.0.5:5060", SIP_CALLER_ID="02773851000")
+    assert "02773851000" in caller_lines(settings(app))
+    assert statuses(db, app) == {call: "logged"}

@@ -131,6 +131,10 @@ POLICY = {
                         ("GET", "/monitor/attempts/{px}", None, statuses(302, 404, 404, 200)),  # X's plan: a secret
                         ("GET", "/monitor/attempts/999999", None, statuses(302, 404, 404, 404)),
                         ("POST", "/monitor/attempts/{ay}", {"outcome": "answered", "reason": ""}, statuses(302, 403, 403, 400))],
+    # a SIP call's recording: the readers of its evidence (tests/test_sip_audio.py plays one to each role); these
+    # calls have none, so 404 for everyone signed in
+    "monitor.recording": [("GET", "/monitor/attempts/{ax}/recording", None, statuses(302, 404, 404, 404)),
+                          ("GET", "/monitor/attempts/999999/recording", None, statuses(302, 404, 404, 404))],
     "monitor.unit_attempts": [("GET", "/monitor/units/{X}", None, INSPECTORS)],
     # the review queue: inspectors only; a decision on a call that is not held goes back to the queue (302)
     "review.queue": [("GET", "/monitor/review", None, INSPECTORS)],

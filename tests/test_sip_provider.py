@@ -97,7 +97,8 @@ def test_answered_after_ringing_gives_seconds_to_answer_and_hangs_up(app, db, un
     assert 1 <= row["answer_seconds"] <= 2
     assert row["ringing_at"] and row["answered_at"] and row["provider"] == "sip"
     assert final["From"] == CALLER and final["To"] == "+842773851234"
-    # Nothing is heard yet on this provider (no prompt, recording or detection): who answered needs an inspector.
+    # Half a second of a silent line tells the machine detection nothing: who answered needs an inspector.
+    assert row["answered_by"] == "unknown"
     assert (row["outcome_basis"], row["outcome_certain"]) == ("signalling", 0)
 
 
@@ -132,7 +133,7 @@ def test_early_media_is_not_an_answer(app, db, units):
 
 def test_diversion_headers_are_kept_as_evidence(app, db, units):
     row, final, exit_code, errors = call_through(app, db, units, "diverted_486.xml")
-    assert row["outcome"] == "busy"
+    assert row["outcome"] == "redirected" and row["forwarded_from"] == "02773851234"  # tests/test_sip_diversion.py
     assert "Diversion: <sip:02773851234@127.0.0.1>;reason=unconditional" in final["Diversion"]
     assert "History-Info:" in final["Diversion"]
 

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 
 from monitor.attempts.outcomes import FINAL_STATUSES
 from monitor.attempts.store import RANK
+from monitor.providers.sip_signalling import diverted_from
 from registry.clock import iso, parse_iso
 
 STATUS_RANK = {"queued": 3, "initiated": 3, "ringing": 4, "in-progress": 5, "answered": 5}
@@ -94,9 +95,12 @@ def fold_events(row: dict, events: list[dict]) -> dict:
     q850 = next((p["Q850Cause"] for p in signalled if p.get("Q850Cause", "").isdigit()), None)
     out["sip_code"] = int(sip) if sip else row["sip_code"]
     out["q850_cause"] = int(q850) if q850 else row["q850_cause"]
-    # On our outbound test calls ForwardedFrom is no evidence of a redirect (Twilio documents it for incoming calls).
-    out["forwarded_from"] = next((p["ForwardedFrom"] for p in signalled if p.get("ForwardedFrom") and _inbound(p)),
-                                 row["forwarded_from"])
+    # On our outbound test calls ForwardedFrom is no evidence of a redirect (Twilio documents it for incoming calls);
+    # a SIP call's Diversion / History-Info headers are: the line that diverted it (sip_signalling.diverted_from).
+    forwarded = [p["ForwardedFrom"] for p in signalled if p.get("ForwardedFrom") and _inbound(p)]
+    forwarded += [diverted_from(p["Diversion"], p.get("To", "")) for p in signalled
+                  if p.get("CallbackSource") == "sip" and p.get("Diversion")]
+    out["forwarded_from"] = next((number for number in forwarded if number), row["forwarded_from"])
     errors = [p for p in signalled if p.get("ErrorCode")]
     if errors:  # why the provider says the call failed (reconcile.explain_failure asks it)
         out["error"] = f"{errors[0]['ErrorCode']}: {errors[0].get('ErrorMessage', '')}".strip()

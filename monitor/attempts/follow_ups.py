@@ -80,6 +80,10 @@ def decide(db, row: dict, now: datetime, settings: Settings) -> FollowUps:
     """
     plan = FollowUps()
     outcome, attempt_id = row["outcome"], row["id"]
+    if row["purpose"] == "survey":
+        # A call to a citizen tests nobody: no retest, no replacement, no flag on the unit's hotline. What it
+        # does to its case (retry, close) is the survey's disposition rule (monitor/surveys/calls.py settles it).
+        return plan
     if is_held(row):
         # held for review: everything waits for the inspector's decision (see the module docstring)
         plan.drop += [f"retest:{attempt_id}", f"replace:{attempt_id}"]

@@ -43,3 +43,20 @@ def ingest_event(db, attempt_id: int, params: dict, *, kind: str, dedupe_key: st
             return False
         lifecycle.fold(db, row, now, settings)
     return True
+
+
+def erase_digits(db, attempt_id: int, digits: str, masked: str) -> int:
+    """Every value of the attempt's stored events that holds these digits (a survey call's citizen number, as
+    "0912…" or "+84912…": give the digits after the leading 0) replaced by `masked`, past the retention period;
+    in the caller's transaction. Returns the events changed."""
+    changed = 0
+    for event_id, payload in db.execute("SELECT id, payload FROM call_events WHERE attempt_id = ?",
+                                        [attempt_id]).fetchall():
+        params = json.loads(payload)
+        kept = {key: (masked if digits and digits in "".join(ch for ch in value if ch.isdigit()) else value)
+                for key, value in params.items()}
+        if kept != params:
+            db.execute("UPDATE call_events SET payload = ? WHERE id = ?",
+                       [json.dumps(kept, ensure_ascii=False, sort_keys=True), event_id])
+            changed += 1
+    return changed

@@ -58,17 +58,23 @@ def _update(db, attempt_id, fields: dict) -> None:
 
 def create_attempt(
     db, *, unit_id, number, planned_at: datetime, band: str, purpose="scheduled", retest_of=None,
-    plan_key=None, now: datetime,
+    plan_key=None, now: datetime, survey_case_id: int | None = None,
 ) -> int:
-    """Insert a planned attempt; with a plan_key already used, return that attempt's id instead."""
+    """Insert a planned attempt; with a plan_key already used, return that attempt's id instead.
+
+    purpose 'survey' (an automated 1022 call, monitor/surveys/calls.py) dials a sampled citizen for the case
+    survey_case_id; it is never a test of the unit's hotline."""
     if purpose not in PURPOSES:
         raise AttemptError(gettext("Mục đích cuộc gọi “%(purpose)s” không hợp lệ.", purpose=purpose))
     if not number or not band:
         raise AttemptError(gettext("Lần gọi kiểm tra phải có số điện thoại và khung giờ."))
+    if (purpose == "survey") != (survey_case_id is not None):
+        raise AttemptError(gettext("Cuộc gọi khảo sát phải gắn với đúng một phiếu khảo sát."))
     cur = db.execute(
-        """INSERT INTO attempts (unit_id, number, planned_at, band, purpose, retest_of, plan_key, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(plan_key) DO NOTHING""",
-        [unit_id, number, iso(planned_at), band, purpose, retest_of, plan_key, iso(now)],
+        """INSERT INTO attempts (unit_id, number, planned_at, band, purpose, retest_of, plan_key, created_at,
+                                 survey_case_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(plan_key) DO NOTHING""",
+        [unit_id, number, iso(planned_at), band, purpose, retest_of, plan_key, iso(now), survey_case_id],
     )
     if cur.rowcount:
         return cur.lastrowid
@@ -256,7 +262,9 @@ def fold(db, row: dict, now, settings: Settings) -> None:
             derived.update(original_outcome=found.outcome, outcome_detail=found.detail)
         else:
             derived.update(outcome=found.outcome, outcome_detail=found.detail, outcome_basis=found.basis,
-                           outcome_certain=1 if found.certain else 0)
+                           # A survey call is never held for an inspector: it judges no unit, and its case's
+                           # disposition comes from the citizen's keys (monitor/surveys/keypad.py).
+                           outcome_certain=1 if found.certain or row["purpose"] == "survey" else 0)
         derived["lease_owner"] = derived["lease_expires_at"] = None
     elif row["state"] == "ended":
         merged["state_rank"] = RANK["ended"]  # forced by finish(): kept until a final status says otherwise
@@ -272,6 +280,13 @@ def fold(db, row: dict, now, settings: Settings) -> None:
     # Follow-ups depend only on these: when none moved, they are already in line (saves the hot path work).
     if derived["state"] == "ended" and (row["state"] != "ended" or changed.keys() & follow_ups.FOLLOW_UP_INPUTS):
         _follow_up(db, {**row, **changed}, now, settings)
+
+
+def erase_number(db, attempt_id: int, masked: str) -> None:
+    """A survey call's citizen number replaced by its masked form once the retention period is over
+    (monitor/surveys/calls.erase_numbers); in the caller's transaction. Test calls are never erased: their
+    number is a public hotline."""
+    db.execute("UPDATE attempts SET number = ? WHERE id = ? AND purpose = 'survey'", [masked, attempt_id])
 
 
 def override_outcome(db, row: dict, new_outcome: str, now, settings: Settings) -> None:

@@ -120,6 +120,11 @@ def classify(attempt: dict, registered_number: str) -> Classification:
 
     if sip in SIP_OUR_SIDE or (sip is not None and 500 <= sip < 600 and sip not in SIP_BUSY) or q850 in Q850_NETWORK:
         return Classification("provider_error", f"Nhà mạng hoặc đường truyền phía hệ thống từ chối cuộc gọi{codes}; không tính cho đơn vị, sẽ gọi lại.", "our_side")
+    # A SIP call's forwarded_from is its Diversion / History-Info evidence (evidence.py): the hotline diverted
+    # the caller to another line, which then did not answer. Answered there, someone did: the call stays answered.
+    if attempt.get("provider") == "sip" and attempt.get("forwarded_from") and status != "completed" and sip is not None:
+        return Classification("redirected", f"Đường dây nóng chuyển tiếp cuộc gọi sang số khác (SIP Diversion/History-Info, "
+                              f"từ số {attempt['forwarded_from']}), nơi đó không nghe máy{codes}.", "signalling")
     if status == "busy" or sip in SIP_BUSY or q850 in Q850_BUSY:
         why = "từ chối cuộc gọi" if (sip == 603 or q850 == 21) else "máy bận"
         return Classification("busy", f"Đường dây nóng báo {why}{codes}.", "signalling")

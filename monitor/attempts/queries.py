@@ -1,10 +1,14 @@
-"""Reads for the inspectors' pages: attempt lists with their unit, the dashboard's counts, related attempts."""
+"""Reads for the inspectors' pages: attempt lists with their unit, the dashboard's counts, related attempts.
+
+The lists and counts are of test calls only (store.TESTS_ONLY): a survey call dials a citizen, whose number has
+no place on the test-call pages. with_unit() alone reads any attempt: the evidence page masks a survey call's.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 
 from monitor.attempts.outcomes import OUTCOMES
-from monitor.attempts.store import STATES
+from monitor.attempts.store import NOT_TESTS, STATES, TESTS_ONLY, tests_only
 from registry.clock import iso
 
 ATTEMPT_SELECT = """
@@ -19,7 +23,7 @@ def recent(db, *, unit: str = "", outcome: str = "", state: str = "", limit: int
     Without a state, what happened and what is happening, newest first (plans are listed apart);
     with state 'planned', the plans, soonest first.
     """
-    where, params = [], []
+    where, params = [TESTS_ONLY], []
     if unit:
         where.append("u.code = ?")
         params.append(unit)
@@ -42,7 +46,7 @@ def recent(db, *, unit: str = "", outcome: str = "", state: str = "", limit: int
 def upcoming(db, limit: int = 10) -> list[dict]:
     """The next planned attempts with their unit, soonest first."""
     return db.execute_returning_dicts(
-        ATTEMPT_SELECT + " WHERE a.state = 'planned' ORDER BY a.planned_at, a.id LIMIT ?", [limit]
+        ATTEMPT_SELECT + f" WHERE a.state = 'planned' AND {TESTS_ONLY} ORDER BY a.planned_at, a.id LIMIT ?", [limit]
     )
 
 
@@ -51,7 +55,7 @@ def outcome_counts(db, since: datetime) -> dict[str, int]:
     counts: dict[str, int] = {}
     for outcome, certain, count in db.execute(
         "SELECT outcome, outcome_certain IS NOT 0, count(*) FROM attempts WHERE state = 'ended' AND ended_at >= ? "
-        "GROUP BY 1, 2",
+        f"AND {tests_only('attempts')} GROUP BY 1, 2",
         [iso(since)],
     ).fetchall():
         key = outcome if certain else "held"
@@ -59,12 +63,23 @@ def outcome_counts(db, since: datetime) -> dict[str, int]:
     return counts
 
 
-HELD = "a.state = 'ended' AND a.outcome_certain = 0"  # the partial index attempts_held covers exactly these
+HELD_ANY = "state = 'ended' AND outcome_certain = 0"  # the partial index attempts_held covers exactly these
+HELD = f"a.state = 'ended' AND a.outcome_certain = 0 AND {TESTS_ONLY}"
+IN_FLIGHT = "state IN ('dialing', 'unknown', 'placed', 'ringing', 'answered')"  # claimed and not yet ended
+
+
+def _tests_count(db, condition: str) -> int:
+    """How many test calls meet a condition on state (and certainty): every call's count on an index minus the
+    other calls' on attempts_not_tests, so that no row is read however many tests a week plans."""
+    return db.execute(
+        f"SELECT (SELECT count(*) FROM attempts WHERE {condition}) "
+        f"- (SELECT count(*) FROM attempts INDEXED BY attempts_not_tests WHERE {NOT_TESTS} AND {condition})"
+    ).fetchone()[0]
 
 
 def held_count(db) -> int:
     """How many calls wait for an inspector's decision (the review queue's length)."""
-    return db.execute(f"SELECT count(*) FROM attempts a WHERE {HELD}").fetchone()[0]
+    return _tests_count(db, HELD_ANY)
 
 
 def held_queue(db, limit: int = 20) -> list[dict]:
@@ -74,20 +89,20 @@ def held_queue(db, limit: int = 20) -> list[dict]:
 
 def in_flight_count(db) -> int:
     """Attempts claimed and not yet ended (dialing, unknown, placed, ringing, answered)."""
-    return db.execute("SELECT count(*) FROM attempts WHERE state NOT IN ('planned', 'ended')").fetchone()[0]
+    return _tests_count(db, IN_FLIGHT)
 
 
 def planned_count(db, unit_id: int | None = None) -> int:
     """Planned attempts, of one unit or of all."""
     if unit_id is None:
-        return db.execute("SELECT count(*) FROM attempts WHERE state = 'planned'").fetchone()[0]
+        return _tests_count(db, "state = 'planned'")
     return db.execute(
-        "SELECT count(*) FROM attempts WHERE unit_id = ? AND state = 'planned'", [unit_id]
+        f"SELECT count(*) FROM attempts a WHERE unit_id = ? AND state = 'planned' AND {TESTS_ONLY}", [unit_id]
     ).fetchone()[0]
 
 
 def with_unit(db, attempt_id: int) -> dict | None:
-    """One attempt with its unit and the unit's current hotline, or None."""
+    """One attempt with its unit and the unit's current hotline, or None; a survey call too (its page masks it)."""
     rows = db.execute_returning_dicts(ATTEMPT_SELECT + " WHERE a.id = ?", [attempt_id])
     return rows[0] if rows else None
 
@@ -96,7 +111,7 @@ def related(db, attempt: dict) -> list[dict]:
     """The attempt's retests, or the original it retests (id, purpose, state, outcome, times)."""
     return db.execute_returning_dicts(
         "SELECT id, purpose, state, outcome, planned_at, ended_at FROM attempts "
-        "WHERE (retest_of = ? OR id = ?) AND id != ? ORDER BY id",
+        f"WHERE (retest_of = ? OR id = ?) AND id != ? AND {tests_only('attempts')} ORDER BY id",
         [attempt["id"], attempt["retest_of"] or 0, attempt["id"]],
     )
 
@@ -104,7 +119,7 @@ def related(db, attempt: dict) -> list[dict]:
 def unit_history(db, unit_id: int, limit: int = 500) -> list[dict]:
     """A unit's attempts, latest planned time first, without its scheduled tests still to come."""
     return db.execute_returning_dicts(
-        ATTEMPT_SELECT + " WHERE a.unit_id = ? AND (a.state != 'planned' OR a.purpose != 'scheduled') "
+        ATTEMPT_SELECT + f" WHERE a.unit_id = ? AND (a.state != 'planned' OR a.purpose != 'scheduled') AND {TESTS_ONLY} "
         "ORDER BY a.planned_at DESC, a.id DESC LIMIT ?",
         [unit_id, limit],
     )

@@ -9,6 +9,7 @@ follow-ups. Never changed:
   (monitor/disputes.py; an accepted dispute takes it out of the metrics whatever its outcome);
 - an attempt ended by our side without a final call status (a refused create, a lost call): there is no
   evidence to classify.
+Survey calls are not read: these are the test calls' rules (store.TESTS_ONLY).
 """
 from __future__ import annotations
 
@@ -19,17 +20,18 @@ from datetime import date, timedelta
 from monitor.attempts import review
 from monitor.attempts.follow_ups import SettingsLike
 from monitor.attempts.outcomes import FINAL_STATUSES, RULES_VERSION, classify
+from monitor.attempts.store import TESTS_ONLY
 from registry.clock import iso, local_midnight_utc
 
 # Why an attempt was left as it was (the keys of Summary.skipped; their labels are in monitor/labels.py).
 SKIPS = ("inspector", "dispute", "no_evidence")
 
 # Ended attempts planned in [from, to), with what tells whether they may be classified again.
-_SELECT = """
+_SELECT = f"""
 SELECT a.*,  -- everything classify() may read
        EXISTS (SELECT 1 FROM disputes d WHERE d.attempt_id = a.id) AS disputed
 FROM attempts a
-WHERE a.state = 'ended' AND a.planned_at >= ? AND a.planned_at < ?
+WHERE a.state = 'ended' AND a.planned_at >= ? AND a.planned_at < ? AND {TESTS_ONLY}
 ORDER BY a.planned_at, a.id
 """
 

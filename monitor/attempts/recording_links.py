@@ -2,13 +2,17 @@
 
 Anyone who can get a callback signed (or a provider fault) could otherwise put any address there. Twilio's
 recordings live under https://api.twilio.com/; a Twilio-compatible API configured in TWILIO_API_BASE_URL (the
-test double, a regional edge) is the provider's too. Any other link is taken out of the event before it is
-stored, kept beside it as plain text under RecordingUrlRefused (so the record shows what came), and logged.
+test double, a regional edge) is the provider's too. A SIP call's recording is a file of ours, linked to our own
+route (monitor.providers.sip_recordings.link), which checks who reads it. Any other link is taken out of the
+event before it is stored, kept beside it as plain text under RecordingUrlRefused (so the record shows what
+came), and logged.
 """
 from __future__ import annotations
 
 import logging
 from urllib.parse import urlsplit
+
+from monitor.providers import sip_recordings
 
 TWILIO_API = "https://api.twilio.com/"
 REFUSED = "RecordingUrlRefused"
@@ -45,7 +49,7 @@ def is_provider_link(url: str, api_base_url: str | None) -> bool:
 def keep_provider_links(params: dict, api_base_url: str | None) -> dict:
     """The event's parameters with a RecordingUrl that is not the provider's moved to RecordingUrlRefused."""
     url = params.get("RecordingUrl")
-    if not url or is_provider_link(url, api_base_url):
+    if not url or is_provider_link(url, api_base_url) or sip_recordings.is_link(url):
         return params
     log.warning("recording link not from the provider ignored: %r", url[:200])
     kept = {key: value for key, value in params.items() if key != "RecordingUrl"}

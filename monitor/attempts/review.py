@@ -12,7 +12,7 @@ from flask_babel import gettext
 
 from monitor.attempts import follow_ups, lifecycle
 from monitor.attempts.outcomes import OUTCOMES, Classification
-from monitor.attempts.store import AttemptError, exists, write_transaction
+from monitor.attempts.store import AttemptError, exists, is_test, write_transaction
 from monitor.attempts.store import row as _row
 from registry import lengths
 from registry.clock import iso
@@ -33,6 +33,9 @@ def review_outcome(db, attempt_id, new_outcome: str, reason: str, *, user_id, no
     settings = follow_ups.settings_of(settings, config)
     with write_transaction(db):
         row = _row(db, attempt_id)
+        if not is_test(row):
+            raise AttemptError(gettext("Cuộc gọi khảo sát không phải lần gọi kiểm tra: kết quả của nó không được "
+                                       "xem xét ở đây."), status=404)
         if row["state"] != "ended":
             raise AttemptError(gettext("Chỉ xem xét được lần gọi đã kết thúc."))
         db.execute(
@@ -43,7 +46,8 @@ def review_outcome(db, attempt_id, new_outcome: str, reason: str, *, user_id, no
 
 
 def decide_held(db, attempt_id, outcome: str, reason: str, *, user_id, now, settings: follow_ups.SettingsLike = None) -> None:
-    """An inspector decides a call held for review; refused when it is no longer held (decided meanwhile)."""
+    """An inspector decides a call held for review; refused when it is no longer held (decided meanwhile), and
+    for a survey call (review_outcome refuses it: never in the review queue)."""
     with write_transaction(db):
         if not exists(db, attempt_id) or not follow_ups.is_held(_row(db, attempt_id)):
             raise AttemptError(gettext("Lần gọi này không còn chờ xem xét (có thể đã được quyết định)."), status=409)
@@ -54,13 +58,14 @@ def record_reclassification(db, attempt_id, found: Classification, *, version: s
                             settings: follow_ups.SettingsLike = None) -> bool:
     """The rules of `version` give an ended attempt a new outcome or certainty: kept in its history (no user).
 
-    Returns False, writing nothing, when the attempt is not ended, an inspector decided its outcome, or the
-    rules give what it already has.
+    Returns False, writing nothing, when the attempt is not ended or not a test call (a survey call), an
+    inspector decided its outcome, or the rules give what it already has.
     """
     settings = follow_ups.settings_of(settings)
     with write_transaction(db):
         row = _row(db, attempt_id)
-        if row["state"] != "ended" or row["original_outcome"] is not None or row["outcome_basis"] == "inspector":
+        if (row["state"] != "ended" or not is_test(row) or row["original_outcome"] is not None
+                or row["outcome_basis"] == "inspector"):
             return False
         if row["outcome"] == found.outcome and row["outcome_certain"] == (1 if found.certain else 0):
             return False

@@ -14,18 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from monitor.attempts.store import TESTS_ONLY
 from monitor.settings import SIMULATED_CALLER, Settings
 from registry.clock import iso, parse_iso
 from registry.numbers import normalize_digits
 
 STATUSES = ("logged", "late", "not_logged")
 
-# Answered tests of the period (every purpose: a retest or an inspector's call asks its question too), placed
-# in [start, end) like the report's figures; "called" is when the unit picked up.
-ANSWERED_SQL = """
+# Answered tests of the period (every test purpose: a retest or an inspector's call asks its question too; a
+# survey call, answered by a citizen, is no test), placed in [start, end) like the report's figures; "called"
+# is when the unit picked up.
+ANSWERED_SQL = f"""
 SELECT a.id, a.unit_id, u.code AS unit_code, COALESCE(a.answered_at, a.placed_at, a.planned_at) AS called_at
 FROM attempts a JOIN units u ON u.id = a.unit_id
-WHERE a.state = 'ended' AND a.outcome = 'answered' AND a.planned_at >= :start AND a.planned_at < :end
+WHERE a.state = 'ended' AND a.outcome = 'answered' AND a.planned_at >= :start AND a.planned_at < :end AND {TESTS_ONLY}
   AND (:unit IS NULL OR a.unit_id = :unit)
 ORDER BY called_at, a.id
 """
@@ -33,7 +35,7 @@ ORDER BY called_at, a.id
 # lines, received in the period widened by the window and by SLACK), each with the unit's answered tests
 # placed near it. Entries from our lines are few, so this stays a short scan of the book's received_at index
 # and, per entry, of the attempts_unit index, however many calls the period holds. {lines} and {digits} are
-# filled with one named parameter per caller line.
+# filled with one named parameter per caller line, {tests} with store.TESTS_ONLY.
 CANDIDATES_SQL = """
 SELECT a.id AS attempt_id, a.unit_id, e.id AS entry_id, e.receipt_code, e.received_at, e.created_at,
        COALESCE(a.answered_at, a.placed_at, a.planned_at) AS called_at
@@ -46,7 +48,7 @@ WHERE e.received_at >= :entries_from AND e.received_at <= :entries_to
   AND e.from_entry_id IS NULL AND (:unit IS NULL OR e.unit_id = :unit)
   AND (e.reporter_phone IN ({lines})
        OR (e.phone_erased_at IS NOT NULL AND COALESCE(e.reporter_phone, '') = '' AND e.lookup_digits IN ({digits})))
-  AND a.state = 'ended' AND a.outcome = 'answered'
+  AND a.state = 'ended' AND a.outcome = 'answered' AND {tests}
   AND COALESCE(a.answered_at, a.placed_at, a.planned_at)
       BETWEEN strftime('%Y-%m-%dT%H:%M:%fZ', e.received_at, :before)
           AND strftime('%Y-%m-%dT%H:%M:%fZ', e.received_at, :after)
@@ -55,12 +57,12 @@ WHERE e.received_at >= :entries_from AND e.received_at <= :entries_to
 # that was down dials what is still due when it comes back). Only bounds the scan: the window decides.
 SLACK = timedelta(days=1)
 # Every unit's answered tests of the period, counted on the report's covering index.
-ANSWERED_COUNT_SQL = """
+ANSWERED_COUNT_SQL = f"""
 SELECT a.unit_id, count(*)
 FROM units u NOT INDEXED
 CROSS JOIN attempts a INDEXED BY attempts_report
     ON a.unit_id = u.id AND a.state = 'ended' AND a.planned_at >= :start AND a.planned_at < :end
-WHERE a.outcome = 'answered' AND (:unit IS NULL OR u.id = :unit)
+WHERE a.outcome = 'answered' AND {TESTS_ONLY} AND (:unit IS NULL OR u.id = :unit)
 GROUP BY a.unit_id
 """
 
@@ -95,8 +97,10 @@ def line_key(number: str) -> str:
 
 
 def caller_lines(settings: Settings) -> set[str]:
-    """Every line our test calls show as the caller: the Twilio number, the simulator's, and any listed."""
-    lines = [settings.twilio_from_number, SIMULATED_CALLER, *settings.logbook_caller_lines.split(",")]
+    """Every line our test calls show as the caller: the Twilio number, the SIP line (SIP_CALLER_ID, as dialled
+    domestically), the simulator's, and any listed. Each counts whenever set, as calls of a former provider stay."""
+    lines = [settings.twilio_from_number, settings.sip_caller_id, SIMULATED_CALLER,
+             *settings.logbook_caller_lines.split(",")]
     return {key for key in (line_key(line) for line in lines) if len(key) >= 4}
 
 
@@ -128,7 +132,7 @@ def matched(db, period, *, settings: Settings, unit_id: int | None = None) -> di
     params.update({f"line{i}": line for i, line in enumerate(lines)})
     params.update({f"digits{i}": d for i, d in enumerate(digits)})
     sql = CANDIDATES_SQL.format(lines=", ".join(f":line{i}" for i in range(len(lines))),
-                                digits=", ".join(f":digits{i}" for i in range(len(digits))))
+                                digits=", ".join(f":digits{i}" for i in range(len(digits))), tests=TESTS_ONLY)
     rows = db.execute(sql, params).fetchall()
     candidates = [dict(zip(("attempt_id", "unit_id", "entry_id", "receipt_code", "received_at", "created_at", "called_at"), r))
                   for r in rows]

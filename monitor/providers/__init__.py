@@ -39,6 +39,9 @@ def make_provider(settings: Settings, sink: Callable[[int, dict, str, str], None
         if not settings.sip_target:
             raise ProviderConfigError("Nhà cung cấp sip cần cấu hình: FLASK_SIP_TARGET (tổng đài hoặc trung kế, máy:cổng).",
                                       field="SIP_TARGET")
+        if settings.sip_register and not settings.sip_username:
+            raise ProviderConfigError("FLASK_SIP_REGISTER=1 cần FLASK_SIP_USERNAME (và FLASK_SIP_PASSWORD) để đăng ký "
+                                      "với tổng đài.", field="SIP_USERNAME")
         from monitor.providers.sip_provider import MAX_CALLS, SipProvider
 
         if not 0 < settings.max_concurrent_calls <= MAX_CALLS:
@@ -69,7 +72,13 @@ def gather_twiml(settings: Settings, attempt_id: int, step: str) -> str:
     return build(settings, attempt_id, step)
 
 
+def survey_twiml(settings: Settings, attempt_id: int, say: list[str], ask: dict | None) -> str:
+    from monitor.providers.twilio_provider import survey_twiml as build
+
+    return build(settings, attempt_id, say, ask)
+
+
 __all__ = [
     "make_provider", "Provider", "ProviderConfigError", "ProviderRejected", "ProviderTimeout", "ProviderUnavailable",
-    "callback_urls", "valid_signature", "voice_twiml", "gather_twiml", "PROVIDERS",
+    "callback_urls", "valid_signature", "voice_twiml", "gather_twiml", "survey_twiml", "PROVIDERS",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from registry.errors import UserError
-from registry.numbers import is_emergency, number_kind
+from registry.numbers import is_emergency, national_kind, number_kind
 
 # What each refusal of the dial policy says on the attempt (never counted, never replaced: it would recur).
 EMERGENCY_REFUSED = ("Số khẩn cấp (112, 113, 114, 115): không bao giờ gọi kiểm tra, để không chiếm đường dây "
@@ -65,6 +65,7 @@ class Provider(Protocol):
     dials_real_numbers: bool
     # Optional: dialable_kinds, the kinds of number (registry.numbers.number_kind) it may dial (absent: any
     # kind but emergency numbers); call_error(sid), why a failed call failed ({'sip_code', 'error_code', …}).
+    # survey_calls: True when it can hold the automated survey's keypad conversation (monitor/surveys/calls.py).
 
     def place_call(self, attempt: dict) -> str:
         """Ask for the call; returns its sid. May raise ProviderRejected, ProviderTimeout, ProviderUnavailable."""
@@ -84,7 +85,8 @@ def dial_refusal(provider, number: str) -> ProviderRejected | None:
     if is_emergency(number):
         return ProviderRejected("emergency_number", EMERGENCY_REFUSED, our_side=True)
     allowed = getattr(provider, "dialable_kinds", None)
-    kind = number_kind(number)
+    # A survey call's citizen number is stored as national digits ('0912345678'), a hotline's in E.164.
+    kind = number_kind(number) or (national_kind(number) if number.startswith("0") else None)
     if allowed is not None and kind not in allowed:
         reason = KIND_REFUSED.get(kind, KIND_REFUSED[None])
         return ProviderRejected("dial_policy", reason.format(provider=getattr(provider, "name", "?"), number=number),

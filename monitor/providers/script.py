@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+# Said first on a recorded call, whichever provider places it (TWILIO_RECORD turns recording on for all of them).
+RECORDING_NOTICE = (
+    "Cuộc gọi này được ghi âm để Văn phòng Ủy ban nhân dân tỉnh theo dõi chất lượng phục vụ của đường dây nóng."
+)
+
 
 class Question(NamedTuple):
     field_code: str  # the logbook field an entry for this question belongs to

@@ -24,6 +24,7 @@ from email.utils import format_datetime
 
 from monitor.providers.base import ProviderUnavailable
 from monitor.providers.script import question_for
+from monitor.providers.simulated_citizen import simulate_survey
 from monitor.settings import Settings
 from registry.clock import utcnow
 
@@ -136,6 +137,8 @@ def simulate_call(attempt: dict, *, ring_timeout: int, rng: random.Random) -> tu
     attempt["simulate"], when set, is the behaviour to play (one of HABITS or route_error); for "unclear",
     attempt["variant"] may pick which of UNCLEAR.
     """
+    if attempt.get("purpose") == "survey":  # a sampled citizen, not a hotline
+        return simulate_survey(attempt, ring_timeout=ring_timeout, rng=rng)
     number = attempt["number"]
     behaviour = habit(number)
     if rng.random() < VARIATION:
@@ -199,6 +202,7 @@ class SimulatorProvider:
     """A Provider that dials nobody: it plays each call's events into the sink, on a timer thread."""
 
     name = "simulator"
+    survey_calls = True  # holds the automated survey's keypad conversation (monitor/surveys/keypad.py)
     dials_real_numbers = False
 
     def __init__(self, settings: Settings, sink: Callable[[int, dict, str, str], None], *, synchronous: bool = False,
@@ -290,7 +294,9 @@ class SimulatorProvider:
                 key = f"amd:{sid}"
             else:
                 params = {"CallSid": sid, "AccountSid": ACCOUNT_SID, **extra, "Timestamp": stamp}
-                key = f"gather:{sid}:{extra.get('GatherStep', '')}"
+                # A survey's answers are keyed by question, as the webhooks key them (survey:<sid>:<step>).
+                key = (f"survey:{sid}:{extra['SurveyStep']}" if extra.get("SurveyStep")
+                       else f"gather:{sid}:{extra.get('GatherStep', '')}")
             out.append((offset, (attempt["id"], params, kind, key)))
         return out
 

@@ -12,7 +12,11 @@ call is cancelled after RING_TIMEOUT; an answered one is hung up after SIP_LISTE
 CALL_TIME_LIMIT_SECONDS); a trunk that sends nothing at all within SIP_RESPONSE_TIMEOUT is down, our side. The
 final response becomes the call's status (sip_signalling.final_params); redirect targets (3xx Contact) and
 Diversion / History-Info headers are kept on the final event as evidence. Digest authentication answers the
-trunk's challenge when SIP_USERNAME is set; a trunk that still refuses (401/403) is our side.
+trunk's challenge when SIP_USERNAME is set (SIP_REGISTER: our line registers first); a refusal is our side.
+Once answered, the call speaks and listens (sip_media): the prompts of sip_prompt are played, the far end's
+audio is captured for answering-machine detection (an `amd` event before the final one) and kept as the
+recording only when recording is on (its link on the final event). A survey call (purpose 'survey') holds
+the keypad conversation of sip_survey instead of the question: keys by RFC 2833 or SIP INFO, no AMD event.
 
 A crash of this process loses the calls in flight with it: the next process's find_call knows nothing of
 them, so reconcile ends those attempts provider_error (never counted, replaced) and never dials them again.
@@ -30,6 +34,7 @@ from datetime import datetime
 
 import pjsua2 as pj
 
+from monitor.providers import sip_endpoint, sip_media, sip_prompt, sip_survey
 from monitor.providers import sip_signalling as sig
 from monitor.providers.base import (
     ProviderConfigError,
@@ -38,6 +43,7 @@ from monitor.providers.base import (
     ProviderUnavailable,
     dial_refusal,
 )
+from monitor.providers.sip_events import Delivery
 from monitor.providers.sip_output import stdout_to_stderr
 from monitor.settings import Settings
 from registry.clock import utcnow
@@ -48,7 +54,6 @@ POLL_MS = 10  # how long one pass of the SIP thread waits for network events
 REQUEST_TIMEOUT = 5.0  # seconds a worker waits for the SIP thread to send its INVITE
 CLOSE_GRACE = 2.0  # seconds left to calls being hung up when the provider closes
 MAX_CALLS = 4  # calls at once one stack takes: this wheel's pjsua refuses a fifth (PJ_ETOOMANY) whatever is asked
-CODECS = {"PCMA/8000": 255, "PCMU/8000": 254}  # G.711 A-law first, as Vietnamese networks use; nothing else
 
 
 class _LogWriter(pj.LogWriter):
@@ -79,6 +84,11 @@ class _Call(pj.Call):
         self.record["redirect_code"] = sig.status_code(self.engine.received(prm)) or 302
         return pj.PJSIP_REDIRECT_STOP
 
+    def onDtmfDigit(self, prm):
+        # RFC 2833 and SIP INFO alike: a survey call's answer (sip_survey); a test call asks for no key.
+        if self.record.get("survey") is not None:
+            self.record["survey"].key(self.record, prm.digit, time.monotonic())
+
 
 class _Engine:
     """The SIP stack and the calls in progress; used on the SIP thread only."""
@@ -101,26 +111,9 @@ class _Engine:
             raise
 
     def _start(self, settings: Settings) -> None:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = False
-        cfg.uaConfig.maxCalls = MAX_CALLS
-        cfg.uaConfig.userAgent = "hotline-monitor"
-        # Everything the writer gets is "console" output to PJSIP: both levels say how much reaches our log.
-        cfg.logConfig.level = cfg.logConfig.consoleLevel = 5 if log.isEnabledFor(logging.DEBUG) else 2
         self._writer = _LogWriter()
-        cfg.logConfig.writer = self._writer
-        cfg.medConfig.noVad = True
-        self.ep.libInit(cfg)
-        kind = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP, "tls": pj.PJSIP_TRANSPORT_TLS}
-        transport = pj.TransportConfig()
-        transport.port = 0  # any free local port: we only call out
-        self.ep.transportCreate(kind[self.transport], transport)
-        self.ep.libStart()
-        self.ep.audDevManager().setNullDev()  # no sound card on a server; media still flows
-        for codec in self.ep.codecEnum2():
-            name = "/".join(codec.codecId.split("/")[:2])  # "PCMA/8000/1": name/clock rate/channels
-            self.ep.codecSetPriority(codec.codecId, CODECS.get(name, 0))
+        sip_endpoint.start(pj, self.ep, max_calls=MAX_CALLS, writer=self._writer, transport=self.transport,
+                           debug=log.isEnabledFor(logging.DEBUG))
         account = pj.AccountConfig()
         caller = sig.domestic(settings.sip_caller_id) or "anonymous"
         account.idUri = f"{'sips' if self.transport == 'tls' else 'sip'}:{caller}@{self.host}"
@@ -128,16 +121,26 @@ class _Engine:
         if settings.sip_username:
             account.sipConfig.authCreds.append(
                 pj.AuthCredInfo("digest", "*", settings.sip_username, 0, settings.sip_password))
+        self.registering = bool(settings.sip_register and settings.sip_username)  # our line registered first
+        account.regConfig.registrarUri = sig.registrar_uri(self.host, self.port, self.transport) if self.registering else ""
         self.account = pj.Account()
         self.account.create(account)
+        deadline = time.monotonic() + settings.sip_response_timeout  # the registrar's answer, before any call
+        while self.registering and sig.registration_pending(self.account.getInfo()) and time.monotonic() < deadline:
+            self.ep.libHandleEvents(POLL_MS)
         self.caller = caller
 
     # -- requests from other threads (run here)
 
     def dial(self, attempt: dict) -> str:
         """Send the INVITE; returns the Call-ID. Raises ProviderUnavailable if the stack could not send it."""
+        refused = sig.registration_refusal(self.account.getInfo()) if self.registering else None
+        if refused:  # the trunk refused our line's registration: nothing is sent (our side)
+            raise ProviderUnavailable(refused)
         number = attempt["number"]
         record = sig.new_record(attempt, time.monotonic(), self.settings)
+        record["prompts"] = attempt.get("prompts", [])
+        record["survey"] = attempt.get("conversation")  # a survey call's keypad conversation (sip_survey)
         call = _Call(self.account, self, record)
         failure = None
         try:
@@ -176,7 +179,8 @@ class _Engine:
             self._status(record, {"CallStatus": "ringing", "SipProvisionalCode": str(info.lastStatusCode)})
         elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and record["answered_at"] is None:
             record["answered_at"] = time.monotonic()
-            listen = min(self.settings.sip_listen_seconds, self.settings.call_time_limit_seconds)
+            limit = self.settings.call_time_limit_seconds  # a survey call lasts its conversation (sip_survey)
+            listen = limit if record["survey"] is not None else min(self.settings.sip_listen_seconds, limit)
             record["hangup_at"] = record["answered_at"] + listen
             self._status(record, {"CallStatus": "in-progress"})
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
@@ -192,6 +196,11 @@ class _Engine:
                 final["RedirectTarget"] = record["redirect_to"]
             if record["diversions"]:
                 final["Diversion"] = " | ".join(record["diversions"])
+            amd, recording = sip_media.finish(record)  # what the far end's audio shows, and where it is kept
+            if amd and record["survey"] is None:  # a survey call's citizen is judged by the keys, never held
+                self._status(record, amd, kind="amd")
+            if recording:
+                final["RecordingUrl"] = recording
             self._status(record, final)
             self.calls.pop(record["attempt_id"], None)
             self.dead.append(call)
@@ -203,6 +212,10 @@ class _Engine:
         for call in list(self.calls.values()):
             record = call.record
             if record["answered_at"] is not None:
+                sip_media.start(pj, call, record, self.settings, now)
+                sip_media.tick(record, now)
+                if record["survey"] is not None:
+                    record["survey"].tick(record, now)
                 if now >= record["hangup_at"]:
                     self._hang_up(call, sig.LISTENED)
             elif not record["responded"] and now >= record["response_deadline"]:
@@ -211,6 +224,8 @@ class _Engine:
                 self._hang_up(call, sig.RING_TIMEOUT)
 
     def destroy(self) -> None:
+        for call in self.calls.values():
+            sip_media.finish(call.record)  # a capture is never left behind
         self.calls.clear()
         self.dead.clear()
         try:
@@ -241,16 +256,16 @@ class _Engine:
         record["finished"] = True  # its DISCONNECTED later emits nothing more
         self.dead.append(call)
 
-    def _status(self, record: dict, fields: dict) -> None:
+    def _status(self, record: dict, fields: dict, kind: str = "status") -> None:
         if record.get("finished"):
             return
         params = {"CallSid": record["sid"], "From": self.caller, "To": record["number"], "Direction": "outbound-api",
                   "SequenceNumber": str(record["sequence"]), "Timestamp": sig.timestamp(self.clock()),
                   "CallbackSource": "sip", **fields}
         record["sequence"] += 1
-        if fields["CallStatus"] in ("completed", "busy", "no-answer", "failed", "canceled"):
+        if kind == "status" and fields["CallStatus"] in ("completed", "busy", "no-answer", "failed", "canceled"):
             record["finished"] = True
-        self.emit(record, params)
+        self.emit(record, params, kind)
 
     @staticmethod
     def received(prm) -> str:
@@ -265,10 +280,11 @@ class _Engine:
 
 
 class SipProvider:
-    """Places test calls over SIP through SIP_TARGET; events go to the sink like the simulator's."""
+    """Places test calls and survey calls over SIP through SIP_TARGET; events go to the sink like the simulator's."""
 
     name = "sip"
     dials_real_numbers = True
+    survey_calls = True  # holds the automated survey's keypad conversation (sip_survey)
     # A domestic line reaches short numbers (1022) and 1800 numbers; 1900 numbers cost the caller, and
     # emergency numbers are refused for every provider (base.dial_refusal).
     dialable_kinds = frozenset({"landline", "mobile", "short", "tollfree"})
@@ -276,14 +292,15 @@ class SipProvider:
     def __init__(self, settings: Settings, sink: Callable[[int, dict, str, str], None], *,
                  clock: Callable[[], datetime] = utcnow):
         sig.parse_target(settings.sip_target)  # a wrong target stops start-up here, naming the setting
+        sip_prompt.check(settings)  # so does a prompt that cannot be spoken
+        sip_media.clear_captures(settings.database)  # a crashed process's, never to be kept
         self.settings = settings
         self.sink = sink
         self.clock = clock
         self.placed: list[tuple[int, str]] = []  # (attempt id, sid) of every call placed: tests count dials
-        self._calls: dict[int, dict] = {}  # attempt id → {'sid', 'status', final fields}: what find_call answers
         self._lock = threading.Lock()
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._events = Delivery(sink)  # remembered for find_call, delivered to the sink by their own thread
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self._error: str | None = None
@@ -294,7 +311,7 @@ class SipProvider:
             self._stopping.set()
             raise ProviderConfigError(f"Không khởi động được ngăn xếp SIP: {self._error or 'quá thời gian'}.",
                                       field="SIP_TARGET")
-        self._delivery = threading.Thread(target=self._deliver_loop, name="sip-events", daemon=True)
+        self._delivery = threading.Thread(target=self._events.run, name="sip-events", daemon=True)
         self._delivery.start()
 
     # -- Provider interface
@@ -309,8 +326,10 @@ class SipProvider:
             raise refusal
         if self._stopping.is_set() or not self._sip.is_alive():
             raise ProviderUnavailable("Ngăn xếp SIP không chạy.")
+        conversation = self._conversation(attempt)  # spoken here, never on the SIP thread
+        prompts = conversation.opening() if conversation else sip_prompt.prompts(self.settings, attempt["id"])
         future: Future = Future()
-        self._requests.put((attempt, future))
+        self._requests.put(({**attempt, "prompts": prompts, "conversation": conversation}, future))
         try:
             sid = future.result(timeout=REQUEST_TIMEOUT)
         except FutureTimeout:
@@ -320,16 +339,22 @@ class SipProvider:
             self.placed.append((attempt["id"], sid))
         return sid
 
+    def _conversation(self, attempt: dict) -> sip_survey.Conversation | None:
+        """A survey call's keypad conversation, its prompts synthesised; None for a test call."""
+        if attempt.get("purpose") != "survey":
+            return None
+        if not attempt.get("survey"):
+            raise ProviderRejected("no_survey", "Cuộc gọi khảo sát không có kịch bản câu hỏi.", our_side=True)
+        return sip_survey.Conversation(self.settings, attempt["survey"], self._events.emit, self.clock)
+
     def find_call(self, attempt: dict) -> dict | None:
-        with self._lock:
-            call = self._calls.get(attempt["id"])
-            return dict(call) if call else None
+        return self._events.find(attempt["id"])
 
     def close(self) -> None:
         """Hang up the calls in progress (they end `canceled`, our side), stop the SIP thread, deliver what is left."""
         self._stopping.set()
         self._sip.join(timeout=CLOSE_GRACE + 5)
-        self._events.put(None)
+        self._events.stop()
         delivery = getattr(self, "_delivery", None)
         if delivery is not None:
             delivery.join(timeout=10)
@@ -338,7 +363,7 @@ class SipProvider:
 
     def _run(self) -> None:
         try:
-            engine = _Engine(self.settings, self._emit, self.clock)
+            engine = _Engine(self.settings, self._events.emit, self.clock)
         except Exception as exc:  # reported by the constructor, as text: no pjsua object leaves this thread
             self._error = exc.info() if isinstance(exc, pj.Error) else str(exc)
             self._ready.set()
@@ -372,26 +397,3 @@ class SipProvider:
                 # Without its traceback: its frames hold the engine, and the worker (or the garbage collector
                 # on another thread) would then free pjsua objects off this thread, which aborts the process.
                 future.set_exception(exc.with_traceback(None))
-
-    def _emit(self, record: dict, params: dict) -> None:
-        """Remember the call's latest status for find_call and queue the event for the sink (on the SIP thread)."""
-        with self._lock:
-            known = self._calls.setdefault(record["attempt_id"], {"sid": params["CallSid"]})
-            known["status"] = params["CallStatus"]
-            if "CallDuration" in params:
-                known.update(duration=params["CallDuration"], sip_code=params.get("SipResponseCode"),
-                             timestamp=params["Timestamp"])
-        self._events.put((record["attempt_id"], params, "status", f"{params['CallSid']}:{params['SequenceNumber']}"))
-
-    def _deliver_loop(self) -> None:
-        while True:
-            item = self._events.get()
-            if item is None:
-                return
-            for attempt in range(3):
-                try:
-                    self.sink(*item)
-                    break
-                except Exception:  # the database may be busy: retry, then give up loudly (reconcile settles it)
-                    log.exception("sip: delivering %s for attempt %s failed (try %s)", item[3], item[0], attempt + 1)
-                    time.sleep(0.5)

@@ -31,6 +31,7 @@ RING_TIMEOUT, NO_RESPONSE, LISTENED, CLOSING = "ring_timeout", "no_response", "l
 
 _STATUS_LINE = re.compile(r"^SIP/2\.0 (\d{3})")
 _TARGET = re.compile(r"^\[?([A-Za-z0-9.\-:]+?)\]?:(\d{1,5})$")
+_URI_NUMBER = re.compile(r"(?:sips?|tel):(\+?\d+)")  # the number of a header's URI: <sip:0277…@host>, <tel:+84…>
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -60,6 +61,30 @@ def request_uri(number: str, host: str, port: int, transport: str) -> str:
     return f"{scheme}:{domestic(number)}@{host}:{port}{suffix}"
 
 
+def registrar_uri(host: str, port: int, transport: str) -> str:
+    """Where our line registers (SIP_REGISTER): the trunk itself, over the configured transport."""
+    scheme = "sips" if transport == "tls" else "sip"
+    return f"{scheme}:{host}:{port}" + ("" if transport == "udp" else f";transport={transport}")
+
+
+def registration_pending(info) -> bool:
+    """True while our REGISTER has had no final response (info: the stack's account info, read by attribute)."""
+    return info.regIsConfigured and info.regStatus < 200 and not info.regLastErr
+
+
+def registration_refusal(info) -> str | None:
+    """Why our line is not registered at the trunk (SIP_REGISTER), None when it is or while it is being asked.
+
+    Any final refusal (401/403/407 after our credentials, 404 unknown line, a registrar that never answers) is
+    our side: calls are not sent meanwhile, and end provider_error, never the agency's.
+    """
+    if not info.regIsConfigured or registration_pending(info) or 200 <= info.regStatus < 300:
+        return None
+    code = f"mã {info.regStatus} {info.regStatusText}".strip() if info.regStatus else info.regStatusText
+    return (f"Trung kế/tổng đài SIP không nhận đăng ký đường dây của hệ thống ({code}): kiểm tra FLASK_SIP_USERNAME, "
+            "FLASK_SIP_PASSWORD với nhà mạng; lỗi phía hệ thống, không tính cho đơn vị.")
+
+
 def status_code(message: str) -> int | None:
     """The code of a SIP response's status line ('SIP/2.0 486 Busy Here' → 486), None for anything else."""
     match = _STATUS_LINE.match(message or "")
@@ -75,6 +100,29 @@ def diversions(message: str) -> list[str]:
         if name.strip().lower() in DIVERSION_HEADERS and value.strip():
             found.append(f"{name.strip()}: {' '.join(value.split())}")
     return found
+
+
+def diverted_from(evidence: str, dialled: str) -> str | None:
+    """The line that diverted our call to another number, from a call's Diversion / History-Info evidence (the
+    final event's "Diversion" field: the headers as diversions() gives them, joined by " | "); None when the
+    call stayed on the dialled line.
+
+    A Diversion header names the lines that diverted the call, the most recent first (RFC 5806): the last one
+    is where the diverting began, usually the hotline itself. History-Info lists every target in turn (RFC
+    7044): a target other than the dialled number shows the call went elsewhere, from the dialled line.
+    """
+    dialled = domestic(dialled)
+    diverting, targets = [], []
+    for header in (evidence or "").split(" | "):
+        name, _, value = header.partition(":")
+        numbers = [domestic(n) for n in _URI_NUMBER.findall(value)]
+        if name.strip().lower() == "diversion":
+            diverting += numbers
+        elif name.strip().lower() == "history-info":
+            targets += numbers
+    if diverting:
+        return diverting[-1]
+    return dialled if any(number != dialled for number in targets) else None
 
 
 def new_record(attempt: dict, now: float, settings) -> dict:

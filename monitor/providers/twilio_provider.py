@@ -26,7 +26,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUnavailable, callback_urls, dial_refusal
-from monitor.providers.script import question_for
+from monitor.providers.script import RECORDING_NOTICE, question_for
 from monitor.settings import Settings
 from registry.clock import parse_iso, utcnow
 
@@ -55,9 +55,6 @@ REJECTIONS = {
 }
 
 THANKS = "Dạ vâng, tôi cảm ơn. Xin chào."
-RECORDING_NOTICE = (
-    "Cuộc gọi này được ghi âm để Văn phòng Ủy ban nhân dân tỉnh theo dõi chất lượng phục vụ của đường dây nóng."
-)
 SPEECH_HINTS = "gọi số, liên hệ, chuyển sang, không phụ trách, một cửa, đường dây nóng, xin nghe"
 
 
@@ -86,6 +83,7 @@ class TwilioProvider:
     """Places real calls through the twilio SDK against TWILIO_API_BASE_URL."""
 
     name = "twilio"
+    survey_calls = True  # holds the automated survey's keypad conversation (monitor/surveys/keypad.py)
     dials_real_numbers = True
     # Twilio calls Vietnam from abroad: short numbers (1022) and 1800/1900 ranges are not reachable that way.
     dialable_kinds = frozenset({"landline", "mobile"})
@@ -315,6 +313,35 @@ def gather_twiml(settings: Settings, attempt_id: int, step: str) -> str:
     else:
         response.say(THANKS, language="vi-VN", voice=settings.twilio_voice)
         response.hangup()
+    return str(response)
+
+
+def survey_twiml(settings: Settings, attempt_id: int, say: list[str], ask: dict | None) -> str:
+    """TwiML for one step of an automated survey call (monitor/surveys/keypad.py decides the steps).
+
+    say: sentences spoken first (the recording notice is added before anything when recording is on, on the
+    first step only: `ask["first"]`). ask: the next question {"step", "kind", "prompt"}, asked inside its
+    Gather so a key pressed early interrupts the prompt; None: the call ends after `say`. A Gather that hears
+    nothing still posts (actionOnEmptyResult), so the flow goes on; a hang-up keeps what was answered.
+    """
+    response = VoiceResponse()
+    voice = settings.twilio_voice
+    if ask and ask.get("first") and settings.twilio_record:
+        response.say(RECORDING_NOTICE, language="vi-VN", voice=voice)
+    for sentence in say:
+        response.say(sentence, language="vi-VN", voice=voice)
+    if ask is None:
+        response.hangup()
+        return str(response)
+    action = callback_urls(settings.public_base_url, attempt_id)["gather"] + f"?survey=1&step={ask['step']}"
+    if ask["kind"] == "text":  # a spoken comment, transcribed by the provider; # ends it
+        gather = response.gather(input="speech dtmf", finish_on_key="#", language="vi-VN", timeout=6,
+                                 speech_timeout="auto", profanity_filter=False, action_on_empty_result=True,
+                                 action=action, method="POST")
+    else:
+        gather = response.gather(input="dtmf", num_digits=1, timeout=8, action_on_empty_result=True,
+                                 action=action, method="POST")
+    gather.say(ask["prompt"], language="vi-VN", voice=voice)
     return str(response)
 
 

@@ -8,6 +8,7 @@ even when an accepted dispute took it out of the figures.
 """
 from __future__ import annotations
 
+from monitor.attempts.store import TESTS_ONLY, tests_only
 from monitor.reports.periods import Period
 from monitor.reports.scopes import SCOPE_SQL
 
@@ -22,7 +23,7 @@ FROM attempts a LEFT JOIN hotlines h ON h.unit_id = a.unit_id
 LEFT JOIN attempts r ON r.id = (SELECT x.id FROM attempts x WHERE x.retest_of = a.id AND x.state = 'ended'
                                 ORDER BY x.ended_at DESC, x.id DESC LIMIT 1)
 WHERE a.unit_id IN ({marks}) AND a.state = 'ended' AND a.planned_at >= ? AND a.planned_at < ?
-  AND ({counted} OR (a.purpose != 'retest' AND a.id IN (SELECT attempt_id FROM disputes)))
+  AND ({counted} OR ({tests} AND a.purpose != 'retest' AND a.id IN (SELECT attempt_id FROM disputes)))
 ORDER BY a.unit_id, a.planned_at, a.id
 """
 
@@ -52,7 +53,7 @@ def unit_calls(db, period: Period, unit_ids: list[int]) -> dict[int, list[dict]]
     calls: list[dict] = []
     for i in range(0, len(unit_ids), CHUNK):
         chunk = list(unit_ids[i:i + CHUNK])
-        sql = CALLS_SQL.format(marks=", ".join("?" * len(chunk)), counted=SCOPE_SQL["counted"])
+        sql = CALLS_SQL.format(marks=", ".join("?" * len(chunk)), counted=SCOPE_SQL["counted"], tests=TESTS_ONLY)
         calls.extend(_rows(db, sql, chunk + [start, end]))
     reviews: dict[int, list[dict]] = {}
     disputes: dict[int, dict] = {}
@@ -76,7 +77,7 @@ def contested_unit_ids(db, period: Period, group: str | None = None) -> set[int]
     """Units with a dispute (open or decided) on a call of the period."""
     start, end = period.bounds()
     sql = ("SELECT DISTINCT d.unit_id FROM disputes d JOIN attempts a ON a.id = d.attempt_id "
-           "JOIN units u ON u.id = d.unit_id WHERE a.planned_at >= ? AND a.planned_at < ?")
+           f"JOIN units u ON u.id = d.unit_id WHERE a.planned_at >= ? AND a.planned_at < ? AND {TESTS_ONLY}")
     params: list = [start, end]
     if group:
         sql += " AND u.group_code = ?"
@@ -85,12 +86,14 @@ def contested_unit_ids(db, period: Period, group: str | None = None) -> set[int]
 
 
 def simulated(db, period: Period, unit_id: int | None = None) -> bool:
-    """Whether any call of the period (of this unit, if given) was placed by the simulator.
+    """Whether any test call of the period (of this unit, if given) was placed by the simulator.
 
     The whole period is asked, not one group: a group's report beside a simulated province is a demo too.
+    Survey calls do not count: the report is about the tests.
     """
     start, end = period.bounds()
-    sql = "SELECT 1 FROM attempts WHERE provider = 'simulator' AND planned_at >= ? AND planned_at < ?"
+    sql = ("SELECT 1 FROM attempts WHERE provider = 'simulator' AND planned_at >= ? AND planned_at < ? "
+           f"AND {tests_only('attempts')}")
     params: list = [start, end]
     if unit_id is not None:
         sql += " AND unit_id = ?"

@@ -6,6 +6,7 @@ attempts its figure counts. The report pages read their attempt lists and eviden
 from __future__ import annotations
 
 from monitor.attempts.outcomes import FAILURES, OUTCOMES
+from monitor.attempts.store import TESTS_ONLY
 from monitor.reports.periods import Period
 from monitor.reports.scopes import SCOPE_SQL, SCOPES
 from monitor.scheduling.bands import BANDS
@@ -121,6 +122,7 @@ def confirmed_failures(db, period: Period, unit_ids: list[int]) -> dict[int, lis
 
 
 def attempt_evidence(db, attempt_id: int) -> dict | None:
-    """One attempt with its unit, reviews, dispute and retest (what a dispute page shows); None if unknown."""
-    rows = db.execute_returning_dicts(ATTEMPTS_SQL + " WHERE a.id = ?", [attempt_id])
+    """One test call with its unit, reviews, dispute and retest (what a dispute page shows); None if unknown
+    or a survey call (never disputed: it dialled a citizen, not the unit's hotline)."""
+    rows = db.execute_returning_dicts(ATTEMPTS_SQL + f" WHERE a.id = ? AND {TESTS_ONLY}", [attempt_id])
     return rows[0] if rows else None

@@ -6,7 +6,8 @@ here first, then make the engine agree. Nothing in the application calls this mo
 purpose, never optimised.
 
 The rules:
-- a test is an ended attempt whose purpose is not `retest` (retests only confirm what they repeat);
+- a test is an ended attempt whose purpose is `scheduled` or `manual` (retests only confirm what they repeat;
+  a survey call dials a citizen, not the unit's hotline, and is no test at all);
 - a test is left out, and counted by reason, when its outcome is `provider_error` (our side failed), when it
   is held for review (outcome_certain = 0) or when its dispute was accepted, in that order of precedence;
 - an office-hours hotline is judged on its office-hours tests; its other tests are counted apart;
@@ -49,7 +50,7 @@ def reference_tally(rows, office: bool) -> ReferenceTally:
     excluded = {}
     times, run, longest = [], 0, 0
     for r in sorted(rows, key=lambda r: r["planned_at"]):
-        if r["purpose"] == "retest":
+        if r["purpose"] not in ("scheduled", "manual"):
             continue
         if r["outcome"] == "provider_error":
             reason = "provider_error"

@@ -74,15 +74,18 @@ def attach_previous(current: PeriodMetrics, previous: Summary) -> None:
 # override), the disputes decided and the registry history (hours, groups). The stamp costs one count over
 # the attempts_due index (~25 ms for a month of 10,000 units) where the summary costs a scan of every row.
 CLOSED_AFTER_DAYS = 2
-# Part of every stamp: raised whenever what a summary counts changes (2: held calls and reviewed failures), so
-# summaries stored by an earlier version of the counting rules are computed again instead of read back.
-COUNTING_VERSION = 2
+# Part of every stamp: raised whenever what a summary counts changes (2: held calls and reviewed failures; 3:
+# survey calls left out), so summaries stored by an earlier version of the counting rules are computed again
+# instead of read back.
+COUNTING_VERSION = 3
 _MEMO: dict = {}
 _MEMO_SIZE = 128
 
 
 def _stamp(db, period: Period) -> tuple:
     start, end = period.bounds()
+    # The count includes survey calls on purpose: it stays a count over the attempts_due index alone (leaving
+    # them out would read every row of the period), and a survey call ending only makes a summary computed again.
     return (
         COUNTING_VERSION,
         db.execute("SELECT count(*) FROM attempts WHERE state = 'ended' AND planned_at >= ? AND planned_at < ?",

@@ -3,7 +3,8 @@
 What counts (the executable definition is monitor/reports/reference.py; the report's method section says
 the same in Vietnamese):
 - A *test* is an ended attempt whose purpose is `scheduled` or `manual`. Retests are not separate tests:
-  they are the evidence that confirms (or not) the failure they repeat, so they only set `confirmed`.
+  they are the evidence that confirms (or not) the failure they repeat, so they only set `confirmed`. A survey
+  call (purpose `survey`: a citizen dialled for the 1022 survey) is not read at all (store.TESTS_ONLY).
 - Excluded, and counted by reason: `provider_error` (our side failed), calls held for review (outcome_certain
   = 0), attempts whose dispute an inspector accepted. The outcome is the effective one (after any review).
 - An office-hours hotline is judged on its office-hours tests; its other tests are shown apart.
@@ -29,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from monitor.attempts.outcomes import FAILURES
+from monitor.attempts.store import TESTS_ONLY
 from monitor.reports.intervals import percentile, wilson
 from monitor.reports.scopes import ACCEPTED_DISPUTES, REVIEWED
 from monitor.scheduling.bands import BANDS
@@ -63,7 +65,8 @@ _R = f"(a.id IN {REVIEWED})"
 
 # The one query the period's metrics need (benchmarked: see docs/BENCHMARKS.md). INDEXED BY makes a
 # missing index an error instead of a silent full scan; NOT INDEXED on units keeps the outer loop in
-# rowid order, so GROUP BY needs no sorter and each unit's characters stay in index (time) order.
+# rowid order, so GROUP BY needs no sorter and each unit's characters stay in index (time) order. Survey calls
+# are left out in the join: purpose is in the index, so the test costs no table read and the plan is unchanged.
 CODES_SQL = f"""
 SELECT u.id, group_concat(char(CASE
     WHEN a.purpose = 'retest' THEN {RETEST} + {_O}
@@ -79,7 +82,7 @@ SELECT u.id, group_concat(char(CASE
 FROM units u NOT INDEXED
 LEFT JOIN hotlines h ON h.unit_id = u.id
 CROSS JOIN attempts a INDEXED BY attempts_report
-    ON a.unit_id = u.id AND a.state = 'ended' AND a.planned_at >= :start AND a.planned_at < :end
+    ON a.unit_id = u.id AND a.state = 'ended' AND a.planned_at >= :start AND a.planned_at < :end AND {TESTS_ONLY}
 WHERE (:group IS NULL OR u.group_code = :group)
 GROUP BY u.id
 """

@@ -1,6 +1,7 @@
 """The demo's story: within about ten minutes of `scripts/start.sh`, every part of the system is on screen.
 
-Demo mode with the simulator only (settings.demo_active; nothing is dialled). The scheduler calls these:
+Demo mode with the simulator, or over SIP against SIPp's province on this machine (sip_demo.py; nothing real is
+dialled either way: settings.demo_active). The scheduler calls these:
 
 - compressed(): the settings the demo runs with: faster simulated calls, retests and alert checks a minute
   after a failure instead of an hour, no gap between two calls to one number, no carrier caps;
@@ -49,6 +50,9 @@ DISPUTE = ("Lúc cuộc gọi này đến, tổng đài của Sở đang mất �
            "đã chuyển sang máy dự phòng ngay sau đó. Đề nghị không tính lần gọi này.")
 
 
+DEMO_SURVEY_HOURS = "07:00-21:00"  # the demo's fictional citizens may be called longer than real ones
+
+
 def compressed(settings: Settings) -> Settings:
     """The settings the demo runs with (see the module docstring); values already faster are kept."""
     scale = settings.demo_time_scale
@@ -64,6 +68,7 @@ def compressed(settings: Settings) -> Settings:
         retest_delay_minutes=min(settings.retest_delay_minutes, follow_up),
         replace_delay_minutes=min(settings.replace_delay_minutes, follow_up),
         alert_check_minutes=max(0.1, min(settings.alert_check_minutes, ALERT_CHECK_MINUTES / scale)),
+        survey_call_hours=DEMO_SURVEY_HOURS,  # the automated survey calls flow through the evening too
     )
 
 

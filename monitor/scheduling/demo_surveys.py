@@ -9,7 +9,9 @@ Called once when the demo's scheduler starts (monitor/scheduling/scheduler.py se
 - the operator account of the README (dienthoaivien@demo.dongthap.gov.vn) is made;
 - about half of the cases were already called over the last days (complete interviews with their answers,
   partial ones, refusals, no answer, a wrong number…), through monitor/surveys/operator.py like the operator's
-  form, so that the results and the queue show at once; the rest wait in the queue.
+  form, so that the results and the queue show at once; half of the rest wait in the operator's queue, the other
+  half are automated calls the scheduler places through the simulator (monitor/surveys/calls.py), within the
+  calling hours (the demo calls from 07:00 to 21:00, never on a Sunday or a holiday).
 
 Keyed on the operator account: once it exists nothing here runs again. Nothing here runs outside demo mode.
 """
@@ -21,7 +23,7 @@ import random
 from datetime import date, datetime, timedelta
 
 from monitor.settings import Settings
-from monitor.surveys import dossiers, operator, samples
+from monitor.surveys import calls, dossiers, operator, samples
 from registry import accounts
 from registry.clock import local_today
 
@@ -38,6 +40,7 @@ CHANNELS = ("Trực tiếp", "Trực tuyến", "Bưu chính công ích")
 WORKED = ("complete", "complete", "no_answer", "complete", "refusal", "complete", "partial", "busy", "complete",
           "wrong_number", "complete", "soft_refusal", "complete", "no_answer", "complete", "not_applicant")
 WORKED_SHARE = 0.5
+AUTOMATED_SHARE = 0.5  # of the cases still open after the operator's calls
 
 
 def seed(db, settings: Settings, *, now: datetime, rng: random.Random | None = None) -> int:
@@ -48,9 +51,12 @@ def seed(db, settings: Settings, *, now: datetime, rng: random.Random | None = N
     first, last = _last_month(now)
     dossiers.import_bytes(db, export_csv(db, first, last, rng), f"dossiers-{first:%Y-%m}.csv", now=now)
     options = samples.parse_options(first.isoformat(), last.isoformat(), seed=2026, margin="0.1")
-    samples.draw_sample(db, options, now=now, settings=settings)
+    drawn = samples.draw_sample(db, options, now=now, settings=settings)
     operator_id = accounts.create_operator(db, OPERATOR[0], OPERATOR[1], OPERATOR[2], now=now)
-    return work_cases(db, {"id": operator_id}, settings, now=now, rng=rng)
+    worked = work_cases(db, {"id": operator_id}, settings, now=now, rng=rng)
+    # Part of what is left goes to automated calls: the scheduler's survey job dials them through the simulator.
+    calls.automate_share(db, drawn["sample_id"], AUTOMATED_SHARE, drawn["seed"])
+    return worked
 
 
 def _last_month(now: datetime) -> tuple[date, date]:

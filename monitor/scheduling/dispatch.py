@@ -25,6 +25,7 @@ from monitor.providers.base import ProviderRejected, ProviderTimeout, ProviderUn
 from monitor.scheduling.bands import classify
 from monitor.scheduling.limits import Limits, next_allowed, room
 from monitor.settings import Settings
+from monitor.surveys import calls as survey_calls
 from registry.clock import iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,11 @@ def claim_due(
                 [iso(now), wanted * 4 + 8],
             ).fetchall()
             this_batch: set[str] = set()
-            for attempt_id, _planned_number, purpose, current, is_demo, extension in candidates:
+            for attempt_id, planned_number, purpose, current, is_demo, extension in candidates:
                 if len(claimed) >= wanted:
                     break
+                if purpose == "survey":  # a sampled citizen's number, dialled as planned (not the unit's hotline)
+                    current, is_demo, extension = planned_number, 0, ""
                 if current is None or (is_demo and real_provider):
                     code, detail = ("no_hotline", NO_HOTLINE) if current is None else ("demo_number", DEMO_REFUSED)
                     attempts.finish(db, attempt_id, "provider_error", detail, now, settings=settings,
@@ -94,6 +97,9 @@ def claim_due(
                     extensions[attempt_id] = extension or ""
         # The extension (keyed in after connect) goes to the provider with the attempt; it is the hotline's.
         rows = [{**attempts.get_attempt(db, attempt_id), "extension": extensions[attempt_id]} for attempt_id in claimed]
+        for row in rows:  # a survey call carries what it says (the simulator plays a citizen answering it)
+            if row["purpose"] == "survey":  # the unit's hotline being a demo number says nothing of the citizen's
+                row.update(survey=survey_calls.script(db, row["id"]), is_demo=0)
     counts["claimed"] = len(rows)
     if stats is not None:
         stats.update(counts)

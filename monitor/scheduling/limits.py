@@ -7,6 +7,12 @@ empty one as 0 too).
 
 There is one caller line per deployment (TWILIO_FROM_NUMBER); the per-line counts are therefore over all
 attempts. Carriers flag a line that calls too often, which is what the hourly and daily caps are for.
+
+Decided: automated survey calls (purpose 'survey') are counted here like test calls, unlike everywhere a test
+is judged. They go out through the same provider account and caller line, so they hold the same concurrent-call
+slots and a carrier counts them against the same line. The gap per number concerns the number dialled,
+whatever the purpose: two calls to one number are spaced out (a survey call after an earlier call to the same
+citizen; a hotline and a citizen's phone are different numbers, so tests and surveys do not delay each other).
 """
 from __future__ import annotations
 

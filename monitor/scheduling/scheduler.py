@@ -22,13 +22,14 @@ import schedule
 from monitor import attempts
 from monitor.providers import make_provider
 from monitor.scheduling import demo, demo_logbook, demo_surveys
-from monitor.scheduling.bands import week_monday
+from monitor.scheduling.bands import classify, week_monday
 from monitor.scheduling.dispatch import recover
 from monitor.scheduling.dispatcher import Clock, Dispatcher, default_owner
 from monitor.scheduling.planner import plan_week
 from monitor.scheduling.state import HEARTBEAT, clear_state, set_state
 from monitor.schema import MIGRATIONS
 from monitor.settings import Settings
+from monitor.surveys import calls
 from registry.clock import iso, local_today, utcnow
 from registry.db import connect, schema_version
 from registry.errors import UserError
@@ -41,6 +42,7 @@ ERASE_EVERY_HOURS = 24  # citizens' numbers past the survey retention period are
 # Demo mode with the simulator (nothing is dialled): see monitor/scheduling/demo.py. Never applied to a
 # provider that dials real numbers.
 DEMO_SEED_SECONDS, DEMO_SPEED = demo.SEED_SECONDS, demo.SPEED
+SURVEY_CALLS_SECONDS = 20  # how often ended survey calls are settled and due automated cases planned
 DEMO_LOGBOOK_SECONDS = 60  # how often the demo's units write their answered test calls down
 
 
@@ -154,6 +156,20 @@ def survey_erasure_job(settings: Settings, now: datetime) -> int:
         db.conn.close()
 
 
+def survey_calls_job(settings: Settings, provider, now: datetime) -> dict[str, int]:
+    """The automated 1022 calls: settle the survey calls that ended into their cases, then plan a call for each
+    automated case now due (monitor/surveys/calls.py). Only with a provider that can hold the keypad
+    conversation (survey_calls), and never from the demo's fictional dossiers through a provider that dials."""
+    if not getattr(provider, "survey_calls", False) or (settings.demo_mode and provider.dials_real_numbers):
+        return {"settled": 0, "planned": 0}
+    db = connect(settings.database)
+    try:
+        settled = calls.settle(db, now, settings)
+        return {"settled": settled, "planned": calls.plan_due(db, now, settings, band=classify(now))}
+    finally:
+        db.conn.close()
+
+
 def logbook_erasure_job(settings: Settings, now: datetime) -> int:
     """Erase the logbook reporters' names and phones past their retention (registry/logbook/retention.py)."""
     from registry.logbook.retention import erase_expired
@@ -204,6 +220,12 @@ def run(settings: Settings, *, stop_event: threading.Event | None = None, clock:
         check_schema(db)
     finally:
         db.conn.close()
+    demo_active = settings.demo_active  # before the SIP demo's settings name its province as the trunk
+    province = None
+    if provider is None and settings.sip_demo_province:
+        from monitor.scheduling import sip_demo  # loads the SIP stack: for this demo only
+
+        province, settings, provider = sip_demo.open_province(settings, make_sink)
     provider = provider or make_provider(settings, make_sink(settings))
     started = clock.now()
 
@@ -218,7 +240,7 @@ def run(settings: Settings, *, stop_event: threading.Event | None = None, clock:
         # Whatever a previous run left half-done is settled first (expired leases, unknown creates).
         _guarded("recover", lambda: recover_job(settings, provider, clock.now()))()
         _guarded("plan", lambda: plan_ahead(settings, now=clock.now(), rng=rng))()
-        if settings.demo_active and not provider.dials_real_numbers:
+        if demo_active and not provider.dials_real_numbers:
             _guarded("demo", lambda: seed_demo(settings, now=clock.now(), rng=rng, owner=owner))()
         _guarded("heartbeat", lambda: beat(settings, owner, started, clock.now(), provider.name))()
         _guarded("survey-erasure", lambda: survey_erasure_job(settings, clock.now()))()  # a restart never skips a day
@@ -241,7 +263,9 @@ def run(settings: Settings, *, stop_event: threading.Event | None = None, clock:
             _guarded("survey-erasure", lambda: survey_erasure_job(settings, clock.now())))
         jobs.every(ERASE_EVERY_HOURS).hours.do(  # once a day, like the surveys' numbers
             _guarded("logbook-erasure", lambda: logbook_erasure_job(settings, clock.now())))
-        if settings.demo_active and not provider.dials_real_numbers:  # the demo's staff write their calls down
+        jobs.every(SURVEY_CALLS_SECONDS).seconds.do(
+            _guarded("survey-calls", lambda: survey_calls_job(settings, provider, clock.now())))
+        if demo_active and not provider.dials_real_numbers:  # the demo's staff write their calls down
             jobs.every(DEMO_LOGBOOK_SECONDS).seconds.do(
                 _guarded("demo-logbook", lambda: demo_logbook_job(settings, clock.now())))
         if on_started:
@@ -259,6 +283,8 @@ def run(settings: Settings, *, stop_event: threading.Event | None = None, clock:
         try:
             provider.close()  # the simulator plays its remaining events at once: no call left hanging
         finally:
+            if province is not None:
+                province.stop()  # after the provider: its last calls were hung up first
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
             _mark_stopped(settings, clock.now())

@@ -75,12 +75,44 @@ def claim_next(db, user_id: int, now: datetime, can_call) -> dict | None:
     return {**case, "claimed_by": user_id, "claimed_until": until}
 
 
+def hold_for_call(db, case_id: int, until: datetime) -> None:
+    """Keep an automated case out of every queue while its call is planned or under way (monitor/surveys/calls.py);
+    in the caller's transaction. The contact its call ends with releases it."""
+    db.execute("UPDATE survey_cases SET claimed_until = ? WHERE id = ?", [iso(until), case_id])
+
+
+def set_mode(db, case_id: int, mode: str) -> None:
+    """Who calls a case next: 'operator' or 'automated' (a person who answered an automated call without
+    pressing a key is called by an operator); in the caller's transaction."""
+    if mode not in ("operator", "automated"):
+        raise CaseError(gettext("Cách gọi không hợp lệ."), field="mode")
+    db.execute("UPDATE survey_cases SET mode = ? WHERE id = ?", [mode, case_id])
+
+
+def automate(db, case_ids: list[int]) -> int:
+    """Hand these open cases to automated calls (a sample's share, chosen by the caller); in one transaction."""
+    with write_transaction(db):
+        db.conn.executemany("UPDATE survey_cases SET mode = 'automated' WHERE id = ? AND state = 'open'",
+                            [(case_id,) for case_id in case_ids])
+    return len(case_ids)
+
+
 def record_contact(db, case_id: int, *, user_id: int | None, disposition: str, note: str, now: datetime,
-                   appointment_at: datetime | None = None, mode: str = "operator") -> dict:
+                   appointment_at: datetime | None = None, mode: str = "operator", attempt_id: int | None = None,
+                   counted: bool = True) -> dict:
     """Write one call of a case (survey_contacts) and what its disposition does to the case (queue.after_call),
     in the caller's transaction or its own; the claim is released. Returns the case as it now is.
 
+    attempt_id: the automated call's attempt (one contact per attempt). counted=False: our side failed to place
+    the call (nobody was reached), so the contact is kept as evidence but the case's tries and state do not move.
     Refused (CaseError, 409) when the case is closed, or held by another operator whose claim has not expired."""
+    if not counted:
+        with write_transaction(db):
+            db.execute("INSERT INTO survey_contacts (case_id, at, user_id, mode, disposition, note, attempt_id) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", [case_id, iso(now), user_id, mode, disposition, note, attempt_id])
+            db.execute("UPDATE survey_cases SET claimed_until = NULL, next_at = ? WHERE id = ?",
+                       [iso(appointment_at or now), case_id])
+        return {"id": case_id, "disposition": disposition}
     with write_transaction(db):
         case = db.execute_returning_dicts(
             "SELECT id, state, tries, claimed_by, claimed_until FROM survey_cases WHERE id = ?", [case_id])
@@ -93,8 +125,8 @@ def record_contact(db, case_id: int, *, user_id: int | None, disposition: str, n
                 and (case["claimed_until"] or "") > iso(now)):
             raise CaseError(gettext("Phiếu khảo sát này đang do điện thoại viên khác gọi."), status=409)
         change = queue.after_call(disposition, case["tries"], now, appointment_at)
-        db.execute("INSERT INTO survey_contacts (case_id, at, user_id, mode, disposition, note) VALUES (?, ?, ?, ?, ?, ?)",
-                   [case_id, iso(now), user_id, mode, disposition, note])
+        db.execute("INSERT INTO survey_contacts (case_id, at, user_id, mode, disposition, note, attempt_id) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", [case_id, iso(now), user_id, mode, disposition, note, attempt_id])
         db.execute("UPDATE survey_cases SET disposition = ?, tries = ?, state = ?, next_at = ?, appointment_at = ?, "
                    "closed_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                    [disposition, change["tries"], change["state"], change["next_at"], change["appointment_at"],
@@ -122,7 +154,11 @@ def queue_state(db, now: datetime) -> dict:
         "SELECT c.id, c.claimed_until, u.email AS operator, n.name AS unit_name FROM survey_cases c "
         "JOIN users u ON u.id = c.claimed_by JOIN units n ON n.id = c.unit_id "
         "WHERE c.state = 'open' AND c.claimed_until > ? ORDER BY c.claimed_until", [at])
-    contacts_today = db.execute("SELECT count(*) FROM survey_contacts WHERE at >= ?",
-                                [local_day_bounds(local_today(now))[0]]).fetchone()[0]
+    today = dict(db.execute("SELECT mode, count(*) FROM survey_contacts WHERE at >= ? GROUP BY mode",
+                            [local_day_bounds(local_today(now))[0]]).fetchall())
+    automated = db.execute("SELECT count(*), sum(claimed_until > ?) FROM survey_cases "
+                           "WHERE state = 'open' AND mode = 'automated'", [at]).fetchone()
     return {"open": row[0] or 0, "due": row[1] or 0, "appointments": row[2] or 0, "held": held,
-            "closed": [{"disposition": d, "count": n} for d, n in closed], "contacts_today": contacts_today}
+            "closed": [{"disposition": d, "count": n} for d, n in closed], "contacts_today": today.get("operator", 0),
+            "automated_open": automated[0] or 0, "automated_calling": automated[1] or 0,
+            "automated_today": today.get("automated", 0)}

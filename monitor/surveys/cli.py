@@ -66,9 +66,12 @@ def import_command(file, dry_run, mapping):
 @click.option("--days", default=None, metavar="SỐ", help="Số ngày dành cho các cuộc gọi (mặc định 20).")
 @click.option("--oversample-late", default="1", show_default=True, metavar="HỆ_SỐ",
               help="Chọn hồ sơ trễ hạn nhiều gấp bấy nhiêu lần (trọng số bù lại).")
+@click.option("--automated", default="0", show_default=True, metavar="TỶ_LỆ",
+              help="Phần mẫu gọi tự động qua tổng đài (0–1, ví dụ 0.5); phần còn lại do điện thoại viên gọi.")
 @click.option("--dry-run", is_flag=True, help="Chỉ tính, không ghi gì.")
 @click.option("--json", "as_json", is_flag=True, help="In JSON (cho script) thay vì văn bản.")
-def sample_command(period_from, period_to, seed, margin, method, budget, days, oversample_late, dry_run, as_json):
+def sample_command(period_from, period_to, seed, margin, method, budget, days, oversample_late, automated, dry_run,
+                   as_json):
     """Draw a period's stratified random sample of returned dossiers whose citizens will be called back.
 
     One stratum per unit and level, sized by Yamane's formula (or Cochran's) for the margin; late dossiers can be
@@ -76,16 +79,28 @@ def sample_command(period_from, period_to, seed, margin, method, budget, days, o
     list or called within FLASK_SURVEY_NO_REPEAT_DAYS are left out. The seed is recorded: the same seed on the
     same data draws the same sample.
 
-    Example: flask --app wsgi surveys sample --from 2026-11-01 --to 2026-11-30 --seed 42 --budget 150
+    --automated hands that share of the sample (drawn at random with the same seed) to automated calls placed by
+    the scheduler through the call provider (keypad answers); the operators call the rest.
+
+    Example: flask --app wsgi surveys sample --from 2026-11-01 --to 2026-11-30 --seed 42 --budget 150 --automated 0.5
     """
-    from monitor.surveys import samples
+    from monitor.surveys import calls, samples
     from registry.clock import utcnow
+
+    try:
+        share = float(automated)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise click.BadParameter(_("phải là một số từ 0 đến 1 (ví dụ 0.5)."), param_hint="--automated")
 
     options = samples.parse_options(period_from, period_to, seed=seed, method=method, margin=margin, budget=budget,
                                     days=days, oversample_late=oversample_late)
     db = open_db()
     result = samples.draw_sample(db, options, now=utcnow(), settings=current_app.extensions["settings"],
                                  dry_run=dry_run)
+    if result["sample_id"] and share:
+        result["automated"] = calls.automate_share(db, result["sample_id"], share, result["seed"])
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:

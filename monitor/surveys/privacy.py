@@ -42,6 +42,12 @@ def national_digits(phone: str | None) -> str:
     return digits
 
 
+def international(phone: str | None) -> str:
+    """The number as the call providers dial it (E.164, as hotlines are stored): "+84912345678" for "0912 345 678"."""
+    digits = national_digits(phone)
+    return "+84" + digits[1:] if digits.startswith("0") and len(digits) >= 9 else digits
+
+
 def mask_phone(phone: str | None) -> str:
     """"0912 ••• 678": enough to recognise a number one already has, not enough to dial it."""
     digits = national_digits(phone)
@@ -126,7 +132,8 @@ def retention_cutoff(now: datetime, settings) -> str:
 def erase_expired(db, now: datetime, settings) -> int:
     """Erase the name and number of every dossier returned more than SURVEY_RETENTION_DAYS ago; returns how
     many. Run daily by the scheduler; safe to run again (erased dossiers are not touched twice)."""
-    from monitor.surveys import dossiers  # here: dossiers.py reads numbers through this module (no import cycle)
+    # here: dossiers.py and calls.py read numbers through this module (no import cycle)
+    from monitor.surveys import calls, dossiers
 
     ids = [dossier_id for (dossier_id,) in db.execute(
         "SELECT id FROM dossiers WHERE erased_at IS NULL AND returned_on < ?", [retention_cutoff(now, settings)])]
@@ -139,7 +146,12 @@ def erase_expired(db, now: datetime, settings) -> int:
     try:
         # In batches, each its own transaction: the first run after a long pause may erase a year of dossiers,
         # and the providers' callbacks must not wait behind one long write.
-        return sum(dossiers.erase_personal_data(db, ids[start:start + ERASE_BATCH], now)
-                   for start in range(0, len(ids), ERASE_BATCH))
+        erased = 0
+        for start in range(0, len(ids), ERASE_BATCH):
+            batch = ids[start:start + ERASE_BATCH]
+            with write_transaction(db):  # both or neither: an erased dossier is never selected again
+                erased += dossiers.erase_personal_data(db, batch, now)
+                calls.erase_numbers(db, batch)  # the automated calls' numbers and events
+        return erased
     finally:
         db.execute(f"PRAGMA secure_delete = {int(previous)}")

@@ -1,21 +1,25 @@
 """A period's sample: the frame it is drawn from, the draw stored with its cases: the only module that writes
 survey_samples.
 
-The frame of a period is every dossier returned in [from, to] that still has a phone number (not erased), whose
-citizen was not called within SURVEY_NO_REPEAT_DAYS — nor is still waiting to be called in an open case of an
-earlier sample. Two rules are checked as dossiers are drawn rather than over the whole frame (reading and
-hashing every number of a million-dossier month would take seconds): one case per phone number in a sample (one
-citizen, one call), and never a number on the do-not-call list (checked by its keyed hash); a dossier refused
-by either is replaced by the next one drawn from its part, whose weight still counts all its dossiers. The frame
-is put in dossier-id order and drawn with random.Random(seed): the same seed on the same data draws the same
-sample. The seed, the method, the margin, the cap applied and every stratum's figures
-are stored with the sample; its cases are inserted by cases.insert_cases in the same transaction.
+The frame of a period is every dossier returned in [from, to] that still has a phone number (not erased). It is
+read as counts (per returned day, unit, level and lateness, from the dossiers_frame index) and a dossier's id is
+read only when it is drawn (FramePart), so that a month of a million dossiers is drawn from in a fraction of a
+second. The rules about the citizen are checked on the dossiers drawn, never over the whole frame: not called
+within SURVEY_NO_REPEAT_DAYS nor still waiting in an open case of an earlier sample, one case per phone number in
+a sample (one citizen, one call), never a number on the do-not-call list (checked by its keyed hash). A dossier
+refused by any of them is replaced by the next one drawn from its part, whose weight still counts all its
+dossiers. Each part is in (returned day, dossier id) order and the frame is drawn with random.Random(seed): the
+same seed on the same data draws the same sample. The seed, the method, the margin, the cap applied and every
+stratum's figures are stored with the sample; its cases are inserted by cases.insert_cases in the same
+transaction.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
@@ -30,7 +34,6 @@ from registry.logbook.paper.book import parse_day
 CALL_DAYS = 20          # days the calls of a sample may take when not said: a month's working days
 MAX_OVERSAMPLE = 10.0
 SEED_BITS = 31          # short enough to type back
-LEVELS = ("province", "locality")
 
 
 class SampleError(UserError):
@@ -93,47 +96,102 @@ def parse_options(period_from: str, period_to: str, *, seed=None, method="yamane
     )
 
 
-def frame(db, options: Options, *, now: datetime, settings) -> tuple[sampling.Groups, int]:
-    """The period's sample frame as strata (ids in dossier-id order), and how many dossiers of the period were left
-    out because their number was called recently (the other exclusions are checked as dossiers are drawn: _draw).
+# A dossier of the frame: not erased, with a number. The terms of the partial index dossiers_frame (monitor migration
+# 14), word for word, so that SQLite may use it.
+IN_FRAME = "erased_at IS NULL AND phone IS NOT NULL AND phone != ''"
+_DAYS = ("SELECT unit_id, level, late, returned_on, count(*) FROM dossiers INDEXED BY dossiers_frame "
+         f"WHERE returned_on BETWEEN ? AND ? AND {IN_FRAME} GROUP BY returned_on, unit_id, level, late")
+_PART_DAY = (f"FROM dossiers INDEXED BY dossiers_frame WHERE returned_on = ? AND unit_id = ? AND level = ? "
+             f"AND late = ? AND {IN_FRAME}")
+_AT = f"SELECT id, phone {_PART_DAY} ORDER BY id LIMIT 1 OFFSET ?"  # the phone: one seek, for this row only
+_DAY = f"SELECT id {_PART_DAY} ORDER BY id"
 
-    Read as plain integers, one row per dossier: at a million dossiers a month, making a Python string of every
-    number would cost most of the draw's second."""
-    period = [options.period_from.isoformat(), options.period_to.isoformat()]
-    since = iso(now - timedelta(days=settings.survey_no_repeat_days))
-    # The few numbers called recently (or waiting in an open case), then their dossiers of the period through the
-    # phone index (CROSS JOIN keeps that order), rather than a lookup for each dossier of the period.
-    busy = {dossier_id for (dossier_id,) in db.execute(
-        "SELECT d.id FROM ("
-        "  SELECT d.phone FROM survey_contacts k JOIN survey_cases c ON c.id = k.case_id "
-        "  JOIN dossiers d ON d.id = c.dossier_id WHERE k.at >= ? AND d.phone IS NOT NULL "
-        "  UNION SELECT d.phone FROM survey_cases c JOIN dossiers d ON d.id = c.dossier_id "
-        "  WHERE c.state = 'open' AND d.phone IS NOT NULL"
-        ") AS b CROSS JOIN dossiers d ON d.phone = b.phone "
-        "WHERE d.erased_at IS NULL AND d.returned_on BETWEEN ? AND ?", [since, *period])}
-    # A period's dossiers are imported together, so they lie in one stretch of ids: that stretch is read in id
-    # order (NOT INDEXED still seeks by id), which is sequential where a lookup of each dossier through the
-    # returned_on index jumps about the table — several times slower at a million dossiers.
-    first, last = db.execute("SELECT min(id), max(id) FROM dossiers WHERE erased_at IS NULL "
-                             "AND returned_on BETWEEN ? AND ?", period).fetchone()
-    rows = db.execute(
-        "SELECT id, unit_id, level = 'locality', late FROM dossiers NOT INDEXED WHERE id BETWEEN ? AND ? "
-        "AND erased_at IS NULL AND returned_on BETWEEN ? AND ? AND phone IS NOT NULL AND phone != ''",
-        [first or 0, last or 0, *period]).fetchall()
-    rows.sort()  # by dossier id (as read already: this only makes sure the draw never depends on a plan)
-    parts: dict[tuple[int, int, int], list[int]] = {}
-    for dossier_id, unit_id, locality, late in rows:  # the one loop over every dossier: kept to the bare minimum
-        if dossier_id not in busy:
-            key = (unit_id, locality, late)
-            members = parts.get(key)
-            if members is None:
-                members = parts[key] = []
-            members.append(dossier_id)
+
+class FramePart(Sequence):
+    """The dossiers of one part of the frame (a unit at a level, late or on time) in (returned day, id) order,
+    known by their count per day: an id is read only when the draw asks for its position, by a seek in the
+    dossiers_frame index to its day and a walk of a few dozen entries, so drawing 4,000 cases reads 4,000 ids, not
+    the million of the month. A day drawn from a second time has its ids read once and kept (a large sample).
+    The number of a dossier read alone is put in `phones` for the checks that follow its draw."""
+
+    def __init__(self, conn, key: tuple[int, str, int], phones: dict[int, str]):
+        self._conn, self._key, self._phones = conn, key, phones
+        self._days: list[str] = []
+        self._starts: list[int] = [0]           # position of each day's first dossier, then the part's total
+        self._read: dict[str, list[int] | None] = {}   # day → its ids (None: drawn from once, not read whole)
+
+    def add_day(self, day: str, count: int) -> None:
+        """The part's next day (days come in order) and how many of its dossiers were returned that day."""
+        self._days.append(day)
+        self._starts.append(self._starts[-1] + count)
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def __getitem__(self, index: int) -> int:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        at = bisect.bisect_right(self._starts, index) - 1
+        day, offset = self._days[at], index - self._starts[at]
+        ids = self._read.get(day, False)
+        if ids is False:
+            self._read[day] = None
+            dossier_id, self._phones[dossier_id] = self._conn.execute(_AT, [day, *self._key, offset]).fetchone()
+            return dossier_id
+        if ids is None:
+            ids = self._read[day] = [i for (i,) in self._conn.execute(_DAY, [day, *self._key])]
+        return ids[offset]
+
+
+def frame(db, options: Options, phones: dict[int, str] | None = None) -> sampling.Groups:
+    """The period's sample frame as strata of FrameParts: only the parts' counts per returned day are read, in one
+    pass over the dossiers_frame index (it holds the day, unit, level and lateness of every dossier that can be
+    called: no row of the table is read). `phones` receives numbers read with the drawn dossiers."""
+    phones = {} if phones is None else phones
+    parts: dict[tuple[int, str, int], FramePart] = {}
+    for unit_id, level, late, day, count in db.conn.execute(
+            _DAYS, [options.period_from.isoformat(), options.period_to.isoformat()]):
+        key = (unit_id, level, late)
+        part = parts.get(key)
+        if part is None:
+            part = parts[key] = FramePart(db.conn, key, phones)
+        part.add_day(day, count)
     groups: sampling.Groups = {}
-    for (unit_id, locality, late), members in parts.items():
-        groups.setdefault((unit_id, LEVELS[locality]), {"late": [], "on_time": []})[
-            "late" if late else "on_time"] = members
-    return groups, len(busy)
+    for (unit_id, level, late), part in parts.items():
+        groups.setdefault((unit_id, level), {"late": [], "on_time": []})["late" if late else "on_time"] = part
+    return groups
+
+
+# Whether a drawn dossier's number was called since ? or waits in an open case (of any dossier with that number):
+# through the phone index and the cases of those few dossiers only.
+_RECENT = (
+    "SELECT EXISTS (SELECT 1 FROM dossiers o JOIN survey_cases c ON c.dossier_id = o.id "
+    "  WHERE o.phone = ? AND (c.state = 'open' OR EXISTS ("
+    "    SELECT 1 FROM survey_contacts k WHERE k.case_id = c.id AND k.at >= ?)))")
+# Every such number: called since ?, or waiting in an open case.
+_RECENT_NUMBERS = (
+    "SELECT d.phone FROM survey_contacts k JOIN survey_cases c ON c.id = k.case_id "
+    "JOIN dossiers d ON d.id = c.dossier_id WHERE k.at >= ? AND d.phone IS NOT NULL "
+    "UNION SELECT d.phone FROM survey_cases c JOIN dossiers d ON d.id = c.dossier_id "
+    "WHERE c.state = 'open' AND d.phone IS NOT NULL")
+
+
+class RecentNumbers:
+    """Whether a number was called since a time or waits in an open case: asked of the database for each dossier
+    drawn, then — past LOOKUPS, a sample larger than any call budget — from every such number, read once (a lookup
+    costs about what reading a few of them does). Either way the same answer."""
+    LOOKUPS = 10_000
+
+    def __init__(self, conn, since: str):
+        self._conn, self._since, self._asked, self._numbers = conn, since, 0, None
+
+    def __call__(self, phone: str) -> bool:
+        if self._numbers is None and self._asked < self.LOOKUPS:
+            self._asked += 1
+            return bool(self._conn.execute(_RECENT, [phone, self._since]).fetchone()[0])
+        if self._numbers is None:
+            self._numbers = {number for (number,) in self._conn.execute(_RECENT_NUMBERS, [self._since])}
+        return phone in self._numbers
 
 
 def draw_sample(db, options: Options, *, now: datetime, settings, user_id: int | None = None,
@@ -141,7 +199,7 @@ def draw_sample(db, options: Options, *, now: datetime, settings, user_id: int |
     """Draw the period's sample and (unless dry_run) store it with its cases, all in one transaction.
 
     Returns what was drawn: sample_id (None in a dry run), the options, frame size, size, the cap applied,
-    exclusions and the strata. SampleError when the frame is empty.
+    exclusions and the strata. SampleError when no dossier of the period can be called.
     """
     if dry_run:
         return _draw(db, options, now=now, settings=settings, user_id=user_id, store=False)
@@ -150,19 +208,21 @@ def draw_sample(db, options: Options, *, now: datetime, settings, user_id: int |
 
 
 def _draw(db, options: Options, *, now, settings, user_id, store: bool) -> dict:
-    groups, recently_called = frame(db, options, now=now, settings=settings)
+    phones: dict[int, str] = {}
+    groups = frame(db, options, phones)
     frame_size = sum(len(g["late"]) + len(g["on_time"]) for g in groups.values())
-    if not frame_size:
-        raise SampleError(gettext("Không có hồ sơ nào trả kết quả từ %(start)s đến %(end)s có thể gọi (có số điện "
-                                  "thoại, chưa gọi gần đây, không từ chối nhận cuộc gọi).",
-                                  start=options.period_from.strftime("%d/%m/%Y"),
-                                  end=options.period_to.strftime("%d/%m/%Y")), field="from")
-    excluded = {"recently_called": recently_called, "do_not_call": 0, "same_phone": 0}
+    excluded = {"recently_called": 0, "do_not_call": 0, "same_phone": 0}
     blocked, drawn_phones = privacy.do_not_call_keys(db), set()
+    recent = RecentNumbers(db.conn, iso(now - timedelta(days=settings.survey_no_repeat_days)))
 
     def accept(dossier_id: int) -> bool:
-        """A drawn dossier is kept unless its number was drawn already or asked not to be called."""
-        phone = db.conn.execute("SELECT phone FROM dossiers WHERE id = ?", [dossier_id]).fetchone()[0]
+        """A drawn dossier is kept unless its number was called recently or waits in an open case, was drawn
+        already, or asked not to be called."""
+        phone = phones.pop(dossier_id, None) or db.conn.execute(
+            "SELECT phone FROM dossiers WHERE id = ?", [dossier_id]).fetchone()[0]
+        if recent(phone):
+            excluded["recently_called"] += 1
+            return False
         if phone in drawn_phones:
             excluded["same_phone"] += 1
             return False
@@ -174,6 +234,11 @@ def _draw(db, options: Options, *, now, settings, user_id, store: bool) -> dict:
 
     drawn, strata = sampling.draw(groups, seed=options.seed, margin=options.margin, method=options.method,
                                   cap=options.cap, oversample=options.oversample_late, accept=accept)
+    if not drawn:
+        raise SampleError(gettext("Không có hồ sơ nào trả kết quả từ %(start)s đến %(end)s có thể gọi (có số điện "
+                                  "thoại, chưa gọi gần đây, không từ chối nhận cuộc gọi).",
+                                  start=options.period_from.strftime("%d/%m/%Y"),
+                                  end=options.period_to.strftime("%d/%m/%Y")), field="from")
     wanted = sum(s["wanted"] for s in strata)
     result = {
         "sample_id": None, **{k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(options).items()},

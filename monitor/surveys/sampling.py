@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 METHODS = ("yamane", "cochran")
 Z_95 = 1.959963984540054  # two-sided 95 %
@@ -67,7 +67,7 @@ def apportion(sizes: dict, total: int) -> dict:
     return shares
 
 
-Groups = dict  # (unit_id, level) → {"late": [dossier ids], "on_time": [dossier ids]}, ids in a stable order
+Groups = dict  # (unit_id, level) → {"late": dossier ids, "on_time": dossier ids}: sequences in a stable order
 
 
 def stratify(frame) -> Groups:
@@ -95,18 +95,23 @@ def split_parts(n: int, late: int, on_time: int, oversample: float) -> tuple[int
     return (from_late, from_on_time)
 
 
-def pick(members: list[int], count: int, rng: random.Random, accept: Callable[[int], bool] | None = None
+def pick(members: Sequence[int], count: int, rng: random.Random, accept: Callable[[int], bool] | None = None
          ) -> tuple[list[int], int]:
     """`count` members drawn at random without replacement (a Fisher–Yates shuffle stopped after `count` steps),
-    skipping those `accept` refuses, each replaced by the next one drawn; returns (drawn, refused)."""
-    pool, chosen, refused = list(members), [], 0
-    for i in range(len(pool)):
+    skipping those `accept` refuses, each replaced by the next one drawn; returns (drawn, refused).
+
+    The shuffle is kept sparse (only the positions it moved), and a member is read only when drawn: `members` may
+    be a sequence that reads a dossier from the database on demand, and a part of thousands gives a few cases."""
+    size, moved, chosen, refused = len(members), {}, [], 0
+    for i in range(size):
         if len(chosen) == count:
             break
-        j = rng.randrange(i, len(pool))
-        pool[i], pool[j] = pool[j], pool[i]
-        if accept is None or accept(pool[i]):
-            chosen.append(pool[i])
+        j = rng.randrange(i, size)
+        drawn = moved.get(j, j)
+        moved[j] = moved.get(i, i)  # position i is never looked at again: only j needs what was at i
+        member = members[drawn]
+        if accept is None or accept(member):
+            chosen.append(member)
         else:
             refused += 1
     return chosen, refused
@@ -116,10 +121,11 @@ def draw(groups: Groups, *, seed: int, margin: float, method: str, cap: int | No
          accept: Callable[[int], bool] | None = None) -> tuple[list[dict], list[dict]]:
     """The stratified draw: (cases, strata).
 
-    The members of each part must be in a stable order (by dossier id) for the draw to be reproducible: the same
-    seed on the same frame draws the same cases. `accept` refuses a dossier only when it is drawn (the
-    do-not-call list, checked by a keyed hash too slow to compute for every dossier of a large frame): the next
-    one drawn takes its place, and the part's weight counts its dossiers still. A case is a dict with
+    The members of each part (sequences: only the drawn ones are read) must be in a stable order (by dossier id,
+    or by returned day then id as samples.frame gives them) for the draw to be reproducible: the same seed on the
+    same frame draws the same cases. `accept` refuses a dossier only when it is drawn (the citizen's rules: no
+    call within the no-repeat days, one case per number, the do-not-call list by keyed hash — too slow to check
+    for every dossier of a large frame): the next one drawn takes its place, and the part's weight counts its dossiers still. A case is a dict with
     dossier_id, unit_id, level, stratum ("12:locality:late") and weight; a stratum (unit, level) is a dict with
     its frame size, its formula size, the size drawn after the cap and, per part, dossiers, cases and refused.
     """

@@ -1,7 +1,7 @@
 """Inspector pages for test calls: recent attempts, one attempt's evidence and review, a unit's history, call now."""
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,11 +11,13 @@ from wtforms.validators import DataRequired, Length
 from monitor import attempts as attempts_mod
 from monitor import labels
 from monitor.attempts import outcomes, queries
+from monitor.attempts.store import is_test
 from monitor.disputes import history as dispute_history
+from monitor.providers import sip_recordings
 from monitor.scheduling import allocation
 from monitor.scheduling import state as scheduler_state
 from monitor.scheduling.bands import classify as classify_band
-from monitor.web import settings, unit_view
+from monitor.web import settings, survey_call_view, unit_view
 from registry import lengths
 from registry.clock import parse_iso, to_local, utcnow
 from registry.errors import RegistryError, UserError
@@ -97,6 +99,8 @@ def attempt(attempt_id):
     row = queries.with_unit(db, attempt_id)
     if not unit_view.visible_to(row, g.user):
         abort(404)  # the same answer for another unit's call and for none: ids reveal nothing
+    if not is_test(row):
+        return survey_attempt(db, row)
     if g.user["role"] != "inspector":
         return unit_attempt(db, row)
     form = ReviewForm()
@@ -170,6 +174,35 @@ def call_now(code):
     else:
         flash(_("Đã xếp cuộc gọi kiểm tra ngay; trang sẽ tự cập nhật kết quả."), "ok")
     return redirect(url_for("monitor.attempt", attempt_id=attempt_id))
+
+
+@bp.route("/attempts/<int:attempt_id>/recording")
+@login_required
+def recording(attempt_id):
+    """A SIP call's recording (a WAV of ours), to whoever may read the call's evidence; 404 for anyone else.
+
+    The file is named by the attempt's id alone (sip_recordings.path), never by anything stored or asked for.
+    """
+    row = queries.with_unit(get_db(), attempt_id)
+    if not unit_view.visible_to(row, g.user) or row["recording_url"] != sip_recordings.link(attempt_id):
+        abort(404)
+    path = sip_recordings.path(settings().database, attempt_id)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"  # a citizen-facing official's voice: no shared caches
+    return response
+
+
+def survey_attempt(db, row: dict):
+    """An automated survey call, for inspectors (visible_to): read only, the citizen's number masked."""
+    if request.method != "GET":
+        abort(404)  # nothing to review or contest: it tested no hotline
+    return render_template(
+        "monitor/attempt_survey.html", a=survey_call_view.masked_call(row),
+        events=survey_call_view.masked_events(attempts_mod.events(db, row["id"]), row["number"]),
+        outcome_labels=labels.OUTCOME, counts_against={}, pending=row["state"] != "ended", refresh=refresh_links(),
+    )
 
 
 def unit_attempt(db, row: dict):

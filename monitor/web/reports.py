@@ -28,7 +28,7 @@ from monitor.reports.summaries import attach_previous, summary
 from monitor.reports.tally import Tally
 from monitor.reports.unit_file import build_unit_file
 from monitor.scheduling.bands import BANDS
-from monitor.web import settings, unit_view
+from monitor.web import report_surveys, settings, unit_view
 from registry.clock import local_today, utcnow
 from registry.errors import NotFound
 from registry.groups import group_exists, list_groups
@@ -156,7 +156,7 @@ def index():
         band_chart=figures.band_chart(report), trend_chart=figures.trend_chart(report),
         group_rows=tables.group_rows(report), logbook_rows=tables.logbook_rows(report), method=tables.method(report),
         outcome_labels=OUTCOME_LABELS, bands=BANDS, band_labels=BAND_LABELS, status_labels=STATUS_LABELS,
-        open_disputes=disputes.open_count(db), failures=FAILURES, error=None,
+        open_disputes=disputes.open_count(db), failures=FAILURES, error=None, survey=report_surveys.section(db, report),
     )
 
 
@@ -276,7 +276,7 @@ def unit(code):
         period=period, args=_period_args(period), chart=chart, picker=_picker(period), failures=FAILURES,
         outcome_labels=OUTCOME_LABELS, counts_against=COUNTS_AGAINST, band_labels=BAND_LABELS,
         status_labels=STATUS_LABELS, dispute_labels=DISPUTE_LABELS,
-        attempt_links=_attempt_link_exists(), error=None,
+        attempt_links=_attempt_link_exists(), error=None, survey=report_surveys.unit_section(db, period, unit_row["id"], settings=settings()),
         can_dispute=lambda a: unit_view.can_contest(a, g.user),
         book=unit_view.logbook_for(g.user, db, period, unit_row["id"], settings=settings(), now=utcnow()),
     )

@@ -7,6 +7,7 @@ drafted, so that a unit never reads a result that an inspector has not yet confi
 from __future__ import annotations
 
 from monitor import disputes
+from monitor.attempts.store import is_test
 from monitor.logbook.figures import UnitLogbook, period_figures
 from registry.clock import local_today
 
@@ -24,12 +25,14 @@ def is_held(row: dict) -> bool:
 
 
 def visible_to(row: dict | None, user) -> bool:
-    """Whether this user may see this attempt: inspectors always; an editor its own unit's ended calls."""
+    """Whether this user may see this attempt: inspectors always; an editor its own unit's ended test calls (a
+    survey call dialled a citizen of the unit's dossiers: nothing the unit may read)."""
     if row is None or not user:
         return False
     if is_inspector(user):
         return True
-    return user["role"] == "agency" and user["unit_id"] == row["unit_id"] and row.get("state", "ended") == "ended"
+    return (user["role"] == "agency" and user["unit_id"] == row["unit_id"] and row.get("state", "ended") == "ended"
+            and is_test(row))
 
 
 def for_reader(row: dict, user) -> dict:

@@ -12,7 +12,9 @@ from flask import Blueprint, Response, abort, request
 
 from monitor.attempts import AttemptError, ingest_event
 from monitor.attempts.store import exists as attempt_exists
-from monitor.providers import gather_twiml, valid_signature, voice_twiml
+from monitor.providers import gather_twiml, survey_twiml, valid_signature, voice_twiml
+from monitor.surveys import calls as survey_calls
+from monitor.surveys import keypad
 from monitor.web import settings
 from registry.clock import utcnow
 from registry.db import connect
@@ -126,6 +128,8 @@ def recording(attempt_id):
 @bp.post("/twilio/gather/<int:attempt_id>")
 @signed
 def gather(attempt_id):
+    if request.args.get("survey"):
+        return _survey_step(attempt_id, request.args.get("step", ""))
     step = "greeting" if request.args.get("step") == "greeting" else "answer"
     _ingest(attempt_id, "gather", f"gather:{callback_params().get('CallSid')}:{step}", {"GatherStep": step})
     return _twiml(gather_twiml(settings(), attempt_id, step))
@@ -136,4 +140,28 @@ def gather(attempt_id):
 def voice(attempt_id):
     if not attempt_exists(callback_db(), attempt_id):
         abort(404)
+    script = survey_calls.script(callback_db(), attempt_id)
+    if script is not None:  # an automated survey call: the introduction, then the consent
+        first = keypad.next_question(script["questions"], None)
+        return _twiml(survey_twiml(settings(), attempt_id, [keypad.intro(script["unit_name"])], _ask(first, True)))
     return _twiml(voice_twiml(settings(), attempt_id))
+
+
+def _ask(question, first: bool = False) -> dict | None:
+    if question is None:
+        return None
+    return {"step": question["key"], "kind": question["kind"], "prompt": keypad.prompt(question), "first": first}
+
+
+def _survey_step(attempt_id: int, step: str) -> Response:
+    """One answer of an automated survey call: stored once (keyed by call and question), then the next question,
+    or the closing words. A step that is not a question of this call's questionnaire is refused (404)."""
+    script = survey_calls.script(callback_db(), attempt_id)
+    if script is None or step not in {q["key"] for q in keypad.asked(script["questions"])}:
+        abort(404)
+    _ingest(attempt_id, "gather", f"survey:{callback_params().get('CallSid')}:{step}", {"SurveyStep": step})
+    digits = (callback_params().get("Digits") or "").strip()
+    following = keypad.next_question(script["questions"], step, digits)
+    if following is not None:
+        return _twiml(survey_twiml(settings(), attempt_id, [], _ask(following)))
+    return _twiml(survey_twiml(settings(), attempt_id, [keypad.closing(step, digits)], None))
