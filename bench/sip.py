@@ -12,10 +12,13 @@ Baseline in the same run: the same process idle for as long (CPU time with no ca
 from __future__ import annotations
 
 import argparse
+import math
 import resource
 import sys
+import tempfile
 import threading
 import time
+import wave
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,7 +30,22 @@ from tests.sip_peer import SipPeer  # noqa: E402
 
 RING_MS = 200
 LISTEN_SECONDS = 1.0
+PROMPT_SECONDS = 0.5
 FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
+
+
+def short_prompt(path: Path) -> Path:
+    """A PROMPT_SECONDS tone as the province's prompt WAV (8 kHz mono 16-bit): every call still plays a prompt,
+    records and runs the machine detection, but the call's length is set by the bench, not by a spoken sentence."""
+    frames = int(8000 * PROMPT_SECONDS)
+    tone = b"".join(int(6000 * math.sin(2 * math.pi * 440 * n / 8000)).to_bytes(2, "little", signed=True)
+                    for n in range(frames))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(tone)
+    return path
 
 
 def cpu() -> float:
@@ -52,10 +70,11 @@ def run(rate: float, calls: int) -> dict:
                 live.add(attempt_id)
                 peak[0] = max(peak[0], len(live))
 
-    with SipPeer("answer.xml", pause_ms=RING_MS, calls=calls) as peer:
+    with SipPeer("answer.xml", pause_ms=RING_MS, calls=calls) as peer, tempfile.TemporaryDirectory() as folder:
+        prompt = short_prompt(Path(folder) / "prompt.wav")
         settings = Settings.load({}, {"CALL_PROVIDER": "sip", "SIP_TARGET": peer.target, "SIP_CALLER_ID": "02773851000",
                                       "RING_TIMEOUT": 10, "SIP_LISTEN_SECONDS": LISTEN_SECONDS,
-                                      "MAX_CONCURRENT_CALLS": MAX_CALLS})
+                                      "SIP_PROMPT_WAV": str(prompt), "MAX_CONCURRENT_CALLS": MAX_CALLS})
         provider = SipProvider(settings, sink)
         latencies, refused = [], 0
         started_cpu, started = cpu(), time.monotonic()
@@ -69,7 +88,7 @@ def run(rate: float, calls: int) -> dict:
                     latencies.append(time.monotonic() - t0)
                 except Exception:  # the stack's ceiling of calls at once: counted, not hidden
                     refused += 1
-            deadline = time.monotonic() + LISTEN_SECONDS + RING_MS / 1000 + 10
+            deadline = time.monotonic() + PROMPT_SECONDS + LISTEN_SECONDS + RING_MS / 1000 + 10
             while time.monotonic() < deadline and len(finals) < calls - refused:
                 time.sleep(0.05)
             elapsed = time.monotonic() - started
@@ -118,8 +137,9 @@ def main() -> None:
     body = f"""## The SIP path: calls through pjsua2 against SIPp
 
 `bench/sip.py`: SIPp answers every call after {RING_MS} ms of ringing; the SIP provider places the calls at a fixed
-rate, with G.711 A-law media, and hangs each up after {LISTEN_SECONDS:g} s (so about {LISTEN_SECONDS + RING_MS / 1000:g} s
-per call: calls at once ≈ rate × that). Events go to an in-memory sink: the dispatch and ingest paths are
+rate, with G.711 A-law media, plays a {PROMPT_SECONDS:g} s prompt, records the far end for the machine detection, and
+hangs up {LISTEN_SECONDS:g} s after the prompt (so about {PROMPT_SECONDS + LISTEN_SECONDS + RING_MS / 1000:g} s per call:
+calls at once ≈ rate × that). Events go to an in-memory sink: the dispatch and ingest paths are
 measured in their own sections. CPU is this process's (SIP thread, media, event delivery) over the whole run.
 
 {md_table(("rate", "calls", "completed", "refused", "most at once", "place_call p50 / p99", "CPU per call, beyond idle", "CPU share of one core"), rows)}

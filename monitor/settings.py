@@ -77,8 +77,13 @@ class Settings:
     sip_caller_id: str = _spec("", "sip: the caller number our calls show (the trunk's own line, as dialled "
                                    "domestically, e.g. 02773851000)")
     sip_transport: str = _spec("udp", "sip: udp, tcp or tls towards the trunk", choices=SIP_TRANSPORTS)
-    sip_listen_seconds: float = _spec(10.0, "sip: an answered test call is hung up after this many seconds "
-                                            "(CALL_TIME_LIMIT_SECONDS still caps it)", minimum=0)
+    sip_tls_ca_file: str = _spec("", "sip over tls: PEM file of the CA(s) that signed the trunk's certificate (empty: "
+                                     "the system's bundle, /etc/ssl/certs/ca-certificates.crt); a trunk whose "
+                                     "certificate does not chain to it or name SIP_TARGET's host gets no call")
+    sip_listen_seconds: float = _spec(10.0, "sip: how long an answered test call listens once our question has been "
+                                            "said (CALL_TIME_LIMIT_SECONDS still caps the call)", minimum=0)
+    sip_transcribe_command: str = _spec("", "sip: a command run after each answered test call with the far end's 8 kHz "
+                                            "WAV as last argument, whose output is the transcript (empty: none)")
     sip_response_timeout: float = _spec(8.0, "sip: a trunk that has not answered our INVITE at all within this many "
                                              "seconds is down (our side, provider_error)", above=0)
     sip_prompt_wav: str = _spec("", "sip: a WAV the province recorded, played as the test call's question instead of "

@@ -18,6 +18,8 @@ command -v pdftoppm >/dev/null 2>&1 || [ -z "$extras" ] || need+=(poppler-utils)
 command -v npm >/dev/null 2>&1 || [ -z "$extras" ] || need+=(npm)  # axe-core for the accessibility test
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)  # SIPp: the SIP demo's province (sipp/) and the tests' peer
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)  # the SIP provider's spoken prompts (Vietnamese voice)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)  # SIP over TLS: the default CA list
+command -v openssl >/dev/null 2>&1 || [ -z "$extras" ] || need+=(openssl)  # the SIP TLS tests' certificates
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

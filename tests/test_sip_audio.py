@@ -157,7 +157,7 @@ def call_with_voice(app, db, units, samples, *, pause_ms=1000, listen=3.5, **ext
         provider = make_provider(settings, ingesting_sink(settings.database, now=utcnow, config=settings))
         try:
             attempt_id = dial_one(db, provider, settings, units["SYT"])
-            row = wait_for(db, attempt_id, timeout=listen + 8)
+            row = wait_for(db, attempt_id, timeout=listen + 20)  # our question is said before we listen
         finally:
             provider.close()
         assert peer.wait(timeout=5) == 0, peer.errors()  # SIPp saw the whole dialogue, our BYE included

@@ -54,7 +54,7 @@ def dial_one(db, provider, settings, unit_id) -> int:
     return attempt_id
 
 
-def wait_for(db, attempt_id, state="ended", timeout=8.0) -> dict:
+def wait_for(db, attempt_id, state="ended", timeout=20.0) -> dict:  # an answered call: question + listening
     deadline = time.monotonic() + timeout
     while True:
         row = attempts.get_attempt(db, attempt_id)

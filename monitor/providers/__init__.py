@@ -42,7 +42,10 @@ def make_provider(settings: Settings, sink: Callable[[int, dict, str, str], None
         if settings.sip_register and not settings.sip_username:
             raise ProviderConfigError("FLASK_SIP_REGISTER=1 cần FLASK_SIP_USERNAME (và FLASK_SIP_PASSWORD) để đăng ký "
                                       "với tổng đài.", field="SIP_USERNAME")
+        from monitor.providers.sip_endpoint import ca_file
         from monitor.providers.sip_provider import MAX_CALLS, SipProvider
+
+        ca_file(settings)  # over TLS: a CA list that cannot be read stops start-up here, naming the setting
 
         if not 0 < settings.max_concurrent_calls <= MAX_CALLS:
             raise ProviderConfigError(f"Nhà cung cấp sip gọi tối đa {MAX_CALLS} cuộc cùng lúc: đặt "

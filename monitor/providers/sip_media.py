@@ -6,14 +6,17 @@ played in turn: with recording on, the recording notice first (half a second aft
 anything else is said), then the question; with recording off, the question once the greeting has had
 GREETING_SECONDS (a person says "A lô" and waits). When the call ends, the capture's first seconds go to
 answering-machine detection (sip_amd); with recording on the capture is the call's recording (sip_recordings,
-linked from the evidence page), with recording off it is deleted as soon as the detection has run.
+linked from the evidence page), with recording off it is deleted as soon as the detection has run, or, when a
+transcription tool is set (SIP_TRANSCRIBE_COMMAND), once that tool has run (sip_transcribe). A test call listens
+SIP_LISTEN_SECONDS from the end of our last prompt (so the answer to the question is heard, however long the
+notice and the question are), never past CALL_TIME_LIMIT_SECONDS from the answer.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from monitor.providers import sip_amd, sip_recordings
+from monitor.providers import sip_amd, sip_recordings, sip_transcribe
 from monitor.providers.sip_prompt import duration
 
 log = logging.getLogger("monitor.providers.sip_provider")
@@ -26,8 +29,8 @@ GAP = 0.5  # seconds between two prompts
 class CallAudio:
     """The players and the recorder of one call; dropped (and so freed) on the SIP thread."""
 
-    def __init__(self, pj, media, capture: Path, keep: bool, prompts: list[Path], now: float):
-        self.capture, self.keep = capture, keep
+    def __init__(self, pj, media, capture: Path, keep: bool, prompts: list[Path], now: float, command: str = ""):
+        self.capture, self.keep, self.command = capture, keep, command  # command: the transcription tool, if any
         capture.parent.mkdir(parents=True, exist_ok=True)
         self.recorder = pj.AudioMediaRecorder()
         self.recorder.createRecorder(str(capture))
@@ -39,6 +42,7 @@ class CallAudio:
         for prompt in prompts:
             self.due.append((at, prompt))
             at += duration(prompt) + GAP
+        self.said_by = self.due[-1][0] + duration(self.due[-1][1]) if self.due else at  # when our last prompt ends
 
     def tick(self, now: float) -> None:
         """Start the prompts whose time has come."""
@@ -62,7 +66,8 @@ class CallAudio:
             log.warning("sip: the call's audio could not be analysed (%s)", str(exc))
             amd = None
         if not self.keep:
-            self.capture.unlink(missing_ok=True)
+            if not self.command:  # else deleted once the transcription tool has run (sip_transcribe.Job)
+                self.capture.unlink(missing_ok=True)
             return amd, None
         return amd, str(self.capture) if self.capture.exists() else None
 
@@ -78,8 +83,14 @@ def start(pj, call, record: dict, settings, now: float) -> None:
         return
     keep = settings.twilio_record
     where = (sip_recordings.path if keep else sip_recordings.capture_path)(settings.database, record["attempt_id"])
+    test_call = record.get("survey") is None  # a survey call is heard by its keys, and lasts its conversation
+    command = settings.sip_transcribe_command if test_call else ""
     try:
-        record["audio"] = CallAudio(pj, call.getAudioMedia(index), where, keep, record.get("prompts", []), now)
+        record["audio"] = CallAudio(pj, call.getAudioMedia(index), where, keep, record.get("prompts", []), now,
+                                    command)
+        if test_call:
+            record["hangup_at"] = min(record["audio"].said_by + settings.sip_listen_seconds,
+                                      record["answered_at"] + settings.call_time_limit_seconds)
     except (pj.Error, OSError) as exc:  # no audio is no reason to lose the call: it is held for review as before
         record["audio_closed"] = True
         if not keep:
@@ -99,11 +110,20 @@ def tick(record: dict, now: float) -> None:
         record["audio"].tick(now)
 
 
-def finish(record: dict) -> tuple[dict | None, str | None]:
-    """Close the call's audio (on disconnect): the AMD event's fields and the recording's link, each None if none."""
+def finish(record: dict, transcribe: bool = True) -> tuple[dict | None, str | None]:
+    """Close the call's audio (on disconnect): the AMD event's fields and the recording's link, each None if none.
+    With a transcription tool set, the audio's Job is left in record["transcribe"] for the tool (sip_events hands
+    it over with the final status); transcribe=False (the provider is stopping) drops it."""
     audio = record.pop("audio", None)
     record["audio_closed"] = True
     if audio is None:
         return None, None
     amd, kept = audio.close()
+    if audio.command:
+        job = sip_transcribe.Job(audio.command, audio.capture, audio.keep, record["attempt_id"], record["sid"],
+                                 record["number"])
+        if transcribe:
+            record["transcribe"] = job
+        else:
+            job.discard()
     return amd, sip_recordings.link(record["attempt_id"]) if kept else None

@@ -8,8 +8,8 @@ stored once, folded), so a slow database never stalls the signalling.
 
 What a call does: INVITE to SIP_TARGET with the number as dialled domestically, G.711 A-law first; ringing
 (180/183, early media included: not an answer) and the answer (200) are stamped as they come; an unanswered
-call is cancelled after RING_TIMEOUT; an answered one is hung up after SIP_LISTEN_SECONDS (capped by
-CALL_TIME_LIMIT_SECONDS); a trunk that sends nothing at all within SIP_RESPONSE_TIMEOUT is down, our side. The
+call is cancelled after RING_TIMEOUT; an answered one SIP_LISTEN_SECONDS after our question (sip_media; capped
+by CALL_TIME_LIMIT_SECONDS); a trunk that sends nothing at all within SIP_RESPONSE_TIMEOUT is down, our side. The
 final response becomes the call's status (sip_signalling.final_params); redirect targets (3xx Contact) and
 Diversion / History-Info headers are kept on the final event as evidence. Digest authentication answers the
 trunk's challenge when SIP_USERNAME is set (SIP_REGISTER: our line registers first); a refusal is our side.
@@ -113,7 +113,7 @@ class _Engine:
     def _start(self, settings: Settings) -> None:
         self._writer = _LogWriter()
         sip_endpoint.start(pj, self.ep, max_calls=MAX_CALLS, writer=self._writer, transport=self.transport,
-                           debug=log.isEnabledFor(logging.DEBUG))
+                           debug=log.isEnabledFor(logging.DEBUG), ca_file=sip_endpoint.ca_file(settings))
         account = pj.AccountConfig()
         caller = sig.domestic(settings.sip_caller_id) or "anonymous"
         account.idUri = f"{'sips' if self.transport == 'tls' else 'sip'}:{caller}@{self.host}"
@@ -225,7 +225,7 @@ class _Engine:
 
     def destroy(self) -> None:
         for call in self.calls.values():
-            sip_media.finish(call.record)  # a capture is never left behind
+            sip_media.finish(call.record, transcribe=False)  # a capture is never left behind
         self.calls.clear()
         self.dead.clear()
         try:

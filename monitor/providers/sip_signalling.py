@@ -29,6 +29,8 @@ DIVERSION_HEADERS = ("diversion", "history-info")
 # Why we ended a call ourselves (the provider's own hang-ups).
 RING_TIMEOUT, NO_RESPONSE, LISTENED, CLOSING = "ring_timeout", "no_response", "listened", "closing"
 
+# PJSIP's reason when the trunk's TLS certificate failed our check (sip_endpoint: verifyServer).
+TLS_CERTIFICATE_ERROR = "PJSIP_TLS_ECERTVERIF"
 _STATUS_LINE = re.compile(r"^SIP/2\.0 (\d{3})")
 _TARGET = re.compile(r"^\[?([A-Za-z0-9.\-:]+?)\]?:(\d{1,5})$")
 _URI_NUMBER = re.compile(r"(?:sips?|tel):(\+?\d+)")  # the number of a header's URI: <sip:0277…@host>, <tel:+84…>
@@ -167,6 +169,11 @@ def final_params(code: int, reason: str, *, remote: bool, answered: bool, durati
         return {"CallStatus": "failed", "CallDuration": "0", "ErrorCode": "sip_no_ringing",
                 "ErrorMessage": "Tổng đài/trung kế SIP nhận cuộc gọi nhưng không báo đổ chuông (không có 180/183) "
                                 "đến hết thời gian chờ."}
+    if not remote and TLS_CERTIFICATE_ERROR in (reason or ""):  # the stack refused the trunk before sending anything
+        return {"CallStatus": "failed", "CallDuration": "0", "ErrorCode": "sip_tls_certificate",
+                "ErrorMessage": "Chứng chỉ TLS của trung kế/tổng đài SIP không xác minh được (không do CA trong "
+                                "FLASK_SIP_TLS_CA_FILE ký, hết hạn, hoặc không mang tên máy trong FLASK_SIP_TARGET): "
+                                "không gửi cuộc gọi; lỗi phía hệ thống, không tính cho đơn vị."}
     if ours == NO_RESPONSE or not remote:
         why = ("Tổng đài/trung kế SIP không trả lời yêu cầu gọi" if ours == NO_RESPONSE or code in (408, 503)
                else "Ngăn xếp SIP không gửi được cuộc gọi")

@@ -33,7 +33,7 @@ HOST = "127.0.0.1"
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 START_SECONDS = 5.0  # SIPp binds its port within a fraction of a second; longer means it failed
 # The demo's calls kept short, so a handful of SIP calls at once gets through every unit's rounds in minutes:
-# an answered call is hung up after LISTEN_SECONDS, a line ringing RING_SECONDS unanswered is given up.
+# an answered call listens LISTEN_SECONDS after our question, a line ringing RING_SECONDS unanswered is given up.
 LISTEN_SECONDS, RING_SECONDS = 4.0, 12
 # The province's two voices (espeak-ng's Vietnamese), with the silence around them: a person's short greeting,
 # then waiting for the caller; an answering machine's long message.
