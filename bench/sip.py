@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import DOC, fmt_s, md_table, percentile, write_section  # noqa: E402
+from monitor.providers.sip_media import GREETING_SECONDS  # noqa: E402
 from monitor.providers.sip_provider import MAX_CALLS, SipProvider  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 from tests.sip_peer import SipPeer  # noqa: E402
@@ -31,6 +32,7 @@ from tests.sip_peer import SipPeer  # noqa: E402
 RING_MS = 200
 LISTEN_SECONDS = 1.0
 PROMPT_SECONDS = 0.5
+CALL_SECONDS = RING_MS / 1000 + GREETING_SECONDS + PROMPT_SECONDS + LISTEN_SECONDS  # from INVITE to BYE
 FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 
 
@@ -88,7 +90,7 @@ def run(rate: float, calls: int) -> dict:
                     latencies.append(time.monotonic() - t0)
                 except Exception:  # the stack's ceiling of calls at once: counted, not hidden
                     refused += 1
-            deadline = time.monotonic() + PROMPT_SECONDS + LISTEN_SECONDS + RING_MS / 1000 + 10
+            deadline = time.monotonic() + CALL_SECONDS + 10
             while time.monotonic() < deadline and len(finals) < calls - refused:
                 time.sleep(0.05)
             elapsed = time.monotonic() - started
@@ -137,9 +139,9 @@ def main() -> None:
     body = f"""## The SIP path: calls through pjsua2 against SIPp
 
 `bench/sip.py`: SIPp answers every call after {RING_MS} ms of ringing; the SIP provider places the calls at a fixed
-rate, with G.711 A-law media, plays a {PROMPT_SECONDS:g} s prompt, records the far end for the machine detection, and
-hangs up {LISTEN_SECONDS:g} s after the prompt (so about {PROMPT_SECONDS + LISTEN_SECONDS + RING_MS / 1000:g} s per call:
-calls at once ≈ rate × that). Events go to an in-memory sink: the dispatch and ingest paths are
+rate, with G.711 A-law media; after the answer it leaves {GREETING_SECONDS:g} s to the greeting, plays a {PROMPT_SECONDS:g} s
+prompt, records the far end for the machine detection, and hangs up {LISTEN_SECONDS:g} s after the prompt (so about
+{CALL_SECONDS:.1f} s per call: calls at once ≈ rate × that). Events go to an in-memory sink: the dispatch and ingest paths are
 measured in their own sections. CPU is this process's (SIP thread, media, event delivery) over the whole run.
 
 {md_table(("rate", "calls", "completed", "refused", "most at once", "place_call p50 / p99", "CPU per call, beyond idle", "CPU share of one core"), rows)}
