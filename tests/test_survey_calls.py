@@ -309,3 +309,15 @@ def test_a_survey_call_reaches_twilio_in_international_form_through_the_sdk(app,
     assert provider.survey_calls and dial(db, provider, row, settings=real, now=lambda: NOW) == "placed"
     form = twilio.created[0]["form"]
     assert form["To"] == ["+84912000001"] and form["Url"] == [f"https://hotline.example.vn/hooks/twilio/voice/{row['id']}"]
+    # an interview is not cut at a test call's two minutes
+    assert form["TimeLimit"] == [str(keypad.time_limit(QUESTIONS))] and keypad.time_limit(QUESTIONS) > 120
+
+
+def test_a_sip_survey_call_keeps_its_interviews_time_limit():
+    from monitor.providers import sip_signalling
+
+    settings = Settings.load({}, {"CALL_PROVIDER": "sip", "SIP_TARGET": "127.0.0.1:5060", "DATABASE": ":memory:"})
+    survey = sip_signalling.new_record({"id": 1, "number": "+84912000001",
+                                        "survey": {"time_limit": keypad.time_limit(QUESTIONS)}}, 0.0, settings)
+    test = sip_signalling.new_record({"id": 2, "number": "+842773851234"}, 0.0, settings)
+    assert survey["time_limit"] == keypad.time_limit(QUESTIONS) and test["time_limit"] == 0

@@ -179,7 +179,7 @@ class _Engine:
             self._status(record, {"CallStatus": "ringing", "SipProvisionalCode": str(info.lastStatusCode)})
         elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and record["answered_at"] is None:
             record["answered_at"] = time.monotonic()
-            limit = self.settings.call_time_limit_seconds  # a survey call lasts its conversation (sip_survey)
+            limit = max(self.settings.call_time_limit_seconds, record["time_limit"])  # a survey: its interview's
             listen = limit if record["survey"] is not None else min(self.settings.sip_listen_seconds, limit)
             record["hangup_at"] = record["answered_at"] + listen
             self._status(record, {"CallStatus": "in-progress"})

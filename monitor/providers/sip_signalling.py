@@ -132,7 +132,9 @@ def new_record(attempt: dict, now: float, settings) -> dict:
     return {"attempt_id": attempt["id"], "number": attempt["number"], "sid": None, "sequence": 0, "ringing": False,
             "answered_at": None, "responded": False, "ours": None, "redirect_to": None, "redirect_code": None,
             "diversions": [], "ring_deadline": now + settings.ring_timeout,
-            "response_deadline": now + settings.sip_response_timeout, "hangup_at": None}
+            "response_deadline": now + settings.sip_response_timeout, "hangup_at": None,
+            # a survey call's interview may last longer than a test call (monitor/surveys/keypad.time_limit)
+            "time_limit": (attempt.get("survey") or {}).get("time_limit", 0)}
 
 
 def heard(record: dict, message: str) -> None:

@@ -129,7 +129,8 @@ class TwilioProvider:
             status_callback_method="POST",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             timeout=self.settings.ring_timeout,
-            time_limit=self.settings.call_time_limit_seconds,
+            # an interview by keypad lasts longer than a test call (monitor/surveys/keypad.time_limit)
+            time_limit=max(self.settings.call_time_limit_seconds, (attempt.get("survey") or {}).get("time_limit", 0)),
             machine_detection="DetectMessageEnd",
             async_amd="true",
             async_amd_status_callback=urls["amd"],

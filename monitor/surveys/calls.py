@@ -45,14 +45,15 @@ def automate_share(db, sample_id: int, share: float, seed: int) -> int:
 
 
 def script(db, attempt_id: int) -> dict | None:
-    """What an automated call says, for the provider's webhooks: {"questions", "unit_name"} of the attempt's
-    case, or None when the attempt is not a survey call."""
+    """What an automated call says, for the providers: {"questions", "unit_name", "time_limit"} of the attempt's
+    case (time_limit: the seconds the interview may last), or None when the attempt is not a survey call."""
     row = db.execute("SELECT a.survey_case_id, c.questionnaire_id, u.name FROM attempts a "
                      "JOIN survey_cases c ON c.id = a.survey_case_id JOIN units u ON u.id = c.unit_id "
                      "WHERE a.id = ? AND a.purpose = 'survey'", [attempt_id]).fetchone()
     if row is None:
         return None
-    return {"questions": questionnaire.by_id(db, row[1])["questions"], "unit_name": row[2]}
+    questions = questionnaire.by_id(db, row[1])["questions"]
+    return {"questions": questions, "unit_name": row[2], "time_limit": keypad.time_limit(questions)}
 
 
 def plan_due(db, now: datetime, settings, *, band: str, limit: int = BATCH) -> int:

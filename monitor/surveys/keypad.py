@@ -30,6 +30,13 @@ GOODBYE = "Cảm ơn ông bà. Xin lỗi đã làm phiền. Chào ông bà."
 NO_KEY = "Chúng tôi chưa nhận được phím bấm. Điện thoại viên sẽ gọi lại ông bà sau. Chào ông bà."
 
 
+def time_limit(questions: list[Mapping]) -> int:
+    """Seconds an automated interview may last before the provider hangs up: the introduction, then each question
+    spoken and answered (about half a minute each, a slow listener included). Longer than a test call's limit:
+    cut at two minutes, a complete interview would end partial."""
+    return 60 + 30 * len(asked(questions))
+
+
 def intro(unit_name: str) -> str:
     """The opening sentence of the call (who calls, why, how long)."""
     return INTRO.format(unit=unit_name or "cơ quan giải quyết")
