@@ -176,6 +176,9 @@ class ProvinceProvider(SipProvider):
     """
 
     dials_real_numbers = False
+    # SIPp's province presses no keys: automated survey calls there would only fill the four lines with interviews
+    # nobody answers, and hold up the test calls the demo is about. The demo's survey cases wait for operators.
+    survey_calls = False
 
     def __init__(self, settings: Settings, sink: Callable[[int, dict, str, str], None], *,
                  clock: Callable[[], datetime] = utcnow):
